@@ -1,0 +1,28 @@
+/**
+ * Coded errors shared by every layer. The code is the contract: callers, the UI and tests match on
+ * `code`, never on the message text. Lives in core/api/ because the renderer shows these codes too.
+ */
+export const ErrorCodes = [
+  'BAD_ARGUMENT',
+  'BAD_REQUEST',
+  'UNKNOWN_METHOD',
+  'UNTRUSTED_SENDER',
+  'INTERNAL',
+  'NOT_BUILT',
+] as const
+
+export type ErrorCode = (typeof ErrorCodes)[number]
+
+export class TandemError extends Error {
+  readonly code: ErrorCode
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'TandemError'
+    this.code = code
+  }
+}
+
+export function isTandemError(err: unknown): err is TandemError {
+  return err instanceof TandemError
+}

@@ -1,0 +1,50 @@
+/**
+ * Command-line entry: builds the commander program. Each command lives in its own file under
+ * commands/ and registers itself here.
+ */
+import { Command, CommanderError } from 'commander'
+import { isTandemError } from '../api/errors.js'
+import { packageInfo } from '../util/package-info.js'
+import { registerDemo } from './commands/demo.js'
+import { registerInfo } from './commands/info.js'
+
+export interface CliIO {
+  out: (text: string) => void
+  err: (text: string) => void
+}
+
+const stdio: CliIO = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+}
+
+export function buildProgram(io: CliIO = stdio): Command {
+  const program = new Command('tandem')
+    .description("Donate this computer's GPU or CPU time to open AI training projects.")
+    .version(packageInfo().version, '-v, --version', 'print the version')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError()
+    .exitOverride()
+  registerInfo(program, io)
+  registerDemo(program, io)
+  return program
+}
+
+/** Runs the CLI and returns the process exit code; never calls process.exit itself. */
+export async function run(argv: string[], io: CliIO = stdio): Promise<number> {
+  const program = buildProgram(io)
+  try {
+    await program.parseAsync(argv)
+    return 0
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode
+    if (isTandemError(err)) {
+      io.err(`tandem: ${err.message} [${err.code}]\n`)
+      return 2
+    }
+    io.err(
+      `tandem: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    )
+    return 1
+  }
+}

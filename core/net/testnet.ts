@@ -1,0 +1,46 @@
+/**
+ * A private HyperDHT on 127.0.0.1: the network of tests, benchmarks and the demo. Every socket binds
+ * to loopback; a DHT bound to 0.0.0.0 would advertise and dial this machine's LAN address, which
+ * half-opens and hangs where only loopback is reachable (and must never be used by tests anyway).
+ */
+import HyperDHT from 'hyperdht'
+import createTestnet from 'hyperdht/testnet.js'
+import Hyperswarm from 'hyperswarm'
+import { TandemError } from '../api/errors.js'
+
+export const LOOPBACK = '127.0.0.1'
+
+export interface LoopbackTestnet {
+  /** host:port strings, as accepted by `--bootstrap`. */
+  bootstrap: string[]
+  destroy(): Promise<void>
+}
+
+export async function startLoopbackTestnet(size = 3, port = 0): Promise<LoopbackTestnet> {
+  const testnet = await createTestnet(size, { host: LOOPBACK, port })
+  return {
+    bootstrap: testnet.bootstrap.map((a) => `${a.host}:${a.port}`),
+    destroy: () => testnet.destroy(),
+  }
+}
+
+export function parseBootstrap(list: string[]): HyperDHT.Address[] {
+  return list.map((entry) => {
+    const match = /^([^:\s]+):(\d{1,5})$/.exec(entry.trim())
+    const port = match ? Number(match[2]) : NaN
+    if (!match || !match[1] || port < 1 || port > 65535) {
+      throw new TandemError('BAD_ARGUMENT', `Bad bootstrap address "${entry}" (want host:port)`)
+    }
+    return { host: match[1], port }
+  })
+}
+
+/**
+ * A swarm on a private DHT given by `bootstrap`, bound to loopback when that DHT is on loopback.
+ */
+export function createSwarm(bootstrap: string[], keyPair?: Hyperswarm.KeyPair): Hyperswarm {
+  const nodes = parseBootstrap(bootstrap)
+  const loopbackOnly = nodes.every((n) => n.host === LOOPBACK || n.host === 'localhost')
+  const dht = new HyperDHT({ bootstrap: nodes, ...(loopbackOnly ? { host: LOOPBACK } : {}) })
+  return new Hyperswarm({ dht, ...(keyPair ? { keyPair } : {}) })
+}

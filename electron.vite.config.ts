@@ -1,0 +1,41 @@
+import react from '@vitejs/plugin-react'
+import { defineConfig } from 'electron-vite'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+
+// electron-vite reads Electron's major version from node_modules/electron to pick the Node target.
+// Where the optional `electron` package could not install (offline: its binary download fails),
+// take the major version from the range we pin, so the bundles still build.
+if (!process.env['ELECTRON_MAJOR_VER']) {
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+    optionalDependencies: Record<string, string>
+  }
+  const pinned = /\d+/.exec(pkg.optionalDependencies['electron'] ?? '')
+  if (pinned) process.env['ELECTRON_MAJOR_VER'] = pinned[0]
+}
+
+// Three bundles: main and preload (Node/Electron) and the renderer (browser). The renderer's build is
+// the same one the headless daemon serves to a plain browser.
+export default defineConfig({
+  main: {
+    build: {
+      outDir: 'out/main',
+      lib: { entry: resolve('electron/main/index.ts') },
+    },
+  },
+  preload: {
+    build: {
+      outDir: 'out/preload',
+      lib: { entry: resolve('electron/preload/index.ts'), formats: ['cjs'] },
+    },
+  },
+  renderer: {
+    root: 'renderer',
+    base: './',
+    build: {
+      outDir: 'out/renderer',
+      rollupOptions: { input: resolve('renderer/index.html') },
+    },
+    plugins: [react()],
+  },
+})

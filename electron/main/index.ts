@@ -1,0 +1,73 @@
+/**
+ * Electron main process: a thin shell. It owns the window and forwards the local API to handlers;
+ * training and networking live in core/ (started as a utility process once the node exists).
+ */
+import { app, BrowserWindow, ipcMain, shell } from 'electron'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import type { Handlers } from '../../core/api/dispatch.js'
+import { registerApi, rendererUrlCheck } from './ipc.js'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const rendererFile = join(here, '../renderer/index.html')
+const preloadFile = join(here, '../preload/index.cjs')
+const devServerUrl = process.env['ELECTRON_RENDERER_URL']
+
+const handlers: Handlers = {
+  'app.info': () => ({
+    name: 'tandem',
+    version: app.getVersion(),
+    host: 'electron',
+    platform: `${process.platform}-${process.arch}`,
+    node: process.versions.node,
+  }),
+}
+
+function createWindow(): BrowserWindow {
+  const win = new BrowserWindow({
+    width: 1180,
+    height: 780,
+    minWidth: 1024,
+    minHeight: 700,
+    show: false,
+    title: 'Tandem',
+    webPreferences: {
+      preload: preloadFile,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+    },
+  })
+  win.once('ready-to-show', () => win.show())
+  // The UI never opens windows or navigates away; links to the web go to the user's browser.
+  win.webContents.setWindowOpenHandler(({ url }) => {
+    if (url.startsWith('https:')) void shell.openExternal(url)
+    return { action: 'deny' }
+  })
+  win.webContents.on('will-navigate', (event) => event.preventDefault())
+  if (devServerUrl) void win.loadURL(devServerUrl)
+  else void win.loadFile(rendererFile)
+  return win
+}
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit()
+} else {
+  app.on('second-instance', () => {
+    const [win] = BrowserWindow.getAllWindows()
+    if (win) {
+      if (win.isMinimized()) win.restore()
+      win.focus()
+    }
+  })
+  void app.whenReady().then(() => {
+    registerApi(ipcMain, handlers, rendererUrlCheck(pathToFileURL(rendererFile).href, devServerUrl))
+    createWindow()
+    app.on('activate', () => {
+      if (BrowserWindow.getAllWindows().length === 0) createWindow()
+    })
+  })
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit()
+  })
+}

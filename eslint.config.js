@@ -1,0 +1,169 @@
+// One lint config for the repository. Besides style, it enforces the layering: the runtime a folder
+// needs decides what it may import (see README, "Architecture"). test/lint/layering.test.ts proves
+// that each rule fires on a deliberate violation.
+import js from '@eslint/js'
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript'
+import importX from 'eslint-plugin-import-x'
+import reactHooks from 'eslint-plugin-react-hooks'
+import { builtinModules } from 'node:module'
+import tseslint from 'typescript-eslint'
+
+const nodeBuiltins = [
+  ...builtinModules.filter((m) => !m.startsWith('_')),
+  ...builtinModules.map((m) => `node:${m}`),
+]
+
+// Browser globals that would tie Node code to a DOM. (Worker-safe globals like fetch and URL are fine.)
+const domGlobals = [
+  'window',
+  'document',
+  'navigator',
+  'localStorage',
+  'sessionStorage',
+  'HTMLElement',
+  'location',
+].map((name) => ({ name, message: 'core/ runs under plain Node: no DOM APIs.' }))
+
+const electronOnlyInShell = {
+  name: 'electron',
+  message: 'Only electron/ may import Electron; core/ must run under plain Node.',
+}
+
+export default tseslint.config(
+  {
+    ignores: ['node_modules/', 'dist/', 'out/', 'release/', 'test-results/', 'test/lint/fixtures/'],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [
+        createTypeScriptImportResolver({
+          project: [
+            'core/tsconfig.json',
+            'renderer/tsconfig.json',
+            'electron/tsconfig.json',
+            'test/tsconfig.json',
+          ],
+          noWarnOnMultipleProjects: true,
+        }),
+      ],
+    },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
+      eqeqeq: ['error', 'always', { null: 'ignore' }],
+      'no-console': 'error',
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './renderer',
+              from: './core',
+              except: ['./api'],
+              message: 'renderer/ may import only the API contract (core/api/) from core/.',
+            },
+            {
+              target: './core/api',
+              from: './core',
+              except: ['./api'],
+              message: 'core/api/ is the pure contract: it may not depend on the rest of core/.',
+            },
+            {
+              target: './electron',
+              from: './renderer',
+              message: 'electron/ may not reach into renderer internals; it loads the built UI.',
+            },
+            {
+              target: './core',
+              from: ['./electron', './renderer'],
+              message: 'core/ is the engine: it never depends on the shell or the UI.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['core/**/*.{ts,mjs,js}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [electronOnlyInShell],
+          patterns: [{ group: ['electron/*'], message: electronOnlyInShell.message }],
+        },
+      ],
+      'no-restricted-globals': ['error', ...domGlobals],
+    },
+  },
+  {
+    // The contract is shared with the browser: neither Node nor DOM.
+    files: ['core/api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            electronOnlyInShell,
+            ...nodeBuiltins.map((name) => ({
+              name,
+              message: 'core/api/ is shared with the browser: no Node modules.',
+            })),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['renderer/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      ...reactHooks.configs.recommended.rules,
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'electron',
+              message:
+                'The renderer talks to the shell only through window.tandem (the preload bridge).',
+            },
+            ...nodeBuiltins.map((name) => ({
+              name,
+              message: 'renderer/ runs in a browser too: no Node modules.',
+            })),
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'renderer/ runs in a browser too: no process.' },
+        { name: 'require', message: 'renderer/ is ESM in a browser: no require.' },
+        { name: 'Buffer', message: 'renderer/ runs in a browser too: use Uint8Array.' },
+      ],
+    },
+  },
+  {
+    // Command-line output and test reporters write to the terminal on purpose.
+    files: ['core/cli/**', 'test/**', '*.config.{js,ts}', 'build/**'],
+    rules: { 'no-console': 'off' },
+  },
+  {
+    files: ['**/*.{js,mjs}'],
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
+  },
+)

@@ -1,0 +1,105 @@
+/**
+ * The layering rules must fire on real violations and stay quiet on allowed imports. Each case lints
+ * a snippet as if it were a file in the named folder, with the repository's own eslint.config.js.
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { ESLint } from 'eslint'
+
+const eslint = new ESLint({ cwd: process.cwd() })
+
+async function lintAs(filePath: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath })
+  assert.ok(result, 'eslint returned no result')
+  return result.messages.map((m) => `${m.ruleId ?? 'fatal'}: ${m.message}`)
+}
+
+function assertFires(messages: string[], ruleId: string, fragment: string): void {
+  const hit = messages.find((m) => m.startsWith(`${ruleId}:`) && m.includes(fragment))
+  assert.ok(hit, `expected ${ruleId} mentioning "${fragment}", got: ${JSON.stringify(messages)}`)
+}
+
+const use = (name: string) => `\nexport const used = ${name}\n`
+
+describe('layering lint rules', () => {
+  it('core/ may not import electron', async () => {
+    const messages = await lintAs(
+      'core/engine/probe.ts',
+      `import { app } from 'electron'${use('app')}`,
+    )
+    assertFires(messages, 'no-restricted-imports', 'Only electron/ may import Electron')
+  })
+
+  it('core/ may not use DOM globals', async () => {
+    const messages = await lintAs('core/engine/probe.ts', `export const title = document.title\n`)
+    assertFires(messages, 'no-restricted-globals', 'no DOM APIs')
+  })
+
+  it('core/ may not import the shell or the UI', async () => {
+    const messages = await lintAs(
+      'core/engine/probe.ts',
+      `import { registerApi } from '../../electron/main/ipc.js'${use('registerApi')}`,
+    )
+    assertFires(messages, 'import-x/no-restricted-paths', 'never depends on the shell')
+  })
+
+  it('core/api/ may not import Node modules or the rest of core/', async () => {
+    const node = await lintAs(
+      'core/api/probe.ts',
+      `import { readFileSync } from 'node:fs'${use('readFileSync')}`,
+    )
+    assertFires(node, 'no-restricted-imports', 'no Node modules')
+    const inner = await lintAs(
+      'core/api/probe.ts',
+      `import { appPaths } from '../util/app-paths.js'${use('appPaths')}`,
+    )
+    assertFires(inner, 'import-x/no-restricted-paths', 'pure contract')
+  })
+
+  it('renderer/ may not import Node modules, bare or node:-prefixed', async () => {
+    for (const spec of ['fs', 'node:path', 'child_process']) {
+      const messages = await lintAs(
+        'renderer/src/probe.ts',
+        `import * as m from '${spec}'${use('m')}`,
+      )
+      assertFires(messages, 'no-restricted-imports', 'no Node modules')
+    }
+  })
+
+  it('renderer/ may not use process or require', async () => {
+    const messages = await lintAs('renderer/src/probe.ts', `export const env = process.env\n`)
+    assertFires(messages, 'no-restricted-globals', 'no process')
+  })
+
+  it('renderer/ may not import core/ outside core/api/', async () => {
+    const messages = await lintAs(
+      'renderer/src/probe.ts',
+      `import { appPaths } from '../../core/util/app-paths.js'${use('appPaths')}`,
+    )
+    assertFires(messages, 'import-x/no-restricted-paths', 'only the API contract')
+  })
+
+  it('renderer/ may import the API contract', async () => {
+    const messages = await lintAs(
+      'renderer/src/probe.ts',
+      `import { Methods } from '../../core/api/contract'${use('Methods')}`,
+    )
+    assert.deepEqual(messages, [])
+  })
+
+  it('electron/ may not reach into renderer internals', async () => {
+    const messages = await lintAs(
+      'electron/main/probe.ts',
+      `import { App } from '../../renderer/src/App'${use('App')}`,
+    )
+    assertFires(messages, 'import-x/no-restricted-paths', 'renderer internals')
+  })
+
+  it('electron/ may import electron and core/', async () => {
+    const messages = await lintAs(
+      'electron/main/probe.ts',
+      `import { app } from 'electron'\nimport { dispatch } from '../../core/api/dispatch.js'\nexport const used = [app, dispatch]\n`,
+    )
+    assert.deepEqual(messages, [])
+  })
+})

@@ -1,0 +1,81 @@
+/**
+ * The main-process IPC end, driven through a fake ipcMain (the Electron binary cannot run on these
+ * machines; test/e2e/electron-app.test.ts drives the real one where it exists).
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { API_CHANNEL } from '../../../core/api/bridge.js'
+import type { Handlers } from '../../../core/api/dispatch.js'
+import { registerApi, rendererUrlCheck, type IpcMainLike } from '../../../electron/main/ipc.js'
+
+type Listener = Parameters<IpcMainLike['handle']>[1]
+
+function fakeIpcMain() {
+  const listeners = new Map<string, Listener>()
+  const ipc: IpcMainLike = {
+    handle: (channel, listener) => {
+      assert.ok(!listeners.has(channel), `second handler for ${channel}`)
+      listeners.set(channel, listener)
+    },
+    removeHandler: (channel) => listeners.delete(channel),
+  }
+  const invoke = (url: string | null, payload: unknown) => {
+    const listener = listeners.get(API_CHANNEL)
+    assert.ok(listener, 'no handler registered')
+    return listener({ senderFrame: url === null ? null : { url } }, payload)
+  }
+  return { ipc, listeners, invoke }
+}
+
+const handlers: Handlers = {
+  'app.info': () => ({
+    name: 'tandem',
+    version: '0.0.0',
+    host: 'electron',
+    platform: 'test',
+    node: 'v20',
+  }),
+}
+const rendererFile = 'file:///opt/Tandem/resources/app.asar/out/renderer/index.html'
+
+describe('electron IPC', () => {
+  it('answers contract calls from the Tandem page', async () => {
+    const { ipc, invoke } = fakeIpcMain()
+    registerApi(ipc, handlers, rendererUrlCheck(rendererFile))
+    const out = await invoke(`${rendererFile}#/settings`, { id: 1, method: 'app.info', params: {} })
+    assert.deepEqual(out, { ok: true, value: handlers['app.info']({}) })
+  })
+
+  it('refuses other frames, other files and remote pages', async () => {
+    const { ipc, invoke } = fakeIpcMain()
+    registerApi(ipc, handlers, rendererUrlCheck(rendererFile))
+    for (const url of [null, 'https://evil.example/', 'file:///tmp/other.html', 'not a url', '']) {
+      const out = (await invoke(url, { id: 1, method: 'app.info' })) as {
+        ok: boolean
+        code?: string
+      }
+      assert.equal(out.code, 'UNTRUSTED_SENDER', String(url))
+    }
+  })
+
+  it('trusts only the dev server origin in development', () => {
+    const check = rendererUrlCheck(rendererFile, 'http://localhost:5173/')
+    assert.equal(check('http://localhost:5173/#/x'), true)
+    assert.equal(check('http://localhost:5174/'), false)
+    assert.equal(check(rendererFile), false)
+  })
+
+  it('validates payloads from the trusted page', async () => {
+    const { ipc, invoke } = fakeIpcMain()
+    registerApi(ipc, handlers, rendererUrlCheck(rendererFile))
+    const out = (await invoke(rendererFile, { id: 'x', method: 'app.info' })) as { code?: string }
+    assert.equal(out.code, 'BAD_REQUEST')
+  })
+
+  it('unregisters its handler', () => {
+    const { ipc, listeners } = fakeIpcMain()
+    const dispose = registerApi(ipc, handlers, rendererUrlCheck(rendererFile))
+    dispose()
+    assert.equal(listeners.size, 0)
+  })
+})
