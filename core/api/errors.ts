@@ -3,12 +3,15 @@
  * `code`, never on the message text. Lives in core/api/ because the renderer shows these codes too.
  */
 export const ErrorCodes = [
+  // general and local API
   'BAD_ARGUMENT',
   'BAD_REQUEST',
   'UNKNOWN_METHOD',
   'UNTRUSTED_SENDER',
   'INTERNAL',
-  'NOT_BUILT',
+  // engine (core/engine)
+  // datasets (core/data)
+  // wire and swarm (core/net, core/wire)
 ] as const
 
 export type ErrorCode = (typeof ErrorCodes)[number]
