@@ -12,6 +12,19 @@ export const ErrorCodes = [
   // engine (core/engine)
   // datasets (core/data)
   // wire and swarm (core/net, core/wire)
+  'WIRE_TOO_LARGE',
+  'WIRE_MALFORMED',
+  'WIRE_INVALID',
+  'WIRE_BAD_SIGNATURE',
+  'WIRE_UNEXPECTED',
+  'WIRE_RATE_LIMIT',
+  'WIRE_OVERLOAD',
+  'WIRE_BACKPRESSURE',
+  'WIRE_CHANNEL_CLOSED',
+  'PEER_BANNED',
+  'PEER_LIMIT',
+  'PEER_UNKNOWN',
+  'IDENTITY_CORRUPT',
 ] as const
 
 export type ErrorCode = (typeof ErrorCodes)[number]

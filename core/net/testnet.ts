@@ -6,6 +6,7 @@
 import HyperDHT from 'hyperdht'
 import createTestnet from 'hyperdht/testnet.js'
 import Hyperswarm from 'hyperswarm'
+import { createSocket } from 'node:dgram'
 import { TandemError } from '../api/errors.js'
 
 export const LOOPBACK = '127.0.0.1'
@@ -35,12 +36,41 @@ export function parseBootstrap(list: string[]): HyperDHT.Address[] {
   })
 }
 
+export interface SwarmOptions {
+  keyPair?: Hyperswarm.KeyPair
+  maxPeers?: number
+  firewall?: (remotePublicKey: Buffer) => boolean
+}
+
 /**
  * A swarm on a private DHT given by `bootstrap`, bound to loopback when that DHT is on loopback.
+ * Without `bootstrap` it joins the public DHT.
  */
-export function createSwarm(bootstrap: string[], keyPair?: Hyperswarm.KeyPair): Hyperswarm {
+export function createSwarm(bootstrap?: string[], opts: SwarmOptions = {}): Hyperswarm {
+  const { keyPair, maxPeers, firewall } = opts
+  const swarmOpts = {
+    ...(keyPair ? { keyPair } : {}),
+    ...(maxPeers ? { maxPeers } : {}),
+    ...(firewall ? { firewall } : {}),
+  }
+  if (!bootstrap) return new Hyperswarm(swarmOpts)
   const nodes = parseBootstrap(bootstrap)
   const loopbackOnly = nodes.every((n) => n.host === LOOPBACK || n.host === 'localhost')
   const dht = new HyperDHT({ bootstrap: nodes, ...(loopbackOnly ? { host: LOOPBACK } : {}) })
-  return new Hyperswarm({ dht, ...(keyPair ? { keyPair } : {}) })
+  return new Hyperswarm({ dht, ...swarmOpts })
+}
+
+/**
+ * A UDP port on 127.0.0.1 that was free a moment ago: lets a test start a node against a DHT that
+ * is not there yet, then start the DHT on that very port.
+ */
+export async function freeLoopbackPort(): Promise<number> {
+  const socket = createSocket('udp4')
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject)
+    socket.bind(0, LOOPBACK, () => resolve())
+  })
+  const { port } = socket.address()
+  await new Promise<void>((resolve) => socket.close(() => resolve()))
+  return port
 }

@@ -25,6 +25,11 @@ declare module 'hyperdht' {
     address(): HyperDHT.Address
     destroy(opts?: { force?: boolean }): Promise<void>
     readonly destroyed: boolean
+    /** False after the socket saw the network go away; back to true when it returns. */
+    readonly online: boolean
+    readonly bootstrapped: boolean
+    /** The routing table: empty until a bootstrap node answered. */
+    readonly table: { readonly size: number }
   }
   export = HyperDHT
 }
@@ -66,16 +71,21 @@ declare module 'hyperswarm' {
       publicKey: Buffer
       topics: Buffer[]
       prioritized: boolean
+      readonly banned: boolean
       ban(banned?: boolean): void
     }
     /** A NoiseSecretStream: an encrypted Duplex with the remote's static key. */
     interface Connection extends Duplex {
       remotePublicKey: Buffer
       publicKey: Buffer
+      isInitiator: boolean
+      sendKeepAlive(): void
       rawStream: { remoteHost: string; remotePort: number }
     }
     interface Discovery {
       flushed(): Promise<void>
+      /** Announce and look up again now (the swarm on its own does so every ~10 minutes). */
+      refresh(opts?: { server?: boolean; client?: boolean }): Promise<void>
       destroy(): Promise<void>
     }
   }
@@ -86,6 +96,7 @@ declare module 'hyperswarm' {
     readonly connections: Set<Hyperswarm.Connection>
     readonly peers: Map<string, Hyperswarm.PeerInfo>
     readonly connecting: number
+    readonly suspended: boolean
     join(
       topic: Buffer | Uint8Array,
       opts?: { server?: boolean; client?: boolean },

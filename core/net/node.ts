@@ -1,0 +1,367 @@
+/**
+ * A Tandem node on the swarm: its identity as the Hyperswarm key, the global discovery topic and
+ * one topic per project, a `tandem/1` control channel on every connection (sharing the mux with
+ * corestore replication through the `replicate` hook), per-peer limits, bans and counters, and the
+ * online/offline/suspended state. Peer input never throws out of here: violations end in a ban.
+ */
+import { EventEmitter } from 'node:events'
+import type Hyperswarm from 'hyperswarm'
+import { TandemError } from '../api/errors.js'
+import {
+  WIRE_VERSION,
+  type MessageBodies,
+  type MessageKind,
+  type RoleName,
+  type WireMessage,
+} from '../wire/messages.js'
+import { BanList, type Ban } from './ban-list.js'
+import { ControlChannel } from './control-channel.js'
+import { nodeCounters, type NodeCounters } from './counters.js'
+import { displayId } from './identity.js'
+import { DEFAULT_LIMITS, type PeerLimits } from './limits.js'
+import { Peer, type PeerStatus } from './peer.js'
+import { isPeerFault } from './stream-errors.js'
+import { createSwarm } from './testnet.js'
+import { discoveryTopic, projectTopic } from './topics.js'
+import { DEFAULT_REFRESH, TopicRefresher, type RefreshSchedule } from './topic-refresher.js'
+
+export type NodeState = 'offline' | 'online' | 'suspended' | 'destroyed'
+
+export interface TandemNodeOptions {
+  keyPair: { publicKey: Buffer; secretKey: Buffer }
+  /** host:port of a private DHT; absent means the public DHT. */
+  bootstrap?: string[]
+  roles?: RoleName[]
+  agent?: string
+  limits?: Partial<PeerLimits>
+  maxPeers?: number
+  /** How long a peer that broke the protocol stays banned. */
+  banMs?: number
+  refresh?: Partial<RefreshSchedule>
+  /** Called for every connection before the control channel opens, e.g. `c => store.replicate(c)`. */
+  replicate?: (conn: Hyperswarm.Connection) => void
+}
+
+export interface NodeStatus {
+  state: NodeState
+  key: string
+  displayId: string
+  roles: RoleName[]
+  projects: string[]
+  topics: number
+  peers: PeerStatus[]
+  counters: NodeCounters
+  bans: Ban[]
+}
+
+export interface NodeEvents {
+  /** A peer's first hello arrived: it is ready for messages. */
+  peer: [Peer]
+  /** A later hello (e.g. it joined a project). */
+  'peer-update': [Peer]
+  'peer-leave': [Peer]
+  message: [Peer, WireMessage]
+  ban: [Ban, TandemError]
+  state: [NodeState]
+  /** A local handler failed; the peer is not blamed. */
+  warning: [unknown]
+}
+
+interface JoinedTopic {
+  discovery: Hyperswarm.Discovery
+  refresher: TopicRefresher
+  /** null: the discovery topic (any peer counts). */
+  project: Buffer | null
+}
+
+export const DEFAULT_BAN_MS = 10 * 60_000
+const STATE_POLL_MS = 1000
+
+export class TandemNode extends EventEmitter<NodeEvents> {
+  readonly swarm: Hyperswarm
+  readonly counters = nodeCounters()
+  readonly key: Buffer
+  readonly displayId: string
+  private readonly limits: PeerLimits
+  private readonly schedule: RefreshSchedule
+  private readonly bans = new BanList()
+  private readonly banTimers = new Set<NodeJS.Timeout>()
+  private readonly peerMap = new Map<string, Peer>()
+  private readonly topics = new Map<string, JoinedTopic>()
+  private readonly roles: RoleName[]
+  private readonly agent: string
+  private readonly maxPeers: number
+  private readonly banMs: number
+  private readonly poll: NodeJS.Timeout
+  private current: NodeState = 'offline'
+
+  constructor(private readonly opts: TandemNodeOptions) {
+    super()
+    this.key = opts.keyPair.publicKey
+    this.displayId = displayId(this.key)
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits }
+    this.schedule = { ...DEFAULT_REFRESH, ...opts.refresh }
+    this.roles = opts.roles ?? ['contributor']
+    this.agent = opts.agent ?? 'tandem'
+    this.maxPeers = opts.maxPeers ?? 64
+    this.banMs = opts.banMs ?? DEFAULT_BAN_MS
+    this.swarm = createSwarm(opts.bootstrap, {
+      keyPair: opts.keyPair,
+      maxPeers: this.maxPeers,
+      firewall: (remote) => {
+        if (!this.bans.has(remote)) return false
+        this.counters.refused++
+        return true
+      },
+    })
+    this.swarm.on('connection', (conn) => this.onConnection(conn))
+    this.swarm.dht.on('network-update', () => this.onNetworkUpdate())
+    // The DHT has no event for "routing table filled"; a cheap poll keeps the state honest.
+    this.poll = setInterval(() => this.updateState(), STATE_POLL_MS)
+    this.poll.unref()
+  }
+
+  get state(): NodeState {
+    return this.current
+  }
+
+  /** Peers that sent their hello, i.e. ready for messages. */
+  peers(): Peer[] {
+    return [...this.peerMap.values()].filter((p) => p.hello !== null)
+  }
+
+  peer(key: Uint8Array): Peer | undefined {
+    const peer = this.peerMap.get(Buffer.from(key).toString('hex'))
+    return peer?.hello ? peer : undefined
+  }
+
+  projectPeers(project: Uint8Array): Peer[] {
+    return this.peers().filter((p) => p.inProject(project))
+  }
+
+  /** Joins the global discovery topic; hosts announce there, everyone looks up. */
+  joinDiscovery(): void {
+    this.join(discoveryTopic(), null, this.roles.includes('host'))
+  }
+
+  /** Joins a project's topic (announce and look up) and tells connected peers. */
+  joinProject(project: Uint8Array): void {
+    this.join(projectTopic(project), Buffer.from(project), true)
+    this.sendHelloToAll()
+  }
+
+  async leaveProject(project: Uint8Array): Promise<void> {
+    const topic = projectTopic(project)
+    const joined = this.topics.get(topic.toString('hex'))
+    if (!joined) return
+    joined.refresher.stop()
+    this.topics.delete(topic.toString('hex'))
+    this.sendHelloToAll()
+    await this.swarm.leave(topic)
+  }
+
+  /** Sends to one peer; throws PEER_UNKNOWN or the channel's coded errors. */
+  send<K extends MessageKind>(key: Uint8Array, kind: K, body: MessageBodies[K]): void {
+    const peer = this.peer(key)
+    if (!peer) throw new TandemError('PEER_UNKNOWN', `no ready peer ${displayId(key)}`)
+    peer.send(kind, body)
+  }
+
+  /**
+   * Sends to every ready peer (of one project if given); returns how many took it. A peer that is
+   * not draining is skipped, not fatal: the others still get the message.
+   */
+  broadcast<K extends MessageKind>(kind: K, body: MessageBodies[K], project?: Uint8Array): number {
+    let sent = 0
+    for (const peer of project ? this.projectPeers(project) : this.peers()) {
+      try {
+        peer.send(kind, body)
+        sent++
+      } catch (err) {
+        if (!(err instanceof TandemError) || err.code === 'BAD_ARGUMENT') throw err
+      }
+    }
+    return sent
+  }
+
+  /** Disconnects and bans a peer for `ms` (default: the node's ban time). */
+  ban(key: Uint8Array, reason: TandemError, ms = this.banMs): void {
+    const ban = this.bans.add(key, ms, reason.code)
+    this.counters.bans++
+    const peerInfo = this.swarm.peers.get(ban.key)
+    peerInfo?.ban(true) // stops hyperswarm re-dialling until the ban ends
+    const timer = setTimeout(() => {
+      this.banTimers.delete(timer)
+      this.swarm.peers.get(ban.key)?.ban(false)
+    }, ms)
+    timer.unref()
+    this.banTimers.add(timer)
+    const peer = this.peerMap.get(ban.key)
+    if (peer) {
+      peer.channel.sendFinalError(reason)
+      // end() flushes the error frame; destroy() follows in case the peer never closes its side.
+      peer.conn.end()
+      const kill = setTimeout(() => peer.conn.destroy(), 1000)
+      kill.unref()
+    }
+    this.emit('ban', ban, reason)
+  }
+
+  isBanned(key: Uint8Array): boolean {
+    return this.bans.has(key)
+  }
+
+  /** Before the machine sleeps: drop connections and stop announcing, cleanly. */
+  async suspend(): Promise<void> {
+    for (const t of this.topics.values()) t.refresher.pause()
+    await this.swarm.suspend()
+    this.updateState()
+  }
+
+  /** After wake-up: rejoin the DHT and look every topic up again right away. */
+  async resume(): Promise<void> {
+    await this.swarm.resume()
+    for (const t of this.topics.values()) t.refresher.reset()
+    this.updateState()
+  }
+
+  status(): NodeStatus {
+    return {
+      state: this.current,
+      key: this.key.toString('hex'),
+      displayId: this.displayId,
+      roles: [...this.roles],
+      projects: this.projectKeys().map((p) => p.toString('hex')),
+      topics: this.topics.size,
+      peers: this.peers().map((p) => p.status()),
+      counters: { ...this.counters },
+      bans: this.bans.active(),
+    }
+  }
+
+  async destroy(): Promise<void> {
+    if (this.current === 'destroyed') return
+    clearInterval(this.poll)
+    for (const t of this.banTimers) clearTimeout(t)
+    for (const t of this.topics.values()) t.refresher.stop()
+    this.setState('destroyed')
+    await this.swarm.destroy()
+  }
+
+  private join(topic: Buffer, project: Buffer | null, announce: boolean): void {
+    const id = topic.toString('hex')
+    if (this.topics.has(id)) return
+    const discovery = this.swarm.join(topic, { server: announce, client: true })
+    const peerCount = () => (project ? this.projectPeers(project).length : this.peers().length)
+    const refresher = new TopicRefresher(discovery, this.schedule, peerCount, () =>
+      this.updateState(),
+    )
+    this.topics.set(id, { discovery, refresher, project })
+  }
+
+  private projectKeys(): Buffer[] {
+    return [...this.topics.values()].flatMap((t) => (t.project ? [t.project] : []))
+  }
+
+  private hello(): MessageBodies['hello'] {
+    return {
+      protocol: WIRE_VERSION,
+      roles: this.roles,
+      projects: this.projectKeys(),
+      agent: this.agent,
+    }
+  }
+
+  private sendHelloToAll(): void {
+    for (const peer of this.peerMap.values()) {
+      if (peer.channel.opened) this.trySend(peer, 'hello', this.hello())
+    }
+  }
+
+  private trySend<K extends MessageKind>(peer: Peer, kind: K, body: MessageBodies[K]): void {
+    try {
+      peer.send(kind, body)
+    } catch (err) {
+      this.emit('warning', err)
+    }
+  }
+
+  private onConnection(conn: Hyperswarm.Connection): void {
+    this.counters.connections++
+    // A connection without an error listener crashes the process when the peer vanishes.
+    conn.on('error', (err: unknown) => {
+      if (isPeerFault(err) && !this.bans.has(conn.remotePublicKey)) {
+        this.counters.invalid++
+        this.ban(
+          conn.remotePublicKey,
+          new TandemError('WIRE_MALFORMED', `connection failed: ${(err as Error).message}`),
+        )
+      }
+    })
+    if (this.bans.has(conn.remotePublicKey)) {
+      this.counters.refused++
+      conn.destroy()
+      return
+    }
+    if (this.peerMap.size >= this.maxPeers) {
+      this.counters.refused++
+      conn.destroy()
+      return
+    }
+    this.opts.replicate?.(conn)
+
+    const peer = new Peer(conn)
+    this.peerMap.set(peer.hexKey, peer)
+    peer.channel = new ControlChannel(conn, this.limits, [peer.counters, this.counters], {
+      onopen: () => this.trySend(peer, 'hello', this.hello()),
+      onmessage: (message) => this.onMessage(peer, message),
+      onviolation: (err) => this.ban(peer.key, err),
+      onhandlerError: (err) => this.emit('warning', err),
+      onclose: () => {},
+    })
+    conn.once('close', () => this.onClose(peer))
+    this.updateState()
+  }
+
+  private onMessage(peer: Peer, message: WireMessage): void {
+    if (message.type !== 'hello') {
+      this.emit('message', peer, message)
+      return
+    }
+    const first = peer.hello === null
+    peer.hello = message.body
+    this.emit(first ? 'peer' : 'peer-update', peer)
+  }
+
+  private onClose(peer: Peer): void {
+    // A duplicate connection may already have replaced this one under the same key.
+    if (this.peerMap.get(peer.hexKey) === peer) this.peerMap.delete(peer.hexKey)
+    if (peer.hello) this.emit('peer-leave', peer)
+    for (const t of this.topics.values()) {
+      const left = t.project ? this.projectPeers(t.project).length : this.peers().length
+      if (left === 0) t.refresher.reset() // reconnect: look for peers again, fast
+    }
+    this.updateState()
+  }
+
+  private onNetworkUpdate(): void {
+    if (this.swarm.dht.online) for (const t of this.topics.values()) t.refresher.reset()
+    this.updateState()
+  }
+
+  private updateState(): void {
+    if (this.current === 'destroyed') return
+    let next: NodeState
+    if (this.swarm.suspended) next = 'suspended'
+    else if (this.swarm.connections.size > 0) next = 'online'
+    else if (this.swarm.dht.online && this.swarm.dht.table.size > 0) next = 'online'
+    else next = 'offline'
+    this.setState(next)
+  }
+
+  private setState(next: NodeState): void {
+    if (next === this.current) return
+    this.current = next
+    this.emit('state', next)
+  }
+}
