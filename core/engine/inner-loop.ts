@@ -1,0 +1,135 @@
+/**
+ * The DiLoCo inner loop: start from the global weights θ, take H AdamW steps on batches from the
+ * data source, and return the pseudo-gradient Δ = θ_global − θ_local. Runtime-neutral (Node worker
+ * or browser window): it only needs an initialised TensorFlow.js backend.
+ */
+import * as tf from './tf.js'
+import { TandemError } from '../api/errors.js'
+import type { Batch } from './batch.js'
+import { batchTensors, lossFunction } from './model/forward.js'
+import { paramLayout, sizeOf } from './model/layout.js'
+import { AdamW, type AdamWConfig } from './optim/adamw.js'
+import { learningRate, type LrSchedule } from './optim/schedule.js'
+import type { ModelSpec } from './spec/schema.js'
+
+export interface InnerJob {
+  spec: ModelSpec
+  /** θ_global, flat in layout order. Not modified. */
+  weights: Float32Array
+  /** H: inner steps in this round. */
+  steps: number
+  schedule: LrSchedule
+  adamw: AdamWConfig
+  /** Global index of this round's first inner step (round × H), for the schedule. */
+  stepOffset: number
+}
+
+export interface StepInfo {
+  step: number
+  loss: number
+  lr: number
+  gradNorm: number
+  samples: number
+  ms: number
+}
+
+export interface InnerHooks {
+  nextBatch(step: number): Promise<Batch>
+  /** After each step; may await (pause, duty cycle) or throw to stop the loop. */
+  onStep?(info: StepInfo): void | Promise<void>
+  /** Combine gradients across data-parallel workers; identity when training alone. */
+  reduceGradients?(grads: tf.Tensor[]): Promise<tf.Tensor[]>
+}
+
+export interface InnerResult {
+  delta: Float32Array
+  losses: number[]
+  samples: number
+  seconds: number
+}
+
+let instance = 0
+
+/** Flat buffer → one variable per parameter, named uniquely so several models can share a thread. */
+export function weightsToVariables(spec: ModelSpec, flat: Float32Array): tf.Variable[] {
+  const layout = paramLayout(spec)
+  const total = layout.reduce((n, p) => n + sizeOf(p.shape), 0)
+  if (flat.length !== total) {
+    throw new TandemError('SPEC_MISMATCH', `weights have ${flat.length} values; the spec needs ${total}`)
+  }
+  const prefix = `m${instance++}`
+  let offset = 0
+  return layout.map((p, i) => {
+    const n = sizeOf(p.shape)
+    const v = tf.variable(tf.tensor(flat.subarray(offset, offset + n), p.shape, 'float32'), true, `${prefix}.${i}`)
+    offset += n
+    return v
+  })
+}
+
+export async function readFlat(tensors: readonly tf.Tensor[], total: number): Promise<Float32Array> {
+  const out = new Float32Array(total)
+  let offset = 0
+  for (const t of tensors) {
+    const data = (await t.data()) as Float32Array
+    out.set(data, offset)
+    offset += data.length
+  }
+  return out
+}
+
+export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<InnerResult> {
+  const started = performance.now()
+  const layout = paramLayout(job.spec)
+  const vars = weightsToVariables(job.spec, job.weights)
+  const fn = lossFunction(job.spec)
+  const optimizer = new AdamW(vars, layout.map((p) => p.decay), job.adamw)
+  const losses: number[] = []
+  let samples = 0
+  try {
+    for (let step = 0; step < job.steps; step++) {
+      const t0 = performance.now()
+      const batch = await hooks.nextBatch(step)
+      const tensors = batchTensors(job.spec, batch)
+      const { value, grads } = tf.variableGrads(() => fn.loss(vars, tensors), vars)
+      let gradList = vars.map((v) => grads[v.name] as tf.Tensor)
+      if (hooks.reduceGradients) {
+        const reduced = await hooks.reduceGradients(gradList)
+        tf.dispose(gradList)
+        gradList = reduced
+      }
+      const lr = learningRate(job.schedule, job.stepOffset + step)
+      const norm = optimizer.step(gradList, lr)
+      const [loss, gradNorm] = [(await value.data())[0] as number, (await norm.data())[0] as number]
+      tf.dispose([value, norm, tensors.x, tensors.y, ...gradList])
+      if (!Number.isFinite(loss)) throw new TandemError('ENGINE_FAILED', `loss became ${loss} at inner step ${step}`)
+      losses.push(loss)
+      samples += batch.batch
+      await hooks.onStep?.({ step, loss, lr, gradNorm, samples, ms: performance.now() - t0 })
+    }
+    const local = await readFlat(vars, job.weights.length)
+    const delta = new Float32Array(local.length)
+    for (let i = 0; i < delta.length; i++) delta[i] = (job.weights[i] as number) - (local[i] as number)
+    return { delta, losses, samples, seconds: (performance.now() - started) / 1000 }
+  } finally {
+    optimizer.dispose()
+    fn.dispose()
+    tf.dispose(vars)
+  }
+}
+
+/** Mean loss of the given weights on one batch (no training): scoring and held-out evaluation. */
+export async function evaluateLoss(spec: ModelSpec, weights: Float32Array, batch: Batch): Promise<number> {
+  const vars = weightsToVariables(spec, weights)
+  const fn = lossFunction(spec)
+  try {
+    const tensors = batchTensors(spec, batch)
+    const loss = tf.tidy(() => fn.loss(vars, tensors))
+    const value = (await loss.data())[0] as number
+    tf.dispose([loss, tensors.x, tensors.y])
+    return value
+  } finally {
+    fn.dispose()
+    tf.dispose(vars)
+  }
+}
