@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander'
 import { isTandemError } from '../api/errors.js'
 import { packageInfo } from '../util/package-info.js'
+import { registerDataset } from './commands/dataset.js'
 import { registerDemo } from './commands/demo.js'
 import { registerInfo } from './commands/info.js'
 
@@ -27,6 +28,7 @@ export function buildProgram(io: CliIO = stdio): Command {
     .exitOverride()
   registerInfo(program, io)
   registerDemo(program, io)
+  registerDataset(program, io)
   return program
 }
 

@@ -1,0 +1,130 @@
+/**
+ * `dataset import`: picks the importer, spools shards in a private temp dir, then writes the core.
+ * Whatever fails, the temp dir goes and no dataset is left behind (see DatasetStore.create).
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { TandemError } from '../api/errors.js'
+import type { DatasetStore } from './dataset-store.js'
+import {
+  contentHashOf,
+  DATASET_FORMAT,
+  DATASET_FORMAT_VERSION,
+  type DatasetHeader,
+} from './header.js'
+import type { ImporterContext, ImporterResult, ShardSize } from './importers/common.js'
+import { importCsv } from './importers/csv.js'
+import { importIdx } from './importers/idx.js'
+import { importText, type VocabKind } from './importers/text.js'
+import { probeInput, type InputFile } from './input.js'
+
+export type ImportFormat = 'text' | 'idx' | 'csv'
+
+export interface ImportOptions {
+  file: string
+  /** IDX labels file (required for IDX images). */
+  labels?: string
+  /** Default: sniffed from the IDX magic, else the extension (.csv → csv, anything else → text). */
+  format?: ImportFormat
+  name?: string
+  description?: string
+  license?: string
+  shardSize?: ShardSize
+  vocab?: VocabKind
+  /** Fraction of shards held out for validation (the last ones). Default 0.1. */
+  validation?: number
+  labelColumn?: string
+  /** Called with (bytes read, total bytes) of the main input file. */
+  onProgress?: (read: number, total: number) => void
+}
+
+export interface ImportResult {
+  key: string
+  header: DatasetHeader
+  /** Bytes of input read (decompressed), for throughput figures. */
+  inputBytes: number
+}
+
+export function detectFormat(file: InputFile): ImportFormat {
+  const m = file.magic
+  // An IDX file starts 00 00 <type> <ndims>; text and CSV never start with two NUL bytes.
+  if (m.length === 4 && m[0] === 0 && m[1] === 0 && m[3]! >= 1 && m[3]! <= 8) {
+    return 'idx'
+  }
+  const name = file.name.toLowerCase().replace(/\.gz$/, '')
+  if (/idx\d?-?u?byte|\.idx\d?$/.test(name)) return 'idx'
+  if (name.endsWith('.csv')) return 'csv'
+  return 'text'
+}
+
+export function validationShards(shards: number, fraction: number): number {
+  if (!(fraction >= 0 && fraction < 1)) {
+    throw new TandemError('BAD_ARGUMENT', '--validation must be a fraction in [0, 1)')
+  }
+  if (fraction === 0 || shards < 2) return 0
+  return Math.min(shards - 1, Math.max(1, Math.round(fraction * shards)))
+}
+
+async function runImporter(
+  opts: ImportOptions,
+  main: InputFile,
+  ctx: ImporterContext,
+): Promise<ImporterResult> {
+  const format = opts.format ?? detectFormat(main)
+  if (format === 'idx') {
+    if (!opts.labels) {
+      throw new TandemError('BAD_ARGUMENT', 'an IDX import needs --labels <labels file>')
+    }
+    return importIdx(main, await probeInput(opts.labels), ctx)
+  }
+  if (opts.labels) throw new TandemError('BAD_ARGUMENT', '--labels is only for IDX images')
+  if (format === 'csv') return importCsv(main, { labelColumn: opts.labelColumn }, ctx)
+  return importText(main, opts.vocab ?? 'byte', ctx)
+}
+
+export async function importDataset(
+  store: DatasetStore,
+  opts: ImportOptions,
+): Promise<ImportResult> {
+  const main = await probeInput(opts.file)
+  await mkdir(store.tmpDir, { recursive: true })
+  const tmpDir = await mkdtemp(join(store.tmpDir, 'import-'))
+  try {
+    const ctx: ImporterContext = {
+      tmpDir,
+      shardSize: opts.shardSize ?? {},
+      onProgress: opts.onProgress ? (read) => opts.onProgress?.(read, main.size) : undefined,
+    }
+    const result = await runImporter(opts, main, ctx)
+    const { spooled, layout, shardRecords } = result
+    const shards = spooled.shardHashes.length
+    const header: DatasetHeader = {
+      format: DATASET_FORMAT,
+      version: DATASET_FORMAT_VERSION,
+      name: opts.name ?? defaultName(main.name),
+      description: opts.description ?? '',
+      license: opts.license ?? 'unspecified',
+      source: { importer: result.importer, files: result.files.map((f) => f.name) },
+      layout,
+      records: spooled.records,
+      shardRecords,
+      shards,
+      validation: { shards: validationShards(shards, opts.validation ?? 0.1) },
+      shardHashes: spooled.shardHashes,
+      contentHash: contentHashOf(spooled.shardHashes),
+    }
+    const key = await store.create(header, result.spool.batches(spooled.shardSizes))
+    const inputBytes = spooled.shardSizes.reduce((a, b) => a + b, 0)
+    return { key, header, inputBytes }
+  } finally {
+    await rm(tmpDir, { recursive: true, force: true })
+  }
+}
+
+function defaultName(file: string): string {
+  return (
+    basename(file)
+      .replace(/\.gz$/, '')
+      .replace(/\.[^.]*$/, '') || file
+  )
+}
