@@ -1,0 +1,96 @@
+/**
+ * A training worker thread: selects and initialises a backend, runs one inner loop, and reports each
+ * step. Batches are requested from the host a few steps ahead so data never stalls compute.
+ */
+import { parentPort } from 'node:worker_threads'
+import { isTandemError, TandemError } from '../../api/errors.js'
+import { selectBackend, type BackendName } from '../backends/probe.js'
+import type { Batch } from '../batch.js'
+import { runInnerLoop, type StepInfo } from '../inner-loop.js'
+import { paramLayout } from '../model/layout.js'
+import { makeAllReduce } from './allreduce.js'
+import { BACKEND_FAULT, CTL, STATE, type FromWorker, type ToWorker } from './protocol.js'
+
+const PREFETCH = 2
+
+if (!parentPort) throw new Error('engine worker must run in a worker thread')
+const port = parentPort
+const send = (msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer)
+
+const pending = new Map<number, { resolve: (b: Batch) => void }>()
+const arrived = new Map<number, Batch>()
+let requested = -1
+
+function request(upTo: number, last: number): void {
+  while (requested < Math.min(upTo, last)) send({ type: 'need-batch', step: ++requested })
+}
+
+function batchFor(step: number, last: number): Promise<Batch> {
+  request(step + PREFETCH, last)
+  const ready = arrived.get(step)
+  if (ready) {
+    arrived.delete(step)
+    return Promise.resolve(ready)
+  }
+  return new Promise((resolve) => pending.set(step, { resolve }))
+}
+
+/** Between steps: honour pause, stop and the duty cycle. Blocking here is fine: this is a worker. */
+function throttle(control: Int32Array, info: StepInfo): void {
+  const duty = Atomics.load(control, CTL.dutyPermille) / 1000
+  if (duty > 0 && duty < 1) Atomics.wait(control, CTL.state, STATE.running, (info.ms * (1 - duty)) / duty)
+  while (Atomics.load(control, CTL.state) === STATE.paused) Atomics.wait(control, CTL.state, STATE.paused, 1000)
+}
+
+let backend: BackendName | undefined
+
+function fail(err: unknown): void {
+  const code = isTandemError(err) ? err.code : BACKEND_FAULT
+  send({ type: 'error', code, message: err instanceof Error ? err.message : String(err), ...(backend ? { backend } : {}) })
+}
+
+async function select(msg: Extract<ToWorker, { type: 'select' }>): Promise<void> {
+  try {
+    const selection = await selectBackend(msg.backend, msg.exclude)
+    backend = selection.chosen
+    send({ type: 'ready', selection })
+  } catch (err) {
+    fail(err)
+  }
+}
+
+async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
+  const control = new Int32Array(msg.control)
+  try {
+    const shapes = paramLayout(msg.job.spec).map((p) => p.shape)
+    const result = await runInnerLoop(msg.job, {
+      nextBatch: (step) => batchFor(step, msg.job.steps - 1),
+      reduceGradients: msg.parallel ? makeAllReduce(msg.parallel, shapes) : undefined,
+      onStep: (info) => {
+        if (msg.fault && msg.fault.backend === backend && msg.fault.step === info.step) {
+          throw new Error(`injected ${backend} failure at step ${info.step}`)
+        }
+        send({ type: 'step', info })
+        throttle(control, info)
+        if (Atomics.load(control, CTL.state) === STATE.stopped) throw new TandemError('ENGINE_STOPPED', 'training stopped')
+      },
+    })
+    send({ type: 'done', delta: result.delta, losses: result.losses, samples: result.samples, seconds: result.seconds }, [result.delta.buffer as ArrayBuffer])
+  } catch (err) {
+    fail(err)
+  }
+}
+
+port.on('message', (msg: ToWorker) => {
+  if (msg.type === 'batch') {
+    const waiter = pending.get(msg.step)
+    if (waiter) {
+      pending.delete(msg.step)
+      waiter.resolve(msg.batch)
+    } else arrived.set(msg.step, msg.batch)
+  } else if (msg.type === 'select') {
+    void select(msg)
+  } else {
+    void run(msg)
+  }
+})
