@@ -39,6 +39,7 @@ export class ControlChannel {
   private outboundInFlight = 0
   private failed = false
   private helloSeen = false
+  private isOpen = false
 
   constructor(
     stream: Duplex,
@@ -51,8 +52,15 @@ export class ControlChannel {
     const mux = Protomux.from(stream)
     this.channel = mux.createChannel({
       protocol: PROTOCOL,
-      onopen: () => this.handlers.onopen(),
-      onclose: () => this.handlers.onclose(),
+      // protomux marks the channel opened only after onopen returns, so keep our own flag.
+      onopen: () => {
+        this.isOpen = true
+        this.handlers.onopen()
+      },
+      onclose: () => {
+        this.isOpen = false
+        this.handlers.onclose()
+      },
       ondrain: () => {
         this.outboundInFlight = 0
       },
@@ -69,7 +77,7 @@ export class ControlChannel {
   }
 
   get opened(): boolean {
-    return this.channel?.opened === true && !this.failed
+    return this.isOpen && !this.failed
   }
 
   /** Throws WIRE_CHANNEL_CLOSED, WIRE_BACKPRESSURE, or BAD_ARGUMENT for a message we built wrong. */
@@ -94,7 +102,7 @@ export class ControlChannel {
   /** Best effort, even after a violation: tells the peer why we are hanging up. */
   sendFinalError(err: TandemError): void {
     const sender = this.senders.get('error')
-    if (!sender || this.channel?.opened !== true) return
+    if (!sender || !this.isOpen) return
     try {
       const message = err.message.slice(0, 200).replace(/[^\x20-\x7e]/g, '?')
       sender.send(encodeMessage('error', { code: err.code, message, fatal: true }))

@@ -244,8 +244,10 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     clearInterval(this.poll)
     for (const t of this.banTimers) clearTimeout(t)
     for (const t of this.topics.values()) t.refresher.stop()
+    // Offline, unannouncing would only wait out DHT timeouts.
+    const force = this.current === 'offline'
     this.setState('destroyed')
-    await this.swarm.destroy()
+    await this.swarm.destroy({ force })
   }
 
   private join(topic: Buffer, project: Buffer | null, announce: boolean): void {
@@ -335,7 +337,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
 
   private onClose(peer: Peer): void {
     // A duplicate connection may already have replaced this one under the same key.
-    if (this.peerMap.get(peer.hexKey) === peer) this.peerMap.delete(peer.hexKey)
+    if (this.peerMap.get(peer.hexKey) !== peer) return
+    this.peerMap.delete(peer.hexKey)
     if (peer.hello) this.emit('peer-leave', peer)
     for (const t of this.topics.values()) {
       const left = t.project ? this.projectPeers(t.project).length : this.peers().length
