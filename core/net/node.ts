@@ -188,8 +188,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   ban(key: Uint8Array, reason: TandemError, ms = this.banMs): void {
     const ban = this.bans.add(key, ms, reason.code)
     this.counters.bans++
-    const peerInfo = this.swarm.peers.get(ban.key)
-    peerInfo?.ban(true) // stops hyperswarm re-dialling until the ban ends
+    // The firewall refuses the peer from now on (and hyperswarm then marks it banned, which
+    // sticks, so it is lifted here when the ban ends).
     const timer = setTimeout(() => {
       this.banTimers.delete(timer)
       this.swarm.peers.get(ban.key)?.ban(false)

@@ -102,6 +102,9 @@ declare module 'hyperswarm' {
       opts?: { server?: boolean; client?: boolean },
     ): Hyperswarm.Discovery
     leave(topic: Buffer | Uint8Array): Promise<void>
+    /** Keep a connection to this peer, whatever the topics. */
+    joinPeer(publicKey: Buffer | Uint8Array): void
+    leavePeer(publicKey: Buffer | Uint8Array): void
     flush(): Promise<void>
     listen(): Promise<void>
     suspend(): Promise<void>
