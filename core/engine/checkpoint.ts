@@ -33,11 +33,20 @@ export interface Checkpoint {
   contentHash: string
 }
 
-export function encodeCheckpoint(spec: ModelSpec, round: number, weights: Float32Array): Uint8Array {
+export function encodeCheckpoint(
+  spec: ModelSpec,
+  round: number,
+  weights: Float32Array,
+): Uint8Array {
   const shapes = paramLayout(spec).map((p) => p.shape)
   const total = shapes.reduce((n, s) => n + sizeOf(s), 0)
-  if (weights.length !== total) throw new TandemError('SPEC_MISMATCH', `weights have ${weights.length} values; the spec needs ${total}`)
-  if (!Number.isInteger(round) || round < 0 || round > 0xffffffff) throw new TandemError('BAD_ARGUMENT', `bad round ${round}`)
+  if (weights.length !== total)
+    throw new TandemError(
+      'SPEC_MISMATCH',
+      `weights have ${weights.length} values; the spec needs ${total}`,
+    )
+  if (!Number.isInteger(round) || round < 0 || round > 0xffffffff)
+    throw new TandemError('BAD_ARGUMENT', `bad round ${round}`)
   const shapeBytes = shapes.reduce((n, s) => n + 1 + 4 * s.length, 0)
   const out = Buffer.alloc(FIXED + shapeBytes + 4 * total + HASH)
   MAGIC.copy(out, 0)
@@ -70,11 +79,15 @@ export function decodeCheckpoint(bytes: Uint8Array, spec?: ModelSpec): Checkpoin
   if (!buf.subarray(0, 4).equals(MAGIC)) corrupt('not a Tandem checkpoint (bad magic)')
   const version = buf.readUInt16LE(4)
   if (version !== CHECKPOINT_VERSION) {
-    throw new TandemError('CHECKPOINT_VERSION', `Checkpoint format version ${version} is not supported (this build reads ${CHECKPOINT_VERSION})`)
+    throw new TandemError(
+      'CHECKPOINT_VERSION',
+      `Checkpoint format version ${version} is not supported (this build reads ${CHECKPOINT_VERSION})`,
+    )
   }
   const body = buf.subarray(0, buf.length - HASH)
   const digest = createHash('sha256').update(body).digest()
-  if (!digest.equals(buf.subarray(buf.length - HASH))) corrupt('content hash mismatch (truncated or altered)')
+  if (!digest.equals(buf.subarray(buf.length - HASH)))
+    corrupt('content hash mismatch (truncated or altered)')
   const count = buf.readUInt16LE(6)
   const round = buf.readUInt32LE(8)
   const hash = buf.subarray(12, 44).toString('hex')
@@ -84,20 +97,24 @@ export function decodeCheckpoint(bytes: Uint8Array, spec?: ModelSpec): Checkpoin
   for (let t = 0; t < count; t++) {
     if (o + 1 > body.length) corrupt('shape table runs past the end')
     const rank = buf.readUInt8(o++)
-    if (rank < 1 || rank > 6 || o + 4 * rank > body.length) corrupt(`bad rank ${rank} for tensor ${t}`)
+    if (rank < 1 || rank > 6 || o + 4 * rank > body.length)
+      corrupt(`bad rank ${rank} for tensor ${t}`)
     const shape: number[] = []
     for (let r = 0; r < rank; r++, o += 4) shape.push(buf.readUInt32LE(o))
     if (shape.some((d) => d === 0)) corrupt(`zero dimension in tensor ${t}`)
     total += sizeOf(shape)
     shapes.push(shape)
   }
-  if (o + 4 * total !== body.length) corrupt(`weights take ${body.length - o} bytes, shapes need ${4 * total}`)
+  if (o + 4 * total !== body.length)
+    corrupt(`weights take ${body.length - o} bytes, shapes need ${4 * total}`)
   const weights = new Float32Array(total)
   new Uint8Array(weights.buffer).set(body.subarray(o))
   if (spec) {
-    if (specHash(spec) !== hash) throw new TandemError('SPEC_MISMATCH', 'Checkpoint was written for a different model spec')
+    if (specHash(spec) !== hash)
+      throw new TandemError('SPEC_MISMATCH', 'Checkpoint was written for a different model spec')
     const expected = paramLayout(spec).map((p) => p.shape)
-    if (JSON.stringify(expected) !== JSON.stringify(shapes)) throw new TandemError('SPEC_MISMATCH', 'Checkpoint tensor shapes differ from the spec')
+    if (JSON.stringify(expected) !== JSON.stringify(shapes))
+      throw new TandemError('SPEC_MISMATCH', 'Checkpoint tensor shapes differ from the spec')
   }
   return { specHash: hash, round, shapes, weights, contentHash: digest.toString('hex') }
 }

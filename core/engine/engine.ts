@@ -77,7 +77,8 @@ export class TrainingEngine extends EventEmitter {
 
   /** Takes effect at the next step boundary, without a restart. */
   setDutyCycle(duty: number): void {
-    if (!(duty > 0 && duty <= 1)) throw new TandemError('BAD_ARGUMENT', `duty cycle must be in (0, 1], got ${duty}`)
+    if (!(duty > 0 && duty <= 1))
+      throw new TandemError('BAD_ARGUMENT', `duty cycle must be in (0, 1], got ${duty}`)
     this.options.dutyCycle = duty
     Atomics.store(this.control, CTL.dutyPermille, Math.round(duty * 1000))
   }
@@ -93,7 +94,9 @@ export class TrainingEngine extends EventEmitter {
   }
 
   resume(): void {
-    if (Atomics.compareExchange(this.control, CTL.state, STATE.paused, STATE.running) === STATE.paused) {
+    if (
+      Atomics.compareExchange(this.control, CTL.state, STATE.paused, STATE.running) === STATE.paused
+    ) {
       Atomics.notify(this.control, CTL.state)
     }
   }
@@ -139,17 +142,26 @@ export class TrainingEngine extends EventEmitter {
     }
   }
 
-  private async attempt(req: TrainRequest, exclude: BackendName[]): Promise<Omit<TrainOutcome, 'failures'>> {
+  private async attempt(
+    req: TrainRequest,
+    exclude: BackendName[],
+  ): Promise<Omit<TrainOutcome, 'failures'>> {
     const first = this.spawn()
     const selection = await this.select(first, this.options.backend, exclude)
-    const count = GPU_BACKENDS.includes(selection.chosen) ? 1 : Math.max(1, Math.min(this.options.maxThreads, req.batchSize))
+    const count = GPU_BACKENDS.includes(selection.chosen)
+      ? 1
+      : Math.max(1, Math.min(this.options.maxThreads, req.batchSize))
     for (let r = 1; r < count; r++) await this.select(this.spawn(), selection.chosen, [])
     this.emit('backend', selection)
 
     const total = paramLayout(req.job.spec).reduce((n, p) => n + sizeOf(p.shape), 0)
     const parallel =
       count > 1
-        ? { grads: new SharedArrayBuffer(4 * total * count), barrier: new SharedArrayBuffer(8), size: count }
+        ? {
+            grads: new SharedArrayBuffer(4 * total * count),
+            barrier: new SharedArrayBuffer(8),
+            size: count,
+          }
         : undefined
     const feed = new BatchFeed(req.openData(), count)
     const steps = new StepMerger(count, (info) => {
@@ -164,16 +176,24 @@ export class TrainingEngine extends EventEmitter {
             worker.on('message', (msg: FromWorker) => {
               if (msg.type === 'need-batch') {
                 feed.slice(msg.step, rank).then(
-                  (batch) => worker.postMessage({ type: 'batch', step: msg.step, batch } satisfies ToWorker),
+                  (batch) =>
+                    worker.postMessage({ type: 'batch', step: msg.step, batch } satisfies ToWorker),
                   (err: unknown) => reject(err),
                 )
               } else if (msg.type === 'step') steps.add(rank, msg.info)
               else if (msg.type === 'done') resolve(msg)
               else if (msg.type === 'error') reject(workerError(msg, selection.chosen))
             })
-            worker.on('error', (err) => reject(Object.assign(err, { backend: selection.chosen, fallback: true })))
+            worker.on('error', (err) =>
+              reject(Object.assign(err, { backend: selection.chosen, fallback: true })),
+            )
             worker.on('exit', (code) =>
-              reject(Object.assign(new Error(`training worker exited with code ${code}`), { backend: selection.chosen, fallback: true })),
+              reject(
+                Object.assign(new Error(`training worker exited with code ${code}`), {
+                  backend: selection.chosen,
+                  fallback: true,
+                }),
+              ),
             )
             const run: ToWorker = {
               type: 'run',
@@ -203,7 +223,11 @@ export class TrainingEngine extends EventEmitter {
     return worker
   }
 
-  private select(worker: Worker, backend: BackendPreference, exclude: BackendName[]): Promise<BackendSelection> {
+  private select(
+    worker: Worker,
+    backend: BackendPreference,
+    exclude: BackendName[],
+  ): Promise<BackendSelection> {
     return new Promise((resolve, reject) => {
       const onMessage = (msg: FromWorker) => {
         if (msg.type === 'ready') {
@@ -211,7 +235,14 @@ export class TrainingEngine extends EventEmitter {
           resolve(msg.selection)
         } else if (msg.type === 'error') {
           worker.off('message', onMessage)
-          reject(new TandemError(msg.code === BACKEND_FAULT ? 'ENGINE_BACKEND_UNAVAILABLE' : (msg.code as 'ENGINE_FAILED'), msg.message))
+          reject(
+            new TandemError(
+              msg.code === BACKEND_FAULT
+                ? 'ENGINE_BACKEND_UNAVAILABLE'
+                : (msg.code as 'ENGINE_FAILED'),
+              msg.message,
+            ),
+          )
         }
       }
       worker.on('message', onMessage)
@@ -230,10 +261,13 @@ export class TrainingEngine extends EventEmitter {
 
 function workerError(msg: Extract<FromWorker, { type: 'error' }>, backend: BackendName): Error {
   if (msg.code === BACKEND_FAULT) {
-    return Object.assign(new TandemError('ENGINE_FAILED', `${msg.backend ?? backend} failed: ${msg.message}`), {
-      backend: msg.backend ?? backend,
-      fallback: true,
-    })
+    return Object.assign(
+      new TandemError('ENGINE_FAILED', `${msg.backend ?? backend} failed: ${msg.message}`),
+      {
+        backend: msg.backend ?? backend,
+        fallback: true,
+      },
+    )
   }
   return new TandemError(msg.code as 'ENGINE_FAILED', msg.message)
 }
@@ -268,7 +302,8 @@ class BatchFeed {
         this.nextStep++
       }
       const entry = this.cache.get(step)
-      if (!entry) throw new TandemError('ENGINE_FAILED', `batch ${step} was requested twice by every rank`)
+      if (!entry)
+        throw new TandemError('ENGINE_FAILED', `batch ${step} was requested twice by every rank`)
       return entry
     })
     this.chain = next.catch(() => undefined)
@@ -284,7 +319,12 @@ export function sliceRows(batch: Batch, rank: number, ranks: number): Batch {
     return { ...batch, batch: to - from, tokens: batch.tokens.slice(from * row, to * row) }
   }
   const row = batch.shape.reduce((a, b) => a * b, 1)
-  return { ...batch, batch: to - from, x: batch.x.slice(from * row, to * row), y: batch.y.slice(from, to) }
+  return {
+    ...batch,
+    batch: to - from,
+    x: batch.x.slice(from * row, to * row),
+    y: batch.y.slice(from, to),
+  }
 }
 
 /** Combines per-rank step reports into one per step: mean loss, summed samples. */

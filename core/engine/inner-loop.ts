@@ -55,19 +55,29 @@ export function weightsToVariables(spec: ModelSpec, flat: Float32Array): tf.Vari
   const layout = paramLayout(spec)
   const total = layout.reduce((n, p) => n + sizeOf(p.shape), 0)
   if (flat.length !== total) {
-    throw new TandemError('SPEC_MISMATCH', `weights have ${flat.length} values; the spec needs ${total}`)
+    throw new TandemError(
+      'SPEC_MISMATCH',
+      `weights have ${flat.length} values; the spec needs ${total}`,
+    )
   }
   const prefix = `m${instance++}`
   let offset = 0
   return layout.map((p, i) => {
     const n = sizeOf(p.shape)
-    const v = tf.variable(tf.tensor(flat.subarray(offset, offset + n), p.shape, 'float32'), true, `${prefix}.${i}`)
+    const v = tf.variable(
+      tf.tensor(flat.subarray(offset, offset + n), p.shape, 'float32'),
+      true,
+      `${prefix}.${i}`,
+    )
     offset += n
     return v
   })
 }
 
-export async function readFlat(tensors: readonly tf.Tensor[], total: number): Promise<Float32Array> {
+export async function readFlat(
+  tensors: readonly tf.Tensor[],
+  total: number,
+): Promise<Float32Array> {
   const out = new Float32Array(total)
   let offset = 0
   for (const t of tensors) {
@@ -83,7 +93,11 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
   const layout = paramLayout(job.spec)
   const vars = weightsToVariables(job.spec, job.weights)
   const fn = lossFunction(job.spec)
-  const optimizer = new AdamW(vars, layout.map((p) => p.decay), job.adamw)
+  const optimizer = new AdamW(
+    vars,
+    layout.map((p) => p.decay),
+    job.adamw,
+  )
   const losses: number[] = []
   let samples = 0
   try {
@@ -102,14 +116,16 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
       const norm = optimizer.step(gradList, lr)
       const [loss, gradNorm] = [(await value.data())[0] as number, (await norm.data())[0] as number]
       tf.dispose([value, norm, tensors.x, tensors.y, ...gradList])
-      if (!Number.isFinite(loss)) throw new TandemError('ENGINE_FAILED', `loss became ${loss} at inner step ${step}`)
+      if (!Number.isFinite(loss))
+        throw new TandemError('ENGINE_FAILED', `loss became ${loss} at inner step ${step}`)
       losses.push(loss)
       samples += batch.batch
       await hooks.onStep?.({ step, loss, lr, gradNorm, samples, ms: performance.now() - t0 })
     }
     const local = await readFlat(vars, job.weights.length)
     const delta = new Float32Array(local.length)
-    for (let i = 0; i < delta.length; i++) delta[i] = (job.weights[i] as number) - (local[i] as number)
+    for (let i = 0; i < delta.length; i++)
+      delta[i] = (job.weights[i] as number) - (local[i] as number)
     return { delta, losses, samples, seconds: (performance.now() - started) / 1000 }
   } finally {
     optimizer.dispose()
@@ -119,7 +135,11 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
 }
 
 /** Mean loss of the given weights on one batch (no training): scoring and held-out evaluation. */
-export async function evaluateLoss(spec: ModelSpec, weights: Float32Array, batch: Batch): Promise<number> {
+export async function evaluateLoss(
+  spec: ModelSpec,
+  weights: Float32Array,
+  batch: Batch,
+): Promise<number> {
   const vars = weightsToVariables(spec, weights)
   const fn = lossFunction(spec)
   try {

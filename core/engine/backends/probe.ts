@@ -35,22 +35,35 @@ function describeError(err: unknown): string {
 
 function isMissingModule(err: unknown, name: string): boolean {
   const code = (err as { code?: string })?.code
-  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && describeError(err).includes(name)
+  return (
+    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+    describeError(err).includes(name)
+  )
 }
 
 const cpuName = (): string => `${cpus()[0]?.model.trim() ?? 'CPU'} (${cpus().length} threads)`
 
 /** The tfjs-node packages both register a backend called 'tensorflow'; only one may be loaded. */
-async function probeTensorflow(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node', name: BackendName): Promise<BackendStatus> {
+async function probeTensorflow(
+  pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node',
+  name: BackendName,
+): Promise<BackendStatus> {
   try {
     await import(pkg)
   } catch (err) {
     if (isMissingModule(err, pkg)) return { name, available: false, detail: 'not installed' }
-    const what = name === 'tfjs-node-gpu' ? 'CUDA library failed to load' : 'libtensorflow failed to load'
+    const what =
+      name === 'tfjs-node-gpu' ? 'CUDA library failed to load' : 'libtensorflow failed to load'
     return { name, available: false, detail: `${what}: ${describeError(err)}` }
   }
-  if (!tf.findBackend('tensorflow')) return { name, available: false, detail: 'package loaded but registered no backend' }
-  return { name, available: true, detail: 'loaded', device: name === 'tfjs-node-gpu' ? 'CUDA GPU' : cpuName() }
+  if (!tf.findBackend('tensorflow'))
+    return { name, available: false, detail: 'package loaded but registered no backend' }
+  return {
+    name,
+    available: true,
+    detail: 'loaded',
+    device: name === 'tfjs-node-gpu' ? 'CUDA GPU' : cpuName(),
+  }
 }
 
 /** WebGPU in Node through Dawn (the `webgpu` package), when it is installed and finds an adapter. */
@@ -59,11 +72,20 @@ async function probeNodeWebgpu(): Promise<BackendStatus> {
   try {
     dawn = (await import('webgpu' as string)) as typeof dawn
   } catch (err) {
-    if (isMissingModule(err, 'webgpu')) return { name: 'webgpu', available: false, detail: 'not installed' }
-    return { name: 'webgpu', available: false, detail: `Dawn failed to load: ${describeError(err)}` }
+    if (isMissingModule(err, 'webgpu'))
+      return { name: 'webgpu', available: false, detail: 'not installed' }
+    return {
+      name: 'webgpu',
+      available: false,
+      detail: `Dawn failed to load: ${describeError(err)}`,
+    }
   }
   try {
-    const gpu = dawn.create([]) as { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; device?: string; description?: string } } | null> }
+    const gpu = dawn.create([]) as {
+      requestAdapter(): Promise<{
+        info?: { vendor?: string; architecture?: string; device?: string; description?: string }
+      } | null>
+    }
     const adapter = await gpu.requestAdapter()
     if (!adapter) return { name: 'webgpu', available: false, detail: 'no WebGPU adapter' }
     // tfjs-backend-webgpu looks for navigator.gpu and the WebGPU constants, as in a browser.
@@ -72,7 +94,9 @@ async function probeNodeWebgpu(): Promise<BackendStatus> {
     g.navigator ??= {}
     if (!('gpu' in g.navigator)) Object.defineProperty(g.navigator, 'gpu', { value: gpu })
     const info = adapter.info ?? {}
-    const device = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'WebGPU adapter'
+    const device =
+      [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') ||
+      'WebGPU adapter'
     await import('@tensorflow/tfjs-backend-webgpu')
     return { name: 'webgpu', available: true, detail: 'adapter found', device }
   } catch (err) {
@@ -83,7 +107,12 @@ async function probeNodeWebgpu(): Promise<BackendStatus> {
 async function probeWasm(): Promise<BackendStatus> {
   try {
     await import('@tensorflow/tfjs-backend-wasm')
-    return { name: 'wasm', available: true, detail: 'WebAssembly SIMD (XNNPACK)', device: `${cpuName()}, 1 thread per worker` }
+    return {
+      name: 'wasm',
+      available: true,
+      detail: 'WebAssembly SIMD (XNNPACK)',
+      device: `${cpuName()}, 1 thread per worker`,
+    }
   } catch (err) {
     return { name: 'wasm', available: false, detail: `failed to load: ${describeError(err)}` }
   }
@@ -118,20 +147,30 @@ export function tfjsBackendName(name: BackendName): string {
  * Picks the best available backend (or the forced one), initialises it in this thread, and says why
  * each better one was passed over. `exclude` lists backends that already failed during this job.
  */
-export async function selectBackend(preference: BackendPreference = 'auto', exclude: readonly BackendName[] = []): Promise<BackendSelection> {
-  const candidates = preference === 'auto' ? BACKENDS.filter((b) => !exclude.includes(b)) : [preference]
+export async function selectBackend(
+  preference: BackendPreference = 'auto',
+  exclude: readonly BackendName[] = [],
+): Promise<BackendSelection> {
+  const candidates =
+    preference === 'auto' ? BACKENDS.filter((b) => !exclude.includes(b)) : [preference]
   const skipped: BackendStatus[] = []
   for (const name of candidates) {
     // tfjs-node-gpu and tfjs-node share one backend name; never load the CPU one after the GPU one failed at runtime.
     if (name === 'tfjs-node' && exclude.includes('tfjs-node-gpu')) {
-      skipped.push({ name, available: false, detail: 'skipped: tfjs-node-gpu failed in this process' })
+      skipped.push({
+        name,
+        available: false,
+        detail: 'skipped: tfjs-node-gpu failed in this process',
+      })
       continue
     }
     const status = await probeBackend(name)
     if (status.available && (await activate(name))) {
       return { chosen: name, device: status.device ?? name, skipped, forced: preference !== 'auto' }
     }
-    skipped.push(status.available ? { ...status, available: false, detail: 'failed to initialise' } : status)
+    skipped.push(
+      status.available ? { ...status, available: false, detail: 'failed to initialise' } : status,
+    )
   }
   const reasons = skipped.map((s) => `${s.name}: ${s.detail}`).join('; ')
   throw new TandemError('ENGINE_BACKEND_UNAVAILABLE', `No usable training backend (${reasons})`)

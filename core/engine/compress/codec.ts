@@ -102,7 +102,8 @@ export function decode(bytes: Uint8Array, expectedN?: number): Encoded {
   const method = view.getUint8(5)
   const n = view.getUint32(8, true)
   if (n === 0 || n > SPEC_LIMITS.maxParams) corrupt(`parameter count ${n} out of range`)
-  if (expectedN !== undefined && n !== expectedN) corrupt(`has ${n} parameters, expected ${expectedN}`)
+  if (expectedN !== undefined && n !== expectedN)
+    corrupt(`has ${n} parameters, expected ${expectedN}`)
   const need = (size: number) => {
     if (bytes.byteLength !== size) corrupt(`length ${bytes.byteLength}, expected ${size}`)
   }
@@ -131,7 +132,8 @@ export function decode(bytes: Uint8Array, expectedN?: number): Encoded {
       let prev = -1
       for (let i = 0; i < k; i++) {
         const idx = view.getUint32(HEADER + 4 + 4 * i, true)
-        if (idx <= prev || idx >= n) corrupt(`index ${idx} at position ${i} is out of order or range`)
+        if (idx <= prev || idx >= n)
+          corrupt(`index ${idx} at position ${i} is out of order or range`)
         indices[i] = idx
         prev = idx
       }

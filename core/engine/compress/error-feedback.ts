@@ -7,7 +7,8 @@ import { TandemError } from '../../api/errors.js'
 import { encode, encodedSize, type Encoded } from './codec.js'
 import { densify, quantizeInt8, topK } from './quantize.js'
 
-export type CompressionConfig = { method: 'f32' } | { method: 'int8'; blockSize: number } | { method: 'topk'; fraction: number }
+export type CompressionConfig =
+  { method: 'f32' } | { method: 'int8'; blockSize: number } | { method: 'topk'; fraction: number }
 
 export const DEFAULT_COMPRESSION: CompressionConfig = { method: 'int8', blockSize: 256 }
 
@@ -39,12 +40,18 @@ export class ErrorFeedback {
   }
 
   compress(delta: Float32Array, cfg: CompressionConfig): Compressed {
-    if (delta.length !== this.residual.length) throw new TandemError('SPEC_MISMATCH', 'delta length differs from the error-feedback residual')
+    if (delta.length !== this.residual.length)
+      throw new TandemError(
+        'SPEC_MISMATCH',
+        'delta length differs from the error-feedback residual',
+      )
     const corrected = new Float32Array(delta.length)
-    for (let i = 0; i < delta.length; i++) corrected[i] = (delta[i] as number) + (this.residual[i] as number)
+    for (let i = 0; i < delta.length; i++)
+      corrected[i] = (delta[i] as number) + (this.residual[i] as number)
     const encoded = compressOnce(corrected, cfg)
     const decoded = densify(encoded)
-    for (let i = 0; i < delta.length; i++) this.residual[i] = (corrected[i] as number) - (decoded[i] as number)
+    for (let i = 0; i < delta.length; i++)
+      this.residual[i] = (corrected[i] as number) - (decoded[i] as number)
     const bytes = encode(encoded)
     return { bytes, decoded, byteLength: encodedSize(encoded) }
   }

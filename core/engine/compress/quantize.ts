@@ -15,12 +15,14 @@ export function quantizeInt8(x: Float32Array, blockSize = 256): Encoded & { meth
     const end = Math.min(n, start + blockSize)
     let max = 0
     for (let i = start; i < end; i++) max = Math.max(max, Math.abs(x[i] as number))
-    const scale = max / 127
-    scales[b] = scale
-    if (scale === 0) continue
-    // Divide by the stored (float32) scale so decoding reproduces exactly what we bounded.
-    const s = scales[b] as number
-    for (let i = start; i < end; i++) q[i] = Math.max(-127, Math.min(127, Math.round((x[i] as number) / s)))
+    if (max === 0) continue
+    // Divide by the stored float32 scale, so decoding reproduces exactly what we bounded. For
+    // subnormal blocks max/127 underflows to zero; the block's max itself is then the scale.
+    let s = Math.fround(max / 127)
+    if (s === 0) s = Math.fround(max)
+    scales[b] = s
+    for (let i = start; i < end; i++)
+      q[i] = Math.max(-127, Math.min(127, Math.round((x[i] as number) / s)))
   }
   return { method: 'int8', n, blockSize, scales, q }
 }
@@ -29,14 +31,17 @@ export function quantizeInt8(x: Float32Array, blockSize = 256): Encoded & { meth
 export function topK(x: Float32Array, k: number): Encoded & { method: 'topk' } {
   const n = x.length
   const kk = Math.max(0, Math.min(n, Math.floor(k)))
-  if (kk === 0) return { method: 'topk', n, indices: new Uint32Array(0), values: new Float32Array(0) }
+  if (kk === 0)
+    return { method: 'topk', n, indices: new Uint32Array(0), values: new Float32Array(0) }
   const threshold = kthLargestMagnitude(x, kk)
   const indices = new Uint32Array(kk)
   let count = 0
   // Strictly above the threshold first, then fill with ties in index order.
-  for (let i = 0; i < n && count < kk; i++) if (Math.abs(x[i] as number) > threshold) indices[count++] = i
+  for (let i = 0; i < n && count < kk; i++)
+    if (Math.abs(x[i] as number) > threshold) indices[count++] = i
   if (count < kk) {
-    for (let i = 0; i < n && count < kk; i++) if (Math.abs(x[i] as number) === threshold) indices[count++] = i
+    for (let i = 0; i < n && count < kk; i++)
+      if (Math.abs(x[i] as number) === threshold) indices[count++] = i
     indices.sort()
   }
   const values = new Float32Array(kk)
@@ -80,7 +85,8 @@ export function densify(e: Encoded): Float32Array {
       return e.values
     case 'int8': {
       const out = new Float32Array(e.n)
-      for (let i = 0; i < e.n; i++) out[i] = (e.q[i] as number) * (e.scales[Math.floor(i / e.blockSize)] as number)
+      for (let i = 0; i < e.n; i++)
+        out[i] = (e.q[i] as number) * (e.scales[Math.floor(i / e.blockSize)] as number)
       return out
     }
     case 'topk': {

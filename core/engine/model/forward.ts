@@ -7,7 +7,9 @@
 import * as tf from '../tf.js'
 import type { Batch } from '../batch.js'
 import type { Activation, CnnSpec, MlpSpec, ModelSpec, TransformerSpec } from '../spec/schema.js'
+import { conv2d } from './conv.js'
 import { cnnStages } from './layout.js'
+import { maxPool } from './pool.js'
 
 /** Reads parameters in layout order. */
 class Cursor {
@@ -54,14 +56,39 @@ function cnnLogits(spec: CnnSpec, p: Cursor, x: tf.Tensor4D): tf.Tensor2D {
     if (layer.type === 'conv2d') {
       const w = p.next<tf.Tensor4D>()
       const b = p.next<tf.Tensor1D>()
-      h = activate(tf.add(tf.conv2d(h, w, layer.stride, layer.padding), b), spec.activation) as tf.Tensor4D
+      h = activate(
+        tf.add(conv2d(h, w, layer.stride, layer.padding), b),
+        spec.activation,
+      ) as tf.Tensor4D
     } else {
-      h = tf.maxPool(h, layer.size, layer.size, 'valid')
+      h = maxPool(h, layer.size)
     }
   }
   let flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D
   for (let i = 0; i < spec.dense.length; i++) flat = denseLayer(flat, p, spec.activation)
   return denseLayer(flat, p)
+}
+
+/**
+ * Embedding lookup. Forward is a gather; the backward pass is written as oneHot(ids)ᵀ · dY because
+ * the stock gradient of gather needs UnsortedSegmentSum, which the wasm backend lacks, and a matmul
+ * is fast everywhere. Vocabularies here are byte/char sized, so the one-hot matrix stays small.
+ */
+export function embed(table: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor3D {
+  const lookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [t, save] = args as [tf.Tensor2D, tf.GradSaveFunc]
+    save([t])
+    return {
+      value: tf.gather(t, ids),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [vocab, dim] = (saved[0] as tf.Tensor2D).shape
+        const flatIds = tf.reshape(ids, [-1]) as tf.Tensor1D
+        const oneHot = tf.cast(tf.oneHot(flatIds, vocab), 'float32') as tf.Tensor2D
+        return tf.matMul(oneHot, tf.reshape(dy, [-1, dim]) as tf.Tensor2D, true, false)
+      },
+    }
+  })
+  return lookup(table) as unknown as tf.Tensor3D
 }
 
 export function layerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, eps = 1e-5): tf.Tensor {
@@ -71,10 +98,17 @@ export function layerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, eps = 
 
 /** Additive causal mask [T, T]: 0 on and below the diagonal, a large negative number above it. */
 export function causalMask(t: number): tf.Tensor2D {
-  return tf.tidy(() => tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([t, t]), -1, 0)), -1e9) as tf.Tensor2D)
+  return tf.tidy(
+    () => tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([t, t]), -1, 0)), -1e9) as tf.Tensor2D,
+  )
 }
 
-export function causalSelfAttention(x: tf.Tensor3D, p: Cursor, heads: number, mask: tf.Tensor2D): tf.Tensor3D {
+export function causalSelfAttention(
+  x: tf.Tensor3D,
+  p: Cursor,
+  heads: number,
+  mask: tf.Tensor2D,
+): tf.Tensor3D {
   const [b, t, d] = x.shape
   const dh = d / heads
   const wqkv = p.next<tf.Tensor2D>()
@@ -91,12 +125,17 @@ export function causalSelfAttention(x: tf.Tensor3D, p: Cursor, heads: number, ma
   return tf.reshape(tf.add(tf.matMul(merged, wo), bo), [b, t, d])
 }
 
-function transformerLogits(spec: TransformerSpec, p: Cursor, tokens: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor2D {
+function transformerLogits(
+  spec: TransformerSpec,
+  p: Cursor,
+  tokens: tf.Tensor2D,
+  mask: tf.Tensor2D,
+): tf.Tensor2D {
   const [b, t] = tokens.shape
   const d = spec.dModel
   const tokEmb = p.next<tf.Tensor2D>()
   const posEmb = p.next<tf.Tensor2D>()
-  let x = tf.add(tf.gather(tokEmb, tokens), tf.slice(posEmb, [0, 0], [t, d])) as tf.Tensor3D
+  let x = tf.add(embed(tokEmb, tokens), tf.slice(posEmb, [0, 0], [t, d])) as tf.Tensor3D
   for (let l = 0; l < spec.layers; l++) {
     const a = layerNorm(x, p.next(), p.next()) as tf.Tensor3D
     x = tf.add(x, causalSelfAttention(a, p, spec.heads, mask))
@@ -124,14 +163,18 @@ export interface BatchTensors {
 export function batchTensors(spec: ModelSpec, batch: Batch): BatchTensors {
   return tf.tidy(() => {
     if (batch.kind === 'tokens') {
-      if (spec.type !== 'transformer') throw new Error(`a ${spec.type} model cannot train on token batches`)
+      if (spec.type !== 'transformer')
+        throw new Error(`a ${spec.type} model cannot train on token batches`)
       const rows = tf.tensor2d(batch.tokens, [batch.batch, batch.seqLen + 1], 'int32')
       const x = tf.slice(rows, [0, 0], [batch.batch, batch.seqLen])
       const y = tf.reshape(tf.slice(rows, [0, 1], [batch.batch, batch.seqLen]), [-1]) as tf.Tensor1D
       return { x, y }
     }
     if (spec.type === 'transformer') throw new Error('a transformer cannot train on tensor batches')
-    const shape = spec.type === 'cnn' ? [batch.batch, spec.input.height, spec.input.width, spec.input.channels] : [batch.batch, spec.inputSize]
+    const shape =
+      spec.type === 'cnn'
+        ? [batch.batch, spec.input.height, spec.input.width, spec.input.channels]
+        : [batch.batch, spec.inputSize]
     return { x: tf.tensor(batch.x, shape, 'float32'), y: tf.tensor1d(batch.y, 'int32') }
   })
 }
@@ -140,7 +183,10 @@ export function batchTensors(spec: ModelSpec, batch: Batch): BatchTensors {
  * Builds the loss function of a spec. Constants such as the causal mask are made once and reused
  * across steps; call dispose() when done.
  */
-export function lossFunction(spec: ModelSpec): { loss(params: readonly tf.Tensor[], batch: BatchTensors): tf.Scalar; dispose(): void } {
+export function lossFunction(spec: ModelSpec): {
+  loss(params: readonly tf.Tensor[], batch: BatchTensors): tf.Scalar
+  dispose(): void
+} {
   const mask = spec.type === 'transformer' ? causalMask(spec.context) : undefined
   return {
     loss(params, { x, y }) {
@@ -152,7 +198,10 @@ export function lossFunction(spec: ModelSpec): { loss(params: readonly tf.Tensor
           return crossEntropy(cnnLogits(spec, p, x as tf.Tensor4D), y)
         case 'transformer': {
           const t = x.shape[1] as number
-          const m = t === spec.context ? (mask as tf.Tensor2D) : tf.slice(mask as tf.Tensor2D, [0, 0], [t, t])
+          const m =
+            t === spec.context
+              ? (mask as tf.Tensor2D)
+              : tf.slice(mask as tf.Tensor2D, [0, 0], [t, t])
           return crossEntropy(transformerLogits(spec, p, x as tf.Tensor2D, m), y)
         }
       }

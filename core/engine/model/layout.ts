@@ -19,7 +19,12 @@ export interface ParamInfo {
 
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1)
 
-function dense(name: string, inDim: number, outDim: number, std = Math.sqrt(2 / inDim)): ParamInfo[] {
+function dense(
+  name: string,
+  inDim: number,
+  outDim: number,
+  std = Math.sqrt(2 / inDim),
+): ParamInfo[] {
   return [
     { name: `${name}.w`, shape: [inDim, outDim], init: 'normal', std, decay: true },
     { name: `${name}.b`, shape: [outDim], init: 'zeros', std: 0, decay: false },
@@ -66,7 +71,8 @@ export function cnnStages(spec: CnnSpec): CnnStage[] {
       h = Math.floor(h / layer.size)
       w = Math.floor(w / layer.size)
     }
-    if (h < 1 || w < 1) throw new TandemError('SPEC_INVALID', `cnn layer ${i} shrinks the image to nothing`)
+    if (h < 1 || w < 1)
+      throw new TandemError('SPEC_INVALID', `cnn layer ${i} shrinks the image to nothing`)
     return { layer, inH, inW, inC, outH: h, outW: w, outC: c }
   })
 }
@@ -78,7 +84,13 @@ function cnnLayout(spec: CnnSpec): ParamInfo[] {
     if (s.layer.type !== 'conv2d') return
     const k = s.layer.kernel
     params.push(
-      { name: `conv${i}.w`, shape: [k, k, s.inC, s.outC], init: 'normal', std: Math.sqrt(2 / (k * k * s.inC)), decay: true },
+      {
+        name: `conv${i}.w`,
+        shape: [k, k, s.inC, s.outC],
+        init: 'normal',
+        std: Math.sqrt(2 / (k * k * s.inC)),
+        decay: true,
+      },
       { name: `conv${i}.b`, shape: [s.outC], init: 'zeros', std: 0, decay: false },
     )
   })

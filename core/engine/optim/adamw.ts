@@ -16,7 +16,13 @@ export interface AdamWConfig {
   clipNorm: number
 }
 
-export const DEFAULT_ADAMW: AdamWConfig = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clipNorm: 1 }
+export const DEFAULT_ADAMW: AdamWConfig = {
+  beta1: 0.9,
+  beta2: 0.95,
+  eps: 1e-8,
+  weightDecay: 0.1,
+  clipNorm: 1,
+}
 
 export class AdamW {
   private readonly m: tf.Variable[]
@@ -40,7 +46,8 @@ export class AdamW {
     const bc2 = 1 - beta2 ** this.t
     return tf.tidy(() => {
       const norm = globalNorm(grads)
-      const scale = clipNorm > 0 ? tf.minimum(1, tf.div(clipNorm, tf.add(norm, 1e-6))) : tf.scalar(1)
+      const scale =
+        clipNorm > 0 ? tf.minimum(1, tf.div(clipNorm, tf.add(norm, 1e-6))) : tf.scalar(1)
       this.params.forEach((p, i) => {
         const g = tf.mul(grads[i] as tf.Tensor, scale)
         const m = this.m[i] as tf.Variable
@@ -48,7 +55,8 @@ export class AdamW {
         m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)))
         v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)))
         const adam = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), eps))
-        const update = this.decay[i] && weightDecay > 0 ? tf.add(adam, tf.mul(p, weightDecay)) : adam
+        const update =
+          this.decay[i] && weightDecay > 0 ? tf.add(adam, tf.mul(p, weightDecay)) : adam
         p.assign(tf.sub(p, tf.mul(update, lr)))
       })
       return tf.keep(norm)

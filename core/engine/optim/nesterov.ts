@@ -27,7 +27,10 @@ export function nesterovOuterStep(
   cfg: OuterConfig = DEFAULT_OUTER,
 ): OuterResult {
   if (delta.length !== weights.length || (momentum && momentum.length !== weights.length)) {
-    throw new TandemError('SPEC_MISMATCH', 'outer step: weights, delta and momentum must have the same length')
+    throw new TandemError(
+      'SPEC_MISMATCH',
+      'outer step: weights, delta and momentum must have the same length',
+    )
   }
   const nextWeights = new Float32Array(weights.length)
   const nextMomentum = new Float32Array(weights.length)

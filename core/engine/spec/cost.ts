@@ -25,7 +25,8 @@ export function forwardMacsPerSample(spec: ModelSpec): number {
       let macs = 0
       const stages = cnnStages(spec)
       for (const s of stages) {
-        if (s.layer.type === 'conv2d') macs += s.outH * s.outW * s.layer.kernel * s.layer.kernel * s.inC * s.outC
+        if (s.layer.type === 'conv2d')
+          macs += s.outH * s.outW * s.layer.kernel * s.layer.kernel * s.inC * s.outC
       }
       const last = stages[stages.length - 1]
       const dims = [last ? last.outH * last.outW * last.outC : 0, ...spec.dense, spec.classes]
@@ -52,7 +53,9 @@ function activationFloatsPerSample(spec: ModelSpec): number {
     case 'mlp':
       return 2 * (spec.inputSize + spec.hidden.reduce((a, b) => a + b, 0) + spec.classes)
     case 'cnn':
-      return 3 * cnnStages(spec).reduce((n, s) => n + s.outH * s.outW * s.outC, 0) + 2 * spec.classes
+      return (
+        3 * cnnStages(spec).reduce((n, s) => n + s.outH * s.outW * s.outC, 0) + 2 * spec.classes
+      )
     case 'transformer': {
       const d = spec.dModel
       const t = spec.context
@@ -76,5 +79,10 @@ export function estimateMemory(spec: ModelSpec, batch: number): MemoryEstimate {
   const params = countParams(spec)
   const stateBytes = params * 4 * 6
   const activationBytes = activationFloatsPerSample(spec) * batch * 4
-  return { params, stateBytes, activationBytes, totalBytes: stateBytes + activationBytes + RUNTIME_OVERHEAD_BYTES }
+  return {
+    params,
+    stateBytes,
+    activationBytes,
+    totalBytes: stateBytes + activationBytes + RUNTIME_OVERHEAD_BYTES,
+  }
 }

@@ -10,7 +10,10 @@ import { ModelSpec, SPEC_LIMITS } from './schema.js'
 export function parseSpecJson(text: string): ModelSpec {
   const bytes = new TextEncoder().encode(text).byteLength
   if (bytes > SPEC_LIMITS.maxJsonBytes) {
-    throw new TandemError('SPEC_TOO_LARGE', `Model spec is ${bytes} bytes; the limit is ${SPEC_LIMITS.maxJsonBytes}`)
+    throw new TandemError(
+      'SPEC_TOO_LARGE',
+      `Model spec is ${bytes} bytes; the limit is ${SPEC_LIMITS.maxJsonBytes}`,
+    )
   }
   let value: unknown
   try {
@@ -24,7 +27,10 @@ export function parseSpecJson(text: string): ModelSpec {
 export function parseSpec(value: unknown): ModelSpec {
   const badNumber = findNonFinite(value, '', 0)
   if (badNumber !== undefined) {
-    throw new TandemError('SPEC_NON_FINITE', `Model spec has a non-finite number at ${badNumber || '(root)'}`)
+    throw new TandemError(
+      'SPEC_NON_FINITE',
+      `Model spec has a non-finite number at ${badNumber || '(root)'}`,
+    )
   }
   const parsed = ModelSpec.safeParse(value)
   if (!parsed.success) {
@@ -32,13 +38,22 @@ export function parseSpec(value: unknown): ModelSpec {
     const at = issue?.path.length ? issue.path.join('.') : '(root)'
     // A discriminated union that matched no option means a model or layer type we do not know.
     if (issue?.code === 'invalid_union' && 'discriminator' in issue) {
-      throw new TandemError('SPEC_UNKNOWN_LAYER', `Unknown model or layer type at ${at}: ${JSON.stringify(valueAt(value, issue.path))}`)
+      throw new TandemError(
+        'SPEC_UNKNOWN_LAYER',
+        `Unknown model or layer type at ${at}: ${JSON.stringify(valueAt(value, issue.path))}`,
+      )
     }
-    throw new TandemError('SPEC_INVALID', `Invalid model spec at ${at}: ${issue?.message ?? 'invalid'}`)
+    throw new TandemError(
+      'SPEC_INVALID',
+      `Invalid model spec at ${at}: ${issue?.message ?? 'invalid'}`,
+    )
   }
   const params = countParams(parsed.data)
   if (params > SPEC_LIMITS.maxParams) {
-    throw new TandemError('SPEC_TOO_LARGE', `Model has ${params} parameters; the limit is ${SPEC_LIMITS.maxParams}`)
+    throw new TandemError(
+      'SPEC_TOO_LARGE',
+      `Model has ${params} parameters; the limit is ${SPEC_LIMITS.maxParams}`,
+    )
   }
   return parsed.data
 }

@@ -54,7 +54,9 @@ export type CnnLayer = z.infer<typeof CnnLayer>
 export const CnnSpec = z
   .object({
     type: z.literal('cnn'),
-    input: z.object({ height: Dim, width: Dim, channels: z.number().int().min(1).max(16) }).strict(),
+    input: z
+      .object({ height: Dim, width: Dim, channels: z.number().int().min(1).max(16) })
+      .strict(),
     layers: z.array(CnnLayer).min(1).max(SPEC_LIMITS.maxDepth),
     /** Dense layers after flattening, before the classifier. */
     dense: z.array(Dim).max(8).default([]),
@@ -77,7 +79,10 @@ export const TransformerSpec = z
     mlpRatio: z.number().int().min(1).max(8).default(4),
   })
   .strict()
-  .refine((t) => t.dModel % t.heads === 0, { message: 'dModel must be divisible by heads', path: ['heads'] })
+  .refine((t) => t.dModel % t.heads === 0, {
+    message: 'dModel must be divisible by heads',
+    path: ['heads'],
+  })
 
 export const ModelSpec = z.discriminatedUnion('type', [MlpSpec, CnnSpec, TransformerSpec])
 

@@ -6,7 +6,10 @@
 import * as tf from '../tf.js'
 import type { DataParallel } from './protocol.js'
 
-export function makeAllReduce(p: DataParallel, shapes: number[][]): (grads: tf.Tensor[]) => Promise<tf.Tensor[]> {
+export function makeAllReduce(
+  p: DataParallel,
+  shapes: number[][],
+): (grads: tf.Tensor[]) => Promise<tf.Tensor[]> {
   const total = shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0)
   const rows = new Float32Array(p.grads)
   const mine = rows.subarray(p.rank * total, (p.rank + 1) * total)

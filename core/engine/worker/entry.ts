@@ -38,15 +38,22 @@ function batchFor(step: number, last: number): Promise<Batch> {
 /** Between steps: honour pause, stop and the duty cycle. Blocking here is fine: this is a worker. */
 function throttle(control: Int32Array, info: StepInfo): void {
   const duty = Atomics.load(control, CTL.dutyPermille) / 1000
-  if (duty > 0 && duty < 1) Atomics.wait(control, CTL.state, STATE.running, (info.ms * (1 - duty)) / duty)
-  while (Atomics.load(control, CTL.state) === STATE.paused) Atomics.wait(control, CTL.state, STATE.paused, 1000)
+  if (duty > 0 && duty < 1)
+    Atomics.wait(control, CTL.state, STATE.running, (info.ms * (1 - duty)) / duty)
+  while (Atomics.load(control, CTL.state) === STATE.paused)
+    Atomics.wait(control, CTL.state, STATE.paused, 1000)
 }
 
 let backend: BackendName | undefined
 
 function fail(err: unknown): void {
   const code = isTandemError(err) ? err.code : BACKEND_FAULT
-  send({ type: 'error', code, message: err instanceof Error ? err.message : String(err), ...(backend ? { backend } : {}) })
+  send({
+    type: 'error',
+    code,
+    message: err instanceof Error ? err.message : String(err),
+    ...(backend ? { backend } : {}),
+  })
 }
 
 async function select(msg: Extract<ToWorker, { type: 'select' }>): Promise<void> {
@@ -72,10 +79,20 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
         }
         send({ type: 'step', info })
         throttle(control, info)
-        if (Atomics.load(control, CTL.state) === STATE.stopped) throw new TandemError('ENGINE_STOPPED', 'training stopped')
+        if (Atomics.load(control, CTL.state) === STATE.stopped)
+          throw new TandemError('ENGINE_STOPPED', 'training stopped')
       },
     })
-    send({ type: 'done', delta: result.delta, losses: result.losses, samples: result.samples, seconds: result.seconds }, [result.delta.buffer as ArrayBuffer])
+    send(
+      {
+        type: 'done',
+        delta: result.delta,
+        losses: result.losses,
+        samples: result.samples,
+        seconds: result.seconds,
+      },
+      [result.delta.buffer as ArrayBuffer],
+    )
   } catch (err) {
     fail(err)
   }
