@@ -15,9 +15,29 @@ import { createSwarm, startLoopbackTestnet, type LoopbackTestnet } from '../../c
 
 export const SHARED_DATA = join(process.cwd(), '..', 'shared', 'data')
 
+const stacks = new WeakMap<TestContext, Array<() => unknown>>()
+
+/**
+ * Registers teardown that runs in reverse order of registration (node's t.after runs first-in,
+ * first-out): resources made later, which depend on earlier ones, go first — swarms before the
+ * testnet they use, datasets before their store.
+ */
+export function defer(t: TestContext, fn: () => unknown): void {
+  let stack = stacks.get(t)
+  if (!stack) {
+    const fresh: Array<() => unknown> = []
+    stacks.set(t, fresh)
+    stack = fresh
+    t.after(async () => {
+      for (const f of fresh.reverse()) await f()
+    })
+  }
+  stack.push(fn)
+}
+
 export async function tempDir(t: TestContext, prefix = 'tandem-data-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(t, () => rm(dir, { recursive: true, force: true }))
   return dir
 }
 
@@ -25,7 +45,7 @@ export async function tempDir(t: TestContext, prefix = 'tandem-data-'): Promise<
 export async function openStore(t: TestContext): Promise<DatasetStore> {
   const dir = await mkdtemp(join(tmpdir(), 'tandem-store-'))
   const store = await DatasetStore.open({ dataDir: dir })
-  t.after(async () => {
+  defer(t, async () => {
     await store.close()
     await rm(dir, { recursive: true, force: true })
   })
@@ -90,7 +110,7 @@ export async function writeText(dir: string, name: string, text: string | Buffer
 /** A loopback DHT for one test. */
 export async function startTestnet(t: TestContext): Promise<LoopbackTestnet> {
   const testnet = await startLoopbackTestnet(3)
-  t.after(() => testnet.destroy())
+  defer(t, () => testnet.destroy())
   return testnet
 }
 
@@ -105,7 +125,7 @@ export async function startNode(t: TestContext, testnet: LoopbackTestnet): Promi
   const store = await DatasetStore.open({ dataDir: dir })
   const swarm = createSwarm(testnet.bootstrap)
   replicateStore(swarm, store.corestore)
-  t.after(async () => {
+  defer(t, async () => {
     await swarm.destroy()
     await store.close()
     await rm(dir, { recursive: true, force: true })
@@ -127,7 +147,7 @@ export async function plainCorestore(t: TestContext): Promise<Corestore> {
   const dir = await mkdtemp(join(tmpdir(), 'tandem-plain-'))
   const store = new Corestore(join(dir, 'corestore'))
   await store.ready()
-  t.after(async () => {
+  defer(t, async () => {
     await store.close()
     await rm(dir, { recursive: true, force: true })
   })
@@ -141,7 +161,7 @@ export function linkStores(t: TestContext, a: DatasetStore, b: DatasetStore): vo
   sa.pipe(sb).pipe(sa)
   sa.on('error', () => {})
   sb.on('error', () => {})
-  t.after(() => {
+  defer(t, () => {
     sa.destroy()
     sb.destroy()
   })

@@ -15,6 +15,7 @@ import {
   tempDir,
   writeSyntheticIdx,
   writeText,
+  defer,
 } from '../../support/data.js'
 
 async function expectFailure(
@@ -47,7 +48,7 @@ describe('text import', () => {
     assert.deepEqual(header.layout, { kind: 'tokens', dtype: 'uint8', vocab: { kind: 'byte' } })
     assert.equal(header.name, 'corpus')
     const ds = await store.openLocal(key)
-    t.after(() => ds.close())
+    defer(t, () => ds.close())
     const parts = []
     for (let s = 0; s < header.shards; s++) parts.push(await ds.readShardBytes(s))
     assert.deepEqual(Buffer.concat(parts), bytes)
@@ -66,7 +67,7 @@ describe('text import', () => {
     if (header.layout.kind !== 'tokens' || header.layout.vocab.kind !== 'char') return
     assert.deepEqual(header.layout.vocab.symbols, ['a', 'b', 'c', '€', '😀'])
     const ds = await store.openLocal(key)
-    t.after(() => ds.close())
+    defer(t, () => ds.close())
     const shard = await ds.readShard(0)
     assert.equal(shard.kind, 'tokens')
     if (shard.kind === 'tokens') assert.deepEqual([...shard.tokens], [0, 1, 2, 0, 1, 3, 4])
@@ -110,7 +111,7 @@ describe('IDX import', () => {
         labels: { dtype: 'uint8', classes: 3 },
       })
       const ds = await store.openLocal(key)
-      t.after(() => ds.close())
+      defer(t, () => ds.close())
       const shard = await ds.readShard(6)
       assert.equal(shard.kind, 'tensors')
       if (shard.kind !== 'tensors') return
@@ -182,7 +183,7 @@ describe('CSV import', () => {
       labels: { dtype: 'int32', classes: 3 },
     })
     const ds = await store.openLocal(key)
-    t.after(() => ds.close())
+    defer(t, () => ds.close())
     const shard = await ds.readShard(0)
     if (shard.kind !== 'tensors') throw new Error('tensors expected')
     assert.deepEqual([...shard.x], [0.5, -2, 1.5, 300, 2.5, 4])

@@ -6,7 +6,14 @@ import { DiskCap } from '../../../core/data/disk-cap.js'
 import { importDataset } from '../../../core/data/import.js'
 import { ShardSampler } from '../../../core/data/sampler.js'
 import { validationBatch, validationBatches } from '../../../core/data/validation.js'
-import { linkStores, openStore, tempDir, writeSyntheticIdx, writeText } from '../../support/data.js'
+import {
+  defer,
+  linkStores,
+  openStore,
+  tempDir,
+  writeSyntheticIdx,
+  writeText,
+} from '../../support/data.js'
 
 async function idxDataset(t: TestContext, count = 60, shardRecords = 8) {
   const src = await writeSyntheticIdx(await tempDir(t), count, { classes: 5 })
@@ -18,7 +25,7 @@ async function idxDataset(t: TestContext, count = 60, shardRecords = 8) {
     validation: 0.25,
   })
   const ds = await store.openLocal(key)
-  t.after(() => ds.close())
+  defer(t, () => ds.close())
   return { store, key, ds, src }
 }
 
@@ -29,7 +36,7 @@ async function textDataset(t: TestContext) {
   const store = await openStore(t)
   const { key } = await importDataset(store, { file, shardSize: { records: 1000 } })
   const ds = await store.openLocal(key)
-  t.after(() => ds.close())
+  defer(t, () => ds.close())
   return { store, key, ds }
 }
 
@@ -130,7 +137,7 @@ describe('disk cap', () => {
     const replica = await openStore(t)
     linkStores(t, origin, replica)
     const ds = await replica.open(key)
-    t.after(() => ds.close())
+    defer(t, () => ds.close())
     const shardBytes = ds.shardBytes(0)
     const cap = new DiskCap(ds, shardBytes * 3)
     // A sampler over 6 shards, mixing 1 at a time with 1 ahead, fits in 3 shards of disk.
@@ -142,7 +149,7 @@ describe('disk cap', () => {
       prefetch: 1,
       diskCap: cap,
     })
-    t.after(() => sampler.close())
+    defer(t, () => sampler.close())
     for (let i = 0; i < 14; i++) {
       await sampler.next()
       assert.ok((await ds.localBytes()) <= cap.capBytes, `over the cap after batch ${i}`)
@@ -156,7 +163,7 @@ describe('disk cap', () => {
     const replica = await openStore(t)
     linkStores(t, origin, replica)
     const ds = await replica.open(key)
-    t.after(() => ds.close())
+    defer(t, () => ds.close())
     await ds.download([0, 1, 2]).done()
     const cap = new DiskCap(ds, ds.shardBytes(0) * 3)
     cap.touch([1])
