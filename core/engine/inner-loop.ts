@@ -153,3 +153,27 @@ export async function evaluateLoss(
     tf.dispose(vars)
   }
 }
+
+/** Loss and flat gradient of the given weights on one batch (diagnostics and backend parity checks). */
+export async function lossAndGradients(
+  spec: ModelSpec,
+  weights: Float32Array,
+  batch: Batch,
+): Promise<{ loss: number; grads: Float32Array }> {
+  const vars = weightsToVariables(spec, weights)
+  const fn = lossFunction(spec)
+  const tensors = batchTensors(spec, batch)
+  try {
+    const { value, grads } = tf.variableGrads(() => fn.loss(vars, tensors), vars)
+    const flat = await readFlat(
+      vars.map((v) => grads[v.name] as tf.Tensor),
+      weights.length,
+    )
+    const loss = (await value.data())[0] as number
+    tf.dispose([value, ...Object.values(grads)])
+    return { loss, grads: flat }
+  } finally {
+    fn.dispose()
+    tf.dispose([...vars, tensors.x, tensors.y])
+  }
+}

@@ -70,25 +70,18 @@ function cnnLogits(spec: CnnSpec, p: Cursor, x: tf.Tensor4D): tf.Tensor2D {
 }
 
 /**
- * Embedding lookup. Forward is a gather; the backward pass is written as oneHot(ids)ᵀ · dY because
- * the stock gradient of gather needs UnsortedSegmentSum, which the wasm backend lacks, and a matmul
- * is fast everywhere. Vocabularies here are byte/char sized, so the one-hot matrix stays small.
+ * Embedding lookup as oneHot(ids) · table. A gather would be cheaper forward, but its gradient
+ * needs UnsortedSegmentSum, which the wasm backend lacks; a matmul trains on every backend with
+ * native kernels only, and byte/char vocabularies keep the one-hot matrix small.
  */
 export function embed(table: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor3D {
-  const lookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [t, save] = args as [tf.Tensor2D, tf.GradSaveFunc]
-    save([t])
-    return {
-      value: tf.gather(t, ids),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [vocab, dim] = (saved[0] as tf.Tensor2D).shape
-        const flatIds = tf.reshape(ids, [-1]) as tf.Tensor1D
-        const oneHot = tf.cast(tf.oneHot(flatIds, vocab), 'float32') as tf.Tensor2D
-        return tf.matMul(oneHot, tf.reshape(dy, [-1, dim]) as tf.Tensor2D, true, false)
-      },
-    }
-  })
-  return lookup(table) as unknown as tf.Tensor3D
+  const [b, t] = ids.shape
+  const [vocab, dim] = table.shape
+  const oneHot = tf.cast(
+    tf.oneHot(tf.reshape(ids, [-1]) as tf.Tensor1D, vocab),
+    'float32',
+  ) as tf.Tensor2D
+  return tf.reshape(tf.matMul(oneHot, table), [b, t, dim])
 }
 
 export function layerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, eps = 1e-5): tf.Tensor {
