@@ -8,6 +8,8 @@ import { packageInfo } from '../util/package-info.js'
 import { registerDataset } from './commands/dataset.js'
 import { registerDemo } from './commands/demo.js'
 import { registerInfo } from './commands/info.js'
+import { registerSwarm } from './commands/swarm.js'
+import { registerTestnet } from './commands/testnet.js'
 
 export interface CliIO {
   out: (text: string) => void
@@ -28,6 +30,8 @@ export function buildProgram(io: CliIO = stdio): Command {
     .exitOverride()
   registerInfo(program, io)
   registerDemo(program, io)
+  registerTestnet(program, io)
+  registerSwarm(program, io)
   registerDataset(program, io)
   return program
 }

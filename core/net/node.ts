@@ -244,10 +244,18 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     clearInterval(this.poll)
     for (const t of this.banTimers) clearTimeout(t)
     for (const t of this.topics.values()) t.refresher.stop()
-    // Offline, unannouncing would only wait out DHT timeouts.
-    const force = this.current === 'offline'
+    const offline = this.current === 'offline'
     this.setState('destroyed')
-    await this.swarm.destroy({ force })
+    if (!offline) {
+      await this.swarm.destroy()
+      return
+    }
+    // Offline, unannouncing would only wait out DHT timeouts: close the DHT first, which fails the
+    // pending lookups at once, while the discoveries still get destroyed (their timers hold the
+    // event loop open otherwise).
+    const cleared = this.swarm.clear()
+    await this.swarm.destroy({ force: true })
+    await cleared
   }
 
   private join(topic: Buffer, project: Buffer | null, announce: boolean): void {

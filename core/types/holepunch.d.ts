@@ -106,6 +106,8 @@ declare module 'hyperswarm' {
     joinPeer(publicKey: Buffer | Uint8Array): void
     leavePeer(publicKey: Buffer | Uint8Array): void
     flush(): Promise<void>
+    /** Leaves every topic. */
+    clear(): Promise<unknown>
     listen(): Promise<void>
     suspend(): Promise<void>
     resume(): Promise<void>
