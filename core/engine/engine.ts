@@ -12,7 +12,7 @@ import { TandemError } from '../api/errors.js'
 import type { BackendName, BackendPreference, BackendSelection } from './backends/probe.js'
 import type { Batch, DataSource } from './batch.js'
 import type { InnerJob, InnerResult, StepInfo } from './inner-loop.js'
-import { paramLayout, sizeOf } from './model/layout.js'
+import { hostParallelBuffers } from './optim/host-adamw.js'
 import { estimateMemory } from './spec/cost.js'
 import { BACKEND_FAULT, CTL, STATE, type FromWorker, type ToWorker } from './worker/protocol.js'
 
@@ -154,15 +154,8 @@ export class TrainingEngine extends EventEmitter {
     for (let r = 1; r < count; r++) await this.select(this.spawn(), selection.chosen, [])
     this.emit('backend', selection)
 
-    const total = paramLayout(req.job.spec).reduce((n, p) => n + sizeOf(p.shape), 0)
     const parallel =
-      count > 1
-        ? {
-            grads: new SharedArrayBuffer(4 * total * count),
-            barrier: new SharedArrayBuffer(8),
-            size: count,
-          }
-        : undefined
+      count > 1 ? hostParallelBuffers(req.job.weights.length, count, req.job.weights) : undefined
     const feed = new BatchFeed(req.openData(), count)
     const steps = new StepMerger(count, (info) => {
       req.onStep?.(info)

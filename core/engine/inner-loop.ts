@@ -9,6 +9,7 @@ import type { Batch } from './batch.js'
 import { batchTensors, lossFunction } from './model/forward.js'
 import { paramLayout, sizeOf } from './model/layout.js'
 import { AdamW, type AdamWConfig } from './optim/adamw.js'
+import type { HostAdamW } from './optim/host-adamw.js'
 import { learningRate, type LrSchedule } from './optim/schedule.js'
 import type { ModelSpec } from './spec/schema.js'
 
@@ -37,8 +38,11 @@ export interface InnerHooks {
   nextBatch(step: number): Promise<Batch>
   /** After each step; may await (pause, duty cycle) or throw to stop the loop. */
   onStep?(info: StepInfo): void | Promise<void>
-  /** Combine gradients across data-parallel workers; identity when training alone. */
-  reduceGradients?(grads: tf.Tensor[]): Promise<tf.Tensor[]>
+  /**
+   * Host-memory AdamW (CPU backends; data-parallel when it is sharded across workers). Without it
+   * the optimizer runs as tfjs ops on the training device.
+   */
+  hostOptimizer?: HostAdamW
 }
 
 export interface InnerResult {
@@ -88,39 +92,68 @@ export async function readFlat(
   return out
 }
 
+/** One optimizer step on either path; returns the gradient's global norm before clipping. */
+type StepFn = (grads: tf.Tensor[], lr: number) => Promise<number>
+
+function deviceStep(optimizer: AdamW): StepFn {
+  return async (grads, lr) => {
+    const norm = optimizer.step(grads, lr)
+    const value = (await norm.data())[0] as number
+    norm.dispose()
+    return value
+  }
+}
+
+function hostStep(host: HostAdamW, vars: readonly tf.Variable[]): StepFn {
+  return async (grads, lr) => {
+    const row = host.gradientRow
+    let offset = 0
+    for (const g of grads) {
+      const data = (await g.data()) as Float32Array
+      row.set(data, offset)
+      offset += data.length
+    }
+    const norm = host.step(lr)
+    offset = 0
+    for (const v of vars) {
+      v.assign(tf.tensor(host.weights.subarray(offset, offset + v.size), v.shape, 'float32'))
+      offset += v.size
+    }
+    return norm
+  }
+}
+
 export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<InnerResult> {
   const started = performance.now()
   const layout = paramLayout(job.spec)
   const vars = weightsToVariables(job.spec, job.weights)
   const fn = lossFunction(job.spec)
-  const optimizer = new AdamW(
-    vars,
-    layout.map((p) => p.decay),
-    job.adamw,
-  )
+  const device = hooks.hostOptimizer
+    ? null
+    : new AdamW(
+        vars,
+        layout.map((p) => p.decay),
+        job.adamw,
+      )
+  const step = device ? deviceStep(device) : hostStep(hooks.hostOptimizer as HostAdamW, vars)
   const losses: number[] = []
   let samples = 0
   try {
-    for (let step = 0; step < job.steps; step++) {
+    for (let s = 0; s < job.steps; s++) {
       const t0 = performance.now()
-      const batch = await hooks.nextBatch(step)
+      const batch = await hooks.nextBatch(s)
       const tensors = batchTensors(job.spec, batch)
       const { value, grads } = tf.variableGrads(() => fn.loss(vars, tensors), vars)
-      let gradList = vars.map((v) => grads[v.name] as tf.Tensor)
-      if (hooks.reduceGradients) {
-        const reduced = await hooks.reduceGradients(gradList)
-        tf.dispose(gradList)
-        gradList = reduced
-      }
-      const lr = learningRate(job.schedule, job.stepOffset + step)
-      const norm = optimizer.step(gradList, lr)
-      const [loss, gradNorm] = [(await value.data())[0] as number, (await norm.data())[0] as number]
-      tf.dispose([value, norm, tensors.x, tensors.y, ...gradList])
+      const gradList = vars.map((v) => grads[v.name] as tf.Tensor)
+      const lr = learningRate(job.schedule, job.stepOffset + s)
+      const gradNorm = await step(gradList, lr)
+      const loss = (await value.data())[0] as number
+      tf.dispose([value, tensors.x, tensors.y, ...gradList])
       if (!Number.isFinite(loss))
-        throw new TandemError('ENGINE_FAILED', `loss became ${loss} at inner step ${step}`)
+        throw new TandemError('ENGINE_FAILED', `loss became ${loss} at inner step ${s}`)
       losses.push(loss)
       samples += batch.batch
-      await hooks.onStep?.({ step, loss, lr, gradNorm, samples, ms: performance.now() - t0 })
+      await hooks.onStep?.({ step: s, loss, lr, gradNorm, samples, ms: performance.now() - t0 })
     }
     const local = await readFlat(vars, job.weights.length)
     const delta = new Float32Array(local.length)
@@ -128,10 +161,22 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
       delta[i] = (job.weights[i] as number) - (local[i] as number)
     return { delta, losses, samples, seconds: (performance.now() - started) / 1000 }
   } finally {
-    optimizer.dispose()
+    device?.dispose()
     fn.dispose()
     tf.dispose(vars)
   }
+}
+
+/** Per-element weight-decay flags of a spec's flat weight vector. */
+export function decayMask(spec: ModelSpec): Uint8Array {
+  const mask = new Uint8Array(paramLayout(spec).reduce((n, p) => n + sizeOf(p.shape), 0))
+  let offset = 0
+  for (const p of paramLayout(spec)) {
+    const n = sizeOf(p.shape)
+    if (p.decay) mask.fill(1, offset, offset + n)
+    offset += n
+  }
+  return mask
 }
 
 /** Mean loss of the given weights on one batch (no training): scoring and held-out evaluation. */

@@ -6,9 +6,8 @@ import { parentPort } from 'node:worker_threads'
 import { isTandemError, TandemError } from '../../api/errors.js'
 import { selectBackend, type BackendName } from '../backends/probe.js'
 import type { Batch } from '../batch.js'
-import { runInnerLoop, type StepInfo } from '../inner-loop.js'
-import { paramLayout } from '../model/layout.js'
-import { makeAllReduce } from './allreduce.js'
+import { decayMask, runInnerLoop, type StepInfo } from '../inner-loop.js'
+import { HostAdamW } from '../optim/host-adamw.js'
 import { BACKEND_FAULT, CTL, STATE, type FromWorker, type ToWorker } from './protocol.js'
 
 const PREFETCH = 2
@@ -69,10 +68,16 @@ async function select(msg: Extract<ToWorker, { type: 'select' }>): Promise<void>
 async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   const control = new Int32Array(msg.control)
   try {
-    const shapes = paramLayout(msg.job.spec).map((p) => p.shape)
+    // On CPU backends the optimizer runs in host memory (faster there, and shardable across
+    // data-parallel workers); on GPUs it stays on the device.
+    const onGpu = backend === 'tfjs-node-gpu' || backend === 'webgpu'
+    const hostOptimizer =
+      onGpu && !msg.parallel
+        ? undefined
+        : new HostAdamW(msg.job.weights, decayMask(msg.job.spec), msg.job.adamw, msg.parallel)
     const result = await runInnerLoop(msg.job, {
       nextBatch: (step) => batchFor(step, msg.job.steps - 1),
-      reduceGradients: msg.parallel ? makeAllReduce(msg.parallel, shapes) : undefined,
+      ...(hostOptimizer ? { hostOptimizer } : {}),
       onStep: (info) => {
         if (msg.fault && msg.fault.backend === backend && msg.fault.step === info.step) {
           throw new Error(`injected ${backend} failure at step ${info.step}`)

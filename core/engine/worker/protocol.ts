@@ -6,19 +6,11 @@
 import type { BackendName, BackendPreference, BackendSelection } from '../backends/probe.js'
 import type { Batch } from '../batch.js'
 import type { InnerJob, StepInfo } from '../inner-loop.js'
+import type { HostParallel } from '../optim/host-adamw.js'
 
 /** Int32 slots of the control buffer. */
 export const CTL = { state: 0, dutyPermille: 1 } as const
 export const STATE = { running: 0, paused: 1, stopped: 2 } as const
-
-export interface DataParallel {
-  rank: number
-  size: number
-  /** size × params float32 gradients, one row per worker. */
-  grads: SharedArrayBuffer
-  /** Int32 [arrived, generation] for the per-step barrier. */
-  barrier: SharedArrayBuffer
-}
 
 export type ToWorker =
   | { type: 'select'; backend: BackendPreference; exclude: BackendName[] }
@@ -26,7 +18,7 @@ export type ToWorker =
       type: 'run'
       job: InnerJob
       control: SharedArrayBuffer
-      parallel?: DataParallel
+      parallel?: HostParallel
       /** Test hook: make the named backend fail at this step, to exercise fallback. */
       fault?: { backend: BackendName; step: number }
     }

@@ -165,5 +165,10 @@ describe('training engine (worker threads)', () => {
       scale = Math.max(scale, Math.abs(one.delta[i] as number))
     }
     assert.ok(diff <= 1e-4 * scale + 1e-6, `Δ differs by ${diff} (scale ${scale})`)
+    // Sharded across workers, the update is still deterministic run to run.
+    const again = await new TrainingEngine({ backend: 'wasm', maxThreads: 2 }).train(
+      request(spec, 6, 16),
+    )
+    assert.deepEqual(Buffer.from(again.delta.buffer), Buffer.from(two.delta.buffer))
   })
 })

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { before, describe, it } from 'node:test'
 import { AdamW } from '../../../core/engine/optim/adamw.js'
+import { HostAdamW } from '../../../core/engine/optim/host-adamw.js'
 import { nesterovOuterStep } from '../../../core/engine/optim/nesterov.js'
 import { learningRate } from '../../../core/engine/optim/schedule.js'
 import * as tf from '../../../core/engine/tf.js'
@@ -62,6 +63,42 @@ describe('AdamW', () => {
     const direct = await run([0.6, 0.8])
     assert.ok(Math.abs((clipped.norm as number) - 5) < 1e-5)
     close(clipped.out, direct.out, 1e-5)
+  })
+})
+
+describe('AdamW in host memory (CPU backends)', () => {
+  const cfg = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, clipNorm: 0 }
+
+  it('matches the same hand-computed steps as the device AdamW', () => {
+    const opt = new HostAdamW(Float32Array.from([1, -2, 1, -2]), Uint8Array.from([1, 1, 0, 0]), cfg)
+    for (const expected of [
+      [0.899, -1.898, 0.9, -1.9],
+      [0.798101, -1.796102, 0.8, -1.8],
+    ]) {
+      opt.gradientRow.set([0.5, -1, 0.5, -1])
+      opt.step(0.1)
+      close(opt.weights, expected)
+    }
+  })
+
+  it('clips by the global norm and returns it', () => {
+    const opt = new HostAdamW(Float32Array.from([1, 1]), Uint8Array.from([0, 0]), {
+      ...cfg,
+      clipNorm: 1,
+    })
+    opt.gradientRow.set([3, 4])
+    assert.ok(Math.abs(opt.step(0.1) - 5) < 1e-9)
+    const direct = new HostAdamW(Float32Array.from([1, 1]), Uint8Array.from([0, 0]), {
+      ...cfg,
+      clipNorm: 1,
+    })
+    direct.gradientRow.set([0.6, 0.8])
+    direct.step(0.1)
+    for (const o of [opt, direct]) {
+      o.gradientRow.set([0.1, 0.9])
+      o.step(0.1)
+    }
+    close(opt.weights, Array.from(direct.weights), 1e-6)
   })
 })
 
