@@ -121,6 +121,27 @@ export default tseslint.config(
     },
   },
   {
+    // The engine's compute code also runs in a browser window (WebGPU host): no Node modules there.
+    files: [
+      'core/engine/{model,optim,compress,browser}/**/*.ts',
+      'core/engine/{inner-loop,batch,tf}.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            electronOnlyInShell,
+            ...nodeBuiltins.map((name) => ({
+              name,
+              message: 'engine compute code runs in a browser window too: no Node modules.',
+            })),
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['renderer/**/*.{ts,tsx}'],
     plugins: { 'react-hooks': reactHooks },
     rules: {

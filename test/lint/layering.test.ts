@@ -56,6 +56,19 @@ describe('layering lint rules', () => {
     assertFires(inner, 'import-x/no-restricted-paths', 'pure contract')
   })
 
+  it('engine compute code (shared with the browser) may not import Node modules', async () => {
+    const messages = await lintAs(
+      'core/engine/model/probe.ts',
+      `import { cpus } from 'node:os'${use('cpus')}`,
+    )
+    assertFires(messages, 'no-restricted-imports', 'runs in a browser window too')
+    const worker = await lintAs(
+      'core/engine/worker/probe.ts',
+      `import { cpus } from 'node:os'${use('cpus')}`,
+    )
+    assert.deepEqual(worker, [])
+  })
+
   it('renderer/ may not import Node modules, bare or node:-prefixed', async () => {
     for (const spec of ['fs', 'node:path', 'child_process']) {
       const messages = await lintAs(
