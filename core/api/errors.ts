@@ -45,6 +45,8 @@ export const ErrorCodes = [
   'PEER_LIMIT',
   'PEER_UNKNOWN',
   'IDENTITY_CORRUPT',
+  // project host and ledger (core/host, core/ledger)
+  'PROJECT_INVALID',
 ] as const
 
 export type ErrorCode = (typeof ErrorCodes)[number]

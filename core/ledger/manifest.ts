@@ -1,0 +1,162 @@
+/**
+ * The project manifest: block 0 of a project's ledger core, so the project key (the ledger key)
+ * commits to it. Everything a contributor needs to decide whether to join, and everything a
+ * verifier needs to replay the run, is here; nothing in it is executable.
+ */
+import { z } from 'zod'
+import { TandemError } from '../api/errors.js'
+import { parseSpec } from '../engine/spec/parse.js'
+import { ModelSpec } from '../engine/spec/schema.js'
+
+export const MANIFEST_VERSION = 1
+export const MAX_MANIFEST_BYTES = 32 * 1024
+
+const Hex32 = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters (a 32-byte key)')
+const Prob = z.number().min(0).max(1)
+
+export const Recipe = z
+  .object({
+    /** H: inner steps per round. */
+    innerSteps: z.number().int().min(1).max(100_000),
+    batchSize: z.number().int().min(1).max(65_536),
+    inner: z
+      .object({
+        peakLr: z.number().positive().max(1),
+        warmupSteps: z.number().int().min(0),
+        totalSteps: z.number().int().min(1),
+        minLrRatio: Prob,
+        beta1: Prob.default(0.9),
+        beta2: Prob.default(0.95),
+        eps: z.number().positive().max(1).default(1e-8),
+        weightDecay: z.number().min(0).max(1).default(0.1),
+        clipNorm: z.number().min(0).default(1),
+      })
+      .strict(),
+    outer: z
+      .object({
+        lr: z.number().positive().max(10).default(0.7),
+        momentum: z.number().min(0).max(0.999).default(0.9),
+      })
+      .strict(),
+    roundDeadlineSec: z
+      .number()
+      .int()
+      .min(5)
+      .max(7 * 86_400),
+    minUpdates: z.number().int().min(1).max(10_000),
+    maxUpdates: z.number().int().min(1).max(10_000),
+    compression: z
+      .discriminatedUnion('method', [
+        z
+          .object({
+            method: z.literal('int8'),
+            blockSize: z.number().int().min(16).max(65_536).default(256),
+          })
+          .strict(),
+        z.object({ method: z.literal('topk'), fraction: z.number().gt(0).max(1) }).strict(),
+        z.object({ method: z.literal('f32') }).strict(),
+      ])
+      .default({ method: 'int8', blockSize: 256 }),
+  })
+  .strict()
+  .refine((r) => r.minUpdates <= r.maxUpdates, {
+    message: 'minUpdates must not exceed maxUpdates',
+    path: ['minUpdates'],
+  })
+
+export const AggregationRule = z.enum([
+  'centered-clip',
+  'mean',
+  'median',
+  'trimmed-mean',
+  'multi-krum',
+])
+
+export const ProjectSpec = z
+  .object({
+    name: z.string().min(1).max(80),
+    description: z.string().max(4000).default(''),
+    model: z.unknown(),
+    dataset: z.object({ key: Hex32 }).strict(),
+    recipe: Recipe,
+    aggregation: z
+      .object({ rule: AggregationRule.default('centered-clip') })
+      .strict()
+      .default({ rule: 'centered-clip' }),
+    credits: z
+      .object({
+        qualityFloor: Prob.default(0),
+        halfLifeDays: z.number().positive().max(365).default(7),
+        reputationRate: Prob.default(0.2),
+        initialReputation: Prob.default(0.5),
+      })
+      .strict()
+      .default({ qualityFloor: 0, halfLifeDays: 7, reputationRate: 0.2, initialReputation: 0.5 }),
+    /** Seed of the round-0 weights, so anyone can recompute checkpoint 0. */
+    seed: z.number().int().min(0).max(0xffffffff).default(1),
+  })
+  .strict()
+
+export type ProjectSpec = Omit<z.infer<typeof ProjectSpec>, 'model'> & { model: ModelSpec }
+
+export interface Manifest extends ProjectSpec {
+  version: typeof MANIFEST_VERSION
+  /** Hex public key of the host that writes the ledger. */
+  host: string
+  createdAt: number
+}
+
+/** Validates a project spec (from a file or a peer): coded errors, model checked by the engine's rules. */
+export function parseProjectSpec(value: unknown): ProjectSpec {
+  const parsed = ProjectSpec.safeParse(value)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const at = issue?.path.length ? issue.path.join('.') : '(root)'
+    throw new TandemError(
+      'PROJECT_INVALID',
+      `Invalid project spec at ${at}: ${issue?.message ?? 'invalid'}`,
+    )
+  }
+  return { ...parsed.data, model: parseSpec(parsed.data.model) }
+}
+
+export function parseProjectSpecJson(text: string): ProjectSpec {
+  if (new TextEncoder().encode(text).byteLength > MAX_MANIFEST_BYTES) {
+    throw new TandemError(
+      'PROJECT_INVALID',
+      `Project spec is larger than ${MAX_MANIFEST_BYTES} bytes`,
+    )
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    throw new TandemError(
+      'PROJECT_INVALID',
+      `Project spec is not valid JSON: ${(err as Error).message}`,
+    )
+  }
+  return parseProjectSpec(value)
+}
+
+export function createManifest(spec: ProjectSpec, hostKeyHex: string, now = Date.now()): Manifest {
+  if (!/^[0-9a-f]{64}$/.test(hostKeyHex))
+    throw new TandemError('BAD_ARGUMENT', 'host key must be 64 hex characters')
+  return { version: MANIFEST_VERSION, ...spec, host: hostKeyHex, createdAt: now }
+}
+
+/** Reads block 0 of a ledger: the same checks as a spec, plus version and host. */
+export function parseManifest(value: unknown): Manifest {
+  if (value === null || typeof value !== 'object')
+    throw new TandemError('PROJECT_INVALID', 'Manifest is not an object')
+  const { version, host, createdAt, ...rest } = value as Record<string, unknown>
+  if (version !== MANIFEST_VERSION)
+    throw new TandemError('PROJECT_INVALID', `Unsupported manifest version ${String(version)}`)
+  if (typeof host !== 'string' || !/^[0-9a-f]{64}$/.test(host))
+    throw new TandemError('PROJECT_INVALID', 'Manifest host key is invalid')
+  if (typeof createdAt !== 'number' || !Number.isFinite(createdAt))
+    throw new TandemError('PROJECT_INVALID', 'Manifest createdAt is invalid')
+  return { version: MANIFEST_VERSION, ...parseProjectSpec(rest), host, createdAt }
+}
