@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import { TandemError } from '../api/errors.js'
 import { parseSpec } from '../engine/spec/parse.js'
-import { ModelSpec } from '../engine/spec/schema.js'
+import type { ModelSpec } from '../engine/spec/schema.js'
 
 export const MANIFEST_VERSION = 1
 export const MAX_MANIFEST_BYTES = 32 * 1024
