@@ -47,6 +47,13 @@ export const ErrorCodes = [
   'IDENTITY_CORRUPT',
   // project host and ledger (core/host, core/ledger)
   'PROJECT_INVALID',
+  // aggregation (core/aggregate)
+  'AGGREGATE_NO_UPDATES',
+  'AGGREGATE_TOO_MANY_UPDATES',
+  'AGGREGATE_LENGTH_MISMATCH',
+  'AGGREGATE_BAD_WEIGHT',
+  'AGGREGATE_CORRUPT_UPDATE',
+  'AGGREGATE_BAD_CONFIG',
 ] as const
 
 export type ErrorCode = (typeof ErrorCodes)[number]
