@@ -56,7 +56,16 @@ export function createSwarm(bootstrap?: string[], opts: SwarmOptions = {}): Hype
   if (!bootstrap) return new Hyperswarm(swarmOpts)
   const nodes = parseBootstrap(bootstrap)
   const loopbackOnly = nodes.every((n) => n.host === LOOPBACK || n.host === 'localhost')
-  const dht = new HyperDHT({ bootstrap: nodes, ...(loopbackOnly ? { host: LOOPBACK } : {}) })
+  // On loopback every node reaches every other node's socket directly: there is no NAT, so the
+  // node says so (`firewalled: false`). Left to itself, dht-rpc's firewall probe fails on loopback
+  // and the node stays "firewalled"; then every connection goes through hyperdht's holepunch, whose
+  // NAT analysis on the server is not stable in a fresh process and aborts, while the client's LAN
+  // shortcut has already opened its end. That half-open connection only ends at the ~13 s UDX
+  // timeout before Hyperswarm dials again (docs/wire.md, "Networks").
+  const dht = new HyperDHT({
+    bootstrap: nodes,
+    ...(loopbackOnly ? { host: LOOPBACK, firewalled: false } : {}),
+  })
   return new Hyperswarm({ dht, ...swarmOpts })
 }
 

@@ -104,6 +104,9 @@ describe('hostile peers', () => {
     const testnet = await loopbackTestnet(t)
     const host = testnet.node({ roles: ['host'] })
     host.joinProject(PROJECT)
+    // Dialling a key finds it on the DHT only once its owner has announced; dialled earlier, the
+    // dial fails (PEER_NOT_FOUND) and Hyperswarm retries only after its 5-6.5 s backoff.
+    await host.swarm.flush()
     const hostile = hostilePeer(t, testnet.bootstrap)
     const ch = await hostile.connect(host.key)
     ch.send('hello', helloBytes())
