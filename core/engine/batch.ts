@@ -25,7 +25,11 @@ export interface TensorBatch {
 
 export type Batch = TokenBatch | TensorBatch
 
-/** Where the inner loop gets its batches. Implementations are deterministic given their seed. */
+/**
+ * Where the inner loop gets its batches. Implementations are deterministic given their seed. The
+ * engine takes ownership of every batch it receives (its arrays are moved to a worker thread), so
+ * each call must return fresh arrays, never views of a buffer the source keeps using.
+ */
 export interface DataSource {
   next(): Promise<Batch>
 }

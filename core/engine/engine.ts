@@ -170,7 +170,11 @@ export class TrainingEngine extends EventEmitter {
               if (msg.type === 'need-batch') {
                 feed.slice(msg.step, rank).then(
                   (batch) =>
-                    worker.postMessage({ type: 'batch', step: msg.step, batch } satisfies ToWorker),
+                    // Moved, not copied: the engine owns batches (see DataSource in batch.ts).
+                    worker.postMessage(
+                      { type: 'batch', step: msg.step, batch } satisfies ToWorker,
+                      batchBuffers(batch),
+                    ),
                   (err: unknown) => reject(err),
                 )
               } else if (msg.type === 'step') steps.add(rank, msg.info)
@@ -304,6 +308,11 @@ class BatchFeed {
   }
 }
 
+function batchBuffers(batch: Batch): ArrayBuffer[] {
+  const arrays = batch.kind === 'tokens' ? [batch.tokens] : [batch.x, batch.y]
+  return arrays.map((a) => a.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer)
+}
+
 export function sliceRows(batch: Batch, rank: number, ranks: number): Batch {
   const from = Math.floor((rank * batch.batch) / ranks)
   const to = Math.floor(((rank + 1) * batch.batch) / ranks)
@@ -347,6 +356,7 @@ class StepMerger {
       gradNorm: Math.max(...list.map((i) => i.gradNorm)),
       samples: list.reduce((s, i) => s + i.samples, 0),
       ms: Math.max(...list.map((i) => i.ms)),
+      optimizerMs: Math.max(...list.map((i) => i.optimizerMs)),
     })
   }
 

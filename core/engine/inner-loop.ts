@@ -32,6 +32,8 @@ export interface StepInfo {
   gradNorm: number
   samples: number
   ms: number
+  /** Of `ms`, the time in the optimizer step (with data-parallel workers: including the barriers). */
+  optimizerMs: number
 }
 
 export interface InnerHooks {
@@ -146,14 +148,24 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
       const { value, grads } = tf.variableGrads(() => fn.loss(vars, tensors), vars)
       const gradList = vars.map((v) => grads[v.name] as tf.Tensor)
       const lr = learningRate(job.schedule, job.stepOffset + s)
+      const t1 = performance.now()
       const gradNorm = await step(gradList, lr)
+      const optimizerMs = performance.now() - t1
       const loss = (await value.data())[0] as number
       tf.dispose([value, tensors.x, tensors.y, ...gradList])
       if (!Number.isFinite(loss))
         throw new TandemError('ENGINE_FAILED', `loss became ${loss} at inner step ${s}`)
       losses.push(loss)
       samples += batch.batch
-      await hooks.onStep?.({ step: s, loss, lr, gradNorm, samples, ms: performance.now() - t0 })
+      await hooks.onStep?.({
+        step: s,
+        loss,
+        lr,
+        gradNorm,
+        samples,
+        ms: performance.now() - t0,
+        optimizerMs,
+      })
     }
     const local = await readFlat(vars, job.weights.length)
     const delta = new Float32Array(local.length)

@@ -13,7 +13,7 @@ import type { StepInfo } from '../../core/engine/inner-loop.js'
 import { countParams, trainFlopsPerSample } from '../../core/engine/spec/cost.js'
 import { parseSpec } from '../../core/engine/spec/parse.js'
 import type { ModelSpec } from '../../core/engine/spec/schema.js'
-import { innerJob, syntheticData } from '../support/engine-fixtures.js'
+import { innerJob, recycledData } from '../support/engine-fixtures.js'
 
 const mlp = parseSpec({ type: 'mlp', inputSize: 784, hidden: [256], classes: 10 })
 const lm = parseSpec({
@@ -56,7 +56,7 @@ async function throughput(
   const outcome = await engine.train({
     job: innerJob(spec, warmup + steps),
     batchSize: batch,
-    openData: () => syntheticData(spec, batch, 1),
+    openData: () => recycledData(spec, batch, 1),
   })
   const seconds = (end - start) / 1000
   const samplesPerSec = samples / seconds
@@ -150,7 +150,7 @@ for (const backend of available) {
 const int8Ms = deltaAndCompressMsPerMillion('int8')
 const topkMs = deltaAndCompressMsPerMillion('topk')
 console.log(
-  `compress Δ with error feedback: int8 ${int8Ms} ms, top-1% ${topkMs} ms per million parameters`,
+  `compute Δ and compress it with error feedback: int8 ${int8Ms} ms, top-1% ${topkMs} ms per million parameters`,
 )
 
 const torch = torchReference()

@@ -69,6 +69,30 @@ export function syntheticData(spec: ModelSpec, batch: number, seed: number): Dat
   return { next: async () => syntheticBatch(spec, batch, seed * 100_003 + step++) }
 }
 
+/**
+ * Cycles through a few pre-made batches, handing out copies: cheap for the main thread, so
+ * throughput benchmarks measure training rather than data generation.
+ */
+export function recycledData(
+  spec: ModelSpec,
+  batch: number,
+  seed: number,
+  distinct = 8,
+): DataSource {
+  const pool = Array.from({ length: distinct }, (_, i) =>
+    syntheticBatch(spec, batch, seed * 100_003 + i),
+  )
+  let step = 0
+  return {
+    next: async () => {
+      const b = pool[step++ % distinct] as Batch
+      return b.kind === 'tokens'
+        ? { ...b, tokens: b.tokens.slice() }
+        : { ...b, x: b.x.slice(), y: b.y.slice() }
+    },
+  }
+}
+
 export function innerJob(spec: ModelSpec, steps: number, seed = 1): InnerJob {
   return {
     spec,
