@@ -31,6 +31,9 @@ export const ErrorCodes = [
   'DATASET_INTEGRITY',
   'DATASET_UNAVAILABLE',
   'DATASET_DISK_CAP',
+  'DATASET_STORE_BUSY',
+  'DATASET_INDEX_CORRUPT',
+  'DATASET_IMPORT_ABORTED',
   // wire and swarm (core/net, core/wire)
   'WIRE_TOO_LARGE',
   'WIRE_MALFORMED',
