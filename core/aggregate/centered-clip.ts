@@ -19,6 +19,7 @@ import { AggregateError, badConfig } from './types.js'
 import type { AggregateResult, ChunkOptions, WeightedUpdate } from './types.js'
 import { UpdateSet } from './chunked-updates.js'
 import { DiagnosticsAccumulator } from './diagnostics.js'
+import { addScaledDiff, writeStep } from './kernels.js'
 import { medianPass } from './median.js'
 
 export interface CenteredClipOptions extends ChunkOptions {
@@ -60,7 +61,7 @@ export function centeredClip(
   const taus: number[] = []
   const coeff = new Float64Array(set.count)
   const clipped = new Uint8Array(set.count)
-  let acc = new Float64Array(0)
+  const acc = new Float64Array(Math.min(set.chunkSize, set.length))
   for (let t = 0; t < iterations; t++) {
     const dist = Array.from(diag.distSq, Math.sqrt)
     const tau = tauScale * plainMedian(active.map((i) => dist[i] as number))
@@ -75,17 +76,12 @@ export function centeredClip(
     diag.resetAggregate()
     set.forEachChunk((start, rows) => {
       const len = rows[0]!.length
-      if (acc.length < len) acc = new Float64Array(len)
       acc.fill(0)
       const vc = v.subarray(start, start + len)
-      for (const i of movers) {
-        const r = rows[i] as Float32Array
-        const c = coeff[i] as number
-        for (let j = 0; j < len; j++)
-          acc[j] = (acc[j] as number) + c * ((r[j] as number) - (vc[j] as number))
-      }
+      for (const i of movers)
+        addScaledDiff(acc, rows[i] as Float32Array, vc, coeff[i] as number, len)
       // In place: this chunk of the previous iterate is not needed again.
-      for (let j = 0; j < len; j++) vc[j] = (vc[j] as number) + (acc[j] as number) / W
+      writeStep(vc, vc, acc, W, len)
       diag.add(rows, vc, false)
     })
   }

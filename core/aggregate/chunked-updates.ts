@@ -9,6 +9,7 @@
  * AggregateError naming the update, never a native exception.
  */
 import { decode, type Encoded } from '../engine/compress/codec.js'
+import { dequantize } from './kernels.js'
 import { AggregateError, type ChunkOptions, type WeightedUpdate } from './types.js'
 
 /** Sort keys pack the update index into 21 bits (see coordinate-order.ts); 4096 is far below. */
@@ -105,13 +106,7 @@ export class UpdateSet {
         out.set(src.values.subarray(start, end))
         return
       case 'int8': {
-        const { q, scales, blockSize } = src
-        for (let j = start; j < end;) {
-          const b = Math.floor(j / blockSize)
-          const s = scales[b] as number
-          const stop = Math.min(end, (b + 1) * blockSize)
-          for (; j < stop; j++) out[j - start] = (q[j] as number) * s
-        }
+        dequantize(src.q, src.scales, src.blockSize, start, out)
         return
       }
       case 'topk': {

@@ -42,8 +42,9 @@ export class CoordinateOrder {
     for (let k = 0; k < active.length; k++) {
       const i = active[k] as number
       const u = (bits[i] as Uint32Array)[j] as number
-      const s = u & 0x80000000 ? ~u >>> 0 : (u | 0x80000000) >>> 0
-      keys[k] = s * INDEX_SPAN + i
+      // Branch-free (signs are random, so a branch mispredicts half the time): negative patterns
+      // are inverted, positive ones get the sign bit.
+      keys[k] = ((u ^ ((u >> 31) | 0x80000000)) >>> 0) * INDEX_SPAN + i
       wts[k] = weights[i] as number
     }
   }

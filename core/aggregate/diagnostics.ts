@@ -2,6 +2,7 @@
  * Per-update quantities the scorer uses, accumulated chunk by chunk in float64, each sum in
  * coordinate order so the chunk size cannot change them.
  */
+import { rowStats, sumSquares } from './kernels.js'
 import type { UpdateDiagnostics } from './types.js'
 
 export class DiagnosticsAccumulator {
@@ -9,6 +10,7 @@ export class DiagnosticsAccumulator {
   readonly distSq: Float64Array
   readonly dot: Float64Array
   aggSq = 0
+  private readonly stats = new Float64Array(3)
   private readonly withNorms: boolean
 
   constructor(count: number, withNorms = true) {
@@ -27,26 +29,17 @@ export class DiagnosticsAccumulator {
 
   /** Adds one chunk: rows[i] are the updates, agg the aggregate on the same coordinates. */
   add(rows: Float32Array[], agg: Float32Array, norms = this.withNorms): void {
+    const stats = this.stats
     for (let i = 0; i < rows.length; i++) {
-      const r = rows[i] as Float32Array
-      let n2 = this.normSq[i] as number
-      let d2 = this.distSq[i] as number
-      let dt = this.dot[i] as number
-      for (let j = 0; j < r.length; j++) {
-        const x = r[j] as number
-        const a = agg[j] as number
-        const d = x - a
-        d2 += d * d
-        dt += x * a
-        if (norms) n2 += x * x
-      }
-      this.distSq[i] = d2
-      this.dot[i] = dt
-      if (norms) this.normSq[i] = n2
+      stats[0] = this.distSq[i] as number
+      stats[1] = this.dot[i] as number
+      stats[2] = this.normSq[i] as number
+      rowStats(rows[i] as Float32Array, agg, stats, norms)
+      this.distSq[i] = stats[0] as number
+      this.dot[i] = stats[1] as number
+      this.normSq[i] = stats[2] as number
     }
-    let s = this.aggSq
-    for (let j = 0; j < agg.length; j++) s += (agg[j] as number) * (agg[j] as number)
-    this.aggSq = s
+    this.aggSq = sumSquares(agg, this.aggSq)
   }
 
   finish(

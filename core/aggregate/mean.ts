@@ -4,6 +4,7 @@
  */
 import { UpdateSet } from './chunked-updates.js'
 import { DiagnosticsAccumulator } from './diagnostics.js'
+import { addScaled, writeStep } from './kernels.js'
 import type { AggregateResult, ChunkOptions, WeightedUpdate } from './types.js'
 
 export function weightedMean(
@@ -15,20 +16,7 @@ export function weightedMean(
   const diag = new DiagnosticsAccumulator(set.count)
   const active = set.activeIndices()
   const W = set.totalWeight
-  let acc = new Float64Array(0)
-  set.forEachChunk((start, rows) => {
-    const len = (rows[0] as Float32Array).length
-    if (acc.length < len) acc = new Float64Array(len)
-    acc.fill(0)
-    for (const i of active) {
-      const r = rows[i] as Float32Array
-      const w = set.weights[i] as number
-      for (let j = 0; j < len; j++) acc[j] = (acc[j] as number) + w * (r[j] as number)
-    }
-    const chunk = out.subarray(start, start + len)
-    for (let j = 0; j < len; j++) chunk[j] = (acc[j] as number) / W
-    diag.add(rows, chunk)
-  })
+  meanPass(set, active, W, out, (rows, chunk) => diag.add(rows, chunk))
   const effective = Array.from(set.weights, (w) => w / W)
   return {
     rule: 'mean',
@@ -37,4 +25,26 @@ export function weightedMean(
     totalWeight: W,
     params: {},
   }
+}
+
+/**
+ * One pass writing Σ_{i ∈ members} w_i Δ_i / W into out (members in update order); onChunk sees
+ * each chunk's rows and result.
+ */
+export function meanPass(
+  set: UpdateSet,
+  members: readonly number[],
+  W: number,
+  out: Float32Array,
+  onChunk: (rows: Float32Array[], chunk: Float32Array) => void,
+): void {
+  const acc = new Float64Array(Math.min(set.chunkSize, set.length))
+  set.forEachChunk((start, rows) => {
+    const len = (rows[0] as Float32Array).length
+    acc.fill(0)
+    for (const i of members) addScaled(acc, rows[i] as Float32Array, set.weights[i] as number, len)
+    const chunk = out.subarray(start, start + len)
+    writeStep(chunk, null, acc, W, len)
+    onChunk(rows, chunk)
+  })
 }

@@ -10,6 +10,8 @@
  */
 import { UpdateSet } from './chunked-updates.js'
 import { DiagnosticsAccumulator } from './diagnostics.js'
+import { squaredDistance } from './kernels.js'
+import { meanPass } from './mean.js'
 import { badConfig, type AggregateResult, type ChunkOptions, type WeightedUpdate } from './types.js'
 
 export interface MultiKrumOptions extends ChunkOptions {
@@ -39,12 +41,7 @@ export function multiKrum(
       const ra = rows[active[a] as number] as Float32Array
       for (let b = a + 1; b < n; b++) {
         const rb = rows[active[b] as number] as Float32Array
-        let s = pair[a * n + b] as number
-        for (let j = 0; j < ra.length; j++) {
-          const d = (ra[j] as number) - (rb[j] as number)
-          s += d * d
-        }
-        pair[a * n + b] = s
+        pair[a * n + b] = squaredDistance(ra, rb, pair[a * n + b] as number)
       }
     }
   })
@@ -74,21 +71,8 @@ export function multiKrum(
 
   const out = new Float32Array(set.length)
   const diag = new DiagnosticsAccumulator(set.count)
-  let acc = new Float64Array(0)
-  set.forEachChunk((start, rows) => {
-    const len = rows[0]!.length
-    if (acc.length < len) acc = new Float64Array(len)
-    acc.fill(0)
-    for (const a of chosen) {
-      const i = active[a] as number
-      const r = rows[i] as Float32Array
-      const w = set.weights[i] as number
-      for (let j = 0; j < len; j++) acc[j] = (acc[j] as number) + w * (r[j] as number)
-    }
-    const chunk = out.subarray(start, start + len)
-    for (let j = 0; j < len; j++) chunk[j] = (acc[j] as number) / Wsel
-    diag.add(rows, chunk)
-  })
+  const members = chosen.map((a) => active[a] as number)
+  meanPass(set, members, Wsel, out, (rows, chunk) => diag.add(rows, chunk))
   const scoreOf = new Map(active.map((i, a) => [i, scores[a] as number]))
   return {
     rule: 'multi-krum',
