@@ -10,7 +10,6 @@ export const LIMITS = {
   maxProjects: 64,
   maxAgentBytes: 64,
   maxNameBytes: 128,
-  maxReasonBytes: 64,
   maxErrorMessageBytes: 256,
   /** Rounds, block indexes and counts stay well inside uint32. */
   maxRound: 0xffff_ffff,

@@ -31,7 +31,8 @@ export function decodeMessage<K extends MessageKind>(kind: K, bytes: Uint8Array)
       throw new TandemError('WIRE_MALFORMED', `${kind}: ${state.end - state.start} trailing bytes`)
     }
     checks[kind](body)
-    if (kind === 'announce') verifyAnnounce(body as MessageBodies['announce'])
+    // Over the bytes as received: a newer host's version number and appended fields are signed too.
+    if (kind === 'announce') verifyAnnounce(body as MessageBodies['announce'], bytes)
     return body
   } catch (err) {
     if (isTandemError(err)) throw err

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import c from 'compact-encoding'
 import fc from 'fast-check'
+import crypto from 'hypercore-crypto'
 import { TandemError } from '../../../core/api/errors.js'
 import { decodeMessage, encodeMessage } from '../../../core/wire/decode.js'
 import {
@@ -142,6 +143,46 @@ describe('wire codecs', () => {
     const otherKey = signAnnounce({ ...good, host: Buffer.alloc(32, 9) }, hostKeys.secretKey)
     assert.equal(
       code(() => decodeMessage('announce', encodeMessage('announce', otherKey))),
+      'WIRE_BAD_SIGNATURE',
+    )
+  })
+})
+
+describe('announce signatures across format versions', () => {
+  const NAMESPACE = Buffer.from('tandem/announce/v1\0')
+  const SIG = 64
+
+  /** An announce as a version-2 host would write it: new fields after the signature, all signed. */
+  function newerAnnounce(trailer: Buffer): Buffer {
+    const { signature: _, ...fields } = samples().announce
+    const before = Buffer.from(
+      c.encode(codecsFor('announce'), { ...fields, signature: Buffer.alloc(SIG) }),
+    )
+    before[0] = 2 // the format version
+    const head = before.subarray(0, before.length - SIG)
+    const signature = crypto.sign(Buffer.concat([NAMESPACE, head, trailer]), hostKeys.secretKey)
+    return Buffer.concat([head, signature, trailer])
+  }
+
+  it('a newer version with appended fields verifies over its own bytes and decodes', () => {
+    const trailer = Buffer.from([5, ...Buffer.from('newer field')])
+    const bytes = newerAnnounce(trailer)
+    const body = decodeMessage('announce', bytes)
+    assert.equal(body.name, samples().announce.name)
+    assert.equal(body.seq, samples().announce.seq)
+  })
+
+  it('the appended fields are covered by the signature', () => {
+    const bytes = newerAnnounce(Buffer.from([5, ...Buffer.from('newer field')]))
+    bytes[bytes.length - 1] ^= 1
+    assert.equal(
+      code(() => decodeMessage('announce', bytes)),
+      'WIRE_BAD_SIGNATURE',
+    )
+    const version = newerAnnounce(Buffer.alloc(0))
+    version[0] = 3 // the version number is signed too
+    assert.equal(
+      code(() => decodeMessage('announce', version)),
       'WIRE_BAD_SIGNATURE',
     )
   })

@@ -2,7 +2,10 @@
  * Fuzzing every decoder with fast-check: random bytes and mutations of valid encodings (bit flips,
  * byte overwrites, truncation, insertion, extension, length-prefix bumps). The only acceptable
  * outcomes are a decoded message that passed every check, or a coded WIRE_* TandemError: never a
- * native TypeError/RangeError, never anything uncaught.
+ * native TypeError/RangeError, never anything uncaught. decode.ts wraps whatever it catches, so the
+ * wrapped error (`cause`) is checked too: compact-encoding's plain `Error`s ("Out of bounds") are
+ * the expected way to say "malformed"; a TypeError or RangeError there would be a decoder bug that
+ * the wrapping merely hides.
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
@@ -46,6 +49,16 @@ function flip(b: Uint8Array, n: number): Uint8Array {
   return out
 }
 
+/** The first error in the cause chain that is neither a TandemError nor a plain Error. */
+function nativeCause(err: unknown): unknown {
+  for (let e = err, depth = 0; e !== undefined && depth < 8; depth++) {
+    if (!(e instanceof Error)) return e
+    if (!(e instanceof TandemError) && Object.getPrototypeOf(e) !== Error.prototype) return e
+    e = e.cause
+  }
+  return undefined
+}
+
 function inputs(kind: MessageKind): fc.Arbitrary<Uint8Array> {
   const valid = (arbitraries[kind] as fc.Arbitrary<never>).map((m) => encodeMessage(kind, m))
   return fc.oneof(
@@ -58,6 +71,29 @@ function inputs(kind: MessageKind): fc.Arbitrary<Uint8Array> {
 }
 
 describe('wire fuzz', () => {
+  it('the native-error check sees a TypeError that decode wrapped as WIRE_MALFORMED', () => {
+    // Bytes whose first read throws a TypeError: stands in for a decoder bug, the kind of failure
+    // the fuzz must see through decode's WIRE_MALFORMED wrapping.
+    const notBytes = {
+      byteLength: 4,
+      get 0(): number {
+        throw new TypeError('decoder bug')
+      },
+    } as unknown as Uint8Array
+    let caught: unknown
+    try {
+      decodeMessage('hello', notBytes)
+    } catch (err) {
+      caught = err
+    }
+    assert.ok(caught instanceof TandemError && caught.code === 'WIRE_MALFORMED')
+    assert.ok(nativeCause(caught) instanceof TypeError)
+    assert.equal(
+      nativeCause(new TandemError('WIRE_MALFORMED', 'x', { cause: new Error('Out of bounds') })),
+      undefined,
+    )
+  })
+
   for (const kind of MESSAGE_KINDS) {
     it(`${kind}: ${RUNS} random and mutated inputs, only coded errors`, (t) => {
       const outcomes = new Map<string, number>()
@@ -70,6 +106,8 @@ describe('wire fuzz', () => {
           } catch (err) {
             if (err instanceof TandemError && err.code.startsWith('WIRE_')) outcome = err.code
             else native.push(err)
+            const cause = nativeCause(err)
+            if (cause !== undefined) native.push(cause)
           }
           outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1)
         }),
@@ -77,7 +115,7 @@ describe('wire fuzz', () => {
       )
       const total = [...outcomes.values()].reduce((a, b) => a + b, 0)
       t.diagnostic(`${kind}: ${total} inputs → ${JSON.stringify(Object.fromEntries(outcomes))}`)
-      assert.equal(native.length, 0, `native errors escaped: ${String(native[0])}`)
+      assert.equal(native.length, 0, `native errors escaped or were wrapped: ${String(native[0])}`)
       assert.ok(total >= 10_000)
       // The mutations must exercise both sides: some inputs still decode, most are rejected.
       assert.ok((outcomes.get('decoded') ?? 0) > 0, 'no input decoded: the mutations are too blunt')
