@@ -1,19 +1,21 @@
 /**
  * The node's datasets: one corestore in the app data dir (shared with the rest of the node when it
  * passes its own), plus a small local index of which cores are datasets. The index is what `dataset
- * list` shows; an import is recorded as "importing" before its core is written and "ready" after,
- * so an import killed half-way is found and deleted the next time the store opens.
+ * list` shows; an import is recorded as "importing" before its core exists and "ready" after it is
+ * complete, so an import killed half-way is found and deleted the next time the store opens, and so
+ * are the spool dirs of imports killed before they wrote anything (import-dirs.ts).
  */
 import Corestore from 'corestore'
-import type Hypercore from 'hypercore'
+import Hypercore from 'hypercore'
 import { randomUUID } from 'node:crypto'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, open as openFile, readFile, rename } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { z } from 'zod'
 import { TandemError } from '../api/errors.js'
 import { appPaths } from '../util/app-paths.js'
 import { Dataset, type ReadOptions } from './dataset.js'
 import { encodeHeader, type DatasetHeader } from './header.js'
+import { removeStaleImportDirs } from './import-dirs.js'
 
 const entrySchema = z.object({
   key: z.string().regex(/^[0-9a-f]{64}$/),
@@ -53,11 +55,16 @@ export class DatasetStore {
   static async open(opts: DatasetStoreOptions = {}): Promise<DatasetStore> {
     const dataDir = opts.dataDir ?? appPaths().data
     await mkdir(dataDir, { recursive: true })
-    const corestore = opts.corestore ?? new Corestore(join(dataDir, 'corestore'))
-    await corestore.ready()
+    const corestore = opts.corestore ?? (await openCorestore(join(dataDir, 'corestore')))
     const store = new DatasetStore(corestore, dataDir, !opts.corestore)
-    await store.load()
-    await store.removeUnfinished()
+    try {
+      await store.load()
+      await store.removeUnfinished()
+      await removeStaleImportDirs(store.tmpDir)
+    } catch (err) {
+      await store.close().catch(() => {})
+      throw err
+    }
     return store
   }
 
@@ -78,38 +85,55 @@ export class DatasetStore {
    * Writes a new dataset core: header, then the shards in order. The core's key pair derives from
    * the store's primary key and a fresh name, so only this node can ever append to it.
    */
-  async create(header: DatasetHeader, shards: AsyncIterable<Buffer[]>): Promise<string> {
+  async create(
+    header: DatasetHeader,
+    shards: AsyncIterable<Buffer[]>,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<string> {
     const headerBlock = encodeHeader(header)
-    const core = this.corestore.get({ name: `tandem/dataset/${randomUUID()}` })
-    await core.ready()
-    const key = core.key!.toString('hex')
+    // The key is computed, and recorded as "importing", before the core exists: a process killed
+    // at any point after this leaves an index entry that the next open cleans up, never an
+    // unlisted core.
+    const name = `tandem/dataset/${randomUUID()}`
+    const keyPair = await this.corestore.createKeyPair(name)
+    const key = Hypercore.key({ version: 1, signers: [{ publicKey: keyPair.publicKey }] })
+    const keyHex = key.toString('hex')
     this.entries.push({
-      key,
+      key: keyHex,
       name: header.name,
       role: 'origin',
       state: 'importing',
       addedAt: new Date().toISOString(),
     })
+    let core: Hypercore | null = null
     try {
       await this.save()
+      core = this.corestore.get({ name })
+      await core.ready()
+      if (!core.key!.equals(key)) {
+        throw new TandemError('INTERNAL', 'corestore derived another key than expected')
+      }
       await core.append(headerBlock)
-      for await (const batch of shards) await core.append(batch)
+      for await (const batch of shards) {
+        opts.signal?.throwIfAborted()
+        await core.append(batch)
+      }
       if (core.length !== header.shards + 1) {
         throw new TandemError(
           'INTERNAL',
           `wrote ${core.length - 1} shards, expected ${header.shards}`,
         )
       }
-      this.entries.find((e) => e.key === key)!.state = 'ready'
+      this.entries.find((e) => e.key === keyHex)!.state = 'ready'
       await this.save()
-      return key
+      return keyHex
     } catch (err) {
-      await this.destroyCore(core).catch(() => {})
-      this.entries = this.entries.filter((e) => e.key !== key)
+      if (core) await this.destroyCore(core).catch(() => {})
+      this.entries = this.entries.filter((e) => e.key !== keyHex)
       await this.save().catch(() => {})
       throw err
     } finally {
-      await core.close()
+      await core?.close()
     }
   }
 
@@ -150,25 +174,60 @@ export class DatasetStore {
     return join(this.dataDir, 'datasets.json')
   }
 
+  /**
+   * A corrupt index is refused, not rebuilt: it is the only record of which cores in a (possibly
+   * shared) corestore are datasets, which this node wrote, and which imports were unfinished, so a
+   * rebuild would have to guess, and a wrong guess lists a half-written import or deletes a core.
+   * The file is left exactly as found; the error says how to recover.
+   */
   private async load(): Promise<void> {
     let text: string
     try {
       text = await readFile(this.indexPath, 'utf8')
-    } catch {
-      this.entries = []
-      return
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.entries = []
+        return
+      }
+      // Any other failure (permissions, I/O) must not pass for "no datasets": the next save
+      // would overwrite the real index.
+      throw new TandemError(
+        'DATASET_INDEX_CORRUPT',
+        `cannot read the dataset index ${this.indexPath}: ${(err as Error).message}`,
+        { cause: err },
+      )
     }
-    const parsed = indexSchema.safeParse(JSON.parse(text))
-    if (!parsed.success) {
-      throw new TandemError('INTERNAL', `dataset index ${this.indexPath} is corrupt`)
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch (err) {
+      throw this.corrupt('it is not JSON', err)
     }
+    const parsed = indexSchema.safeParse(json)
+    if (!parsed.success) throw this.corrupt('it does not match the index schema', parsed.error)
     this.entries = parsed.data.datasets
   }
 
-  /** Write-then-rename: a crash never leaves a half-written index. */
+  private corrupt(why: string, cause: unknown): TandemError {
+    return new TandemError(
+      'DATASET_INDEX_CORRUPT',
+      `the dataset index ${this.indexPath} is corrupt (${why}); it was left untouched. ` +
+        'Restore it from a backup, or move it aside to start with an empty list ' +
+        '(the data stays in the corestore; re-open replicas by key)',
+      { cause },
+    )
+  }
+
+  /** Write, fsync, rename: a crash or power loss never leaves a half-written index. */
   private async save(): Promise<void> {
     const tmp = `${this.indexPath}.${process.pid}.tmp`
-    await writeFile(tmp, JSON.stringify({ version: 1, datasets: this.entries }, null, 2))
+    const fh = await openFile(tmp, 'w')
+    try {
+      await fh.writeFile(JSON.stringify({ version: 1, datasets: this.entries }, null, 2))
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
     await rename(tmp, this.indexPath)
   }
 
@@ -204,4 +263,23 @@ export class DatasetStore {
     const storage = internal.state?.storage
     if (storage?.store?.deleteCore && storage.core) await storage.store.deleteCore(storage.core)
   }
+}
+
+/** Opens the node's corestore, mapping the storage lock held by another process to a coded error. */
+async function openCorestore(path: string): Promise<Corestore> {
+  const corestore = new Corestore(path)
+  try {
+    await corestore.ready()
+  } catch (err) {
+    await corestore.close().catch(() => {})
+    if (/could not be locked/i.test((err as Error).message ?? '')) {
+      throw new TandemError(
+        'DATASET_STORE_BUSY',
+        `another Tandem process is using the data dir ${dirname(path)}; stop it or set TANDEM_HOME`,
+        { cause: err },
+      )
+    }
+    throw new TandemError('INTERNAL', `cannot open the corestore at ${path}`, { cause: err })
+  }
+  return corestore
 }

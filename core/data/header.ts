@@ -12,6 +12,9 @@ export const DATASET_FORMAT_VERSION = 1
 /** Hypercore replicates each block atomically; upstream suggests at most 15 MB per block. */
 export const MAX_BLOCK_BYTES = 15 * 1024 * 1024
 
+/** The largest dimension a tensor layout's `shape` may have. */
+export const MAX_SHAPE_DIM = 1 << 24
+
 const DTYPE_BYTES = { uint8: 1, int8: 1, uint16: 2, int16: 2, int32: 4, float32: 4 } as const
 export type Dtype = keyof typeof DTYPE_BYTES
 export const dtypeBytes = (d: Dtype): number => DTYPE_BYTES[d]
@@ -38,16 +41,7 @@ const tokenLayoutSchema = z.object({
 const tensorLayoutSchema = z.object({
   kind: z.literal('tensors'),
   /** Shape of one record's features, e.g. [28, 28] for MNIST. */
-  shape: z
-    .array(
-      z
-        .number()
-        .int()
-        .positive()
-        .max(1 << 24),
-    )
-    .min(1)
-    .max(8),
+  shape: z.array(z.number().int().positive().max(MAX_SHAPE_DIM)).min(1).max(8),
   dtype: z.enum(['uint8', 'int8', 'uint16', 'int16', 'int32', 'float32']),
   /** Features as floats are `stored * scale` (1/255 for 8-bit images: values land in [0, 1]). */
   scale: z.number().positive().finite(),

@@ -1,9 +1,9 @@
 /**
  * `dataset import`: picks the importer, spools shards in a private temp dir, then writes the core.
- * Whatever fails, the temp dir goes and no dataset is left behind (see DatasetStore.create).
+ * Whatever fails (or aborts), the temp dir goes and no dataset is left behind (see
+ * DatasetStore.create); a killed process's temp dir goes at the next store open (import-dirs.ts).
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { basename, join } from 'node:path'
+import { basename } from 'node:path'
 import { TandemError } from '../api/errors.js'
 import type { DatasetStore } from './dataset-store.js'
 import {
@@ -16,6 +16,7 @@ import type { ImporterContext, ImporterResult, ShardSize } from './importers/com
 import { importCsv } from './importers/csv.js'
 import { importIdx } from './importers/idx.js'
 import { importText, type VocabKind } from './importers/text.js'
+import { makeImportDir, removeImportDir } from './import-dirs.js'
 import { probeInput, type InputFile } from './input.js'
 
 export type ImportFormat = 'text' | 'idx' | 'csv'
@@ -36,13 +37,15 @@ export interface ImportOptions {
   labelColumn?: string
   /** Called with (bytes read, total bytes) of the main input file. */
   onProgress?: (read: number, total: number) => void
+  /** Aborts the import with the signal's reason (DATASET_IMPORT_ABORTED from the CLI). */
+  signal?: AbortSignal
 }
 
 export interface ImportResult {
   key: string
   header: DatasetHeader
-  /** Bytes of input read (decompressed), for throughput figures. */
-  inputBytes: number
+  /** Bytes of shard data written (the dataset's size without its header), not input bytes. */
+  shardBytes: number
 }
 
 export function detectFormat(file: InputFile): ImportFormat {
@@ -57,10 +60,14 @@ export function detectFormat(file: InputFile): ImportFormat {
   return 'text'
 }
 
-export function validationShards(shards: number, fraction: number): number {
+function checkValidationFraction(fraction: number): void {
   if (!(fraction >= 0 && fraction < 1)) {
     throw new TandemError('BAD_ARGUMENT', '--validation must be a fraction in [0, 1)')
   }
+}
+
+export function validationShards(shards: number, fraction: number): number {
+  checkValidationFraction(fraction)
   if (fraction === 0 || shards < 2) return 0
   return Math.min(shards - 1, Math.max(1, Math.round(fraction * shards)))
 }
@@ -86,14 +93,17 @@ export async function importDataset(
   store: DatasetStore,
   opts: ImportOptions,
 ): Promise<ImportResult> {
+  // Options are checked before any input is read: a typo should not cost a pass over 10 GB.
+  checkValidationFraction(opts.validation ?? 0.1)
+  opts.signal?.throwIfAborted()
   const main = await probeInput(opts.file)
-  await mkdir(store.tmpDir, { recursive: true })
-  const tmpDir = await mkdtemp(join(store.tmpDir, 'import-'))
+  const tmpDir = await makeImportDir(store.tmpDir)
   try {
     const ctx: ImporterContext = {
       tmpDir,
       shardSize: opts.shardSize ?? {},
       onProgress: opts.onProgress ? (read) => opts.onProgress?.(read, main.size) : undefined,
+      signal: opts.signal,
     }
     const result = await runImporter(opts, main, ctx)
     const { spooled, layout, shardRecords } = result
@@ -113,11 +123,14 @@ export async function importDataset(
       shardHashes: spooled.shardHashes,
       contentHash: contentHashOf(spooled.shardHashes),
     }
-    const key = await store.create(header, result.spool.batches(spooled.shardSizes))
-    const inputBytes = spooled.shardSizes.reduce((a, b) => a + b, 0)
-    return { key, header, inputBytes }
+    opts.signal?.throwIfAborted()
+    const key = await store.create(header, result.spool.batches(spooled.shardSizes), {
+      signal: opts.signal,
+    })
+    const shardBytes = spooled.shardSizes.reduce((a, b) => a + b, 0)
+    return { key, header, shardBytes }
   } finally {
-    await rm(tmpDir, { recursive: true, force: true })
+    await removeImportDir(tmpDir)
   }
 }
 

@@ -54,8 +54,10 @@ async function sniffGzip(file: InputFile): Promise<Buffer> {
   return Buffer.alloc(0)
 }
 
-function mapStreamError(err: unknown, file: InputFile): TandemError {
+function mapStreamError(err: unknown, file: InputFile, signal?: AbortSignal): TandemError {
   if (err instanceof TandemError) return err
+  // An aborted import reports why it was aborted, not the stream's AbortError.
+  if (signal?.aborted && signal.reason instanceof TandemError) return signal.reason
   const e = err as NodeJS.ErrnoException
   if (e.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e.message ?? '')) {
     return new TandemError('DATASET_TRUNCATED_INPUT', `${file.name}: gzip stream is truncated`, {
@@ -70,12 +72,17 @@ function mapStreamError(err: unknown, file: InputFile): TandemError {
   return new TandemError('BAD_ARGUMENT', `cannot read ${file.name}: ${e.message}`, { cause: err })
 }
 
-/** The file's (decompressed) bytes as chunks; `onProgress` gets raw bytes read from disk. */
+/**
+ * The file's (decompressed) bytes as chunks; `onProgress` gets raw bytes read from disk. `signal`
+ * aborts the read at once (even mid-read), throwing its reason.
+ */
 export async function* readChunks(
   file: InputFile,
   onProgress?: ProgressFn,
+  signal?: AbortSignal,
 ): AsyncGenerator<Buffer> {
-  const raw = createReadStream(file.path, { highWaterMark: 1 << 20 })
+  signal?.throwIfAborted()
+  const raw = createReadStream(file.path, { highWaterMark: 1 << 20, signal })
   let read = 0
   raw.on('data', (chunk) => {
     read += chunk.length
@@ -84,9 +91,12 @@ export async function* readChunks(
   const source = file.gzip ? raw.pipe(createGunzip()) : raw
   if (file.gzip) raw.on('error', (err) => source.destroy(err))
   try {
-    for await (const chunk of source) yield chunk as Buffer
+    for await (const chunk of source) {
+      signal?.throwIfAborted()
+      yield chunk as Buffer
+    }
   } catch (err) {
-    throw mapStreamError(err, file)
+    throw mapStreamError(err, file, signal)
   } finally {
     raw.destroy()
     source.destroy()

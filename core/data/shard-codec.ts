@@ -13,6 +13,7 @@ import {
   type DatasetHeader,
   type Dtype,
   type TensorLayout,
+  vocabSize,
 } from './header.js'
 
 // Typed arrays use the host's byte order; the format is little-endian. Every platform Node ships
@@ -67,7 +68,18 @@ export function decodeShard(header: DatasetHeader, shard: number, block: Uint8Ar
   }
   const layout = header.layout
   if (layout.kind === 'tokens') {
-    return { kind: 'tokens', tokens: view(block, layout.dtype) as Uint8Array | Uint16Array }
+    const tokens = view(block, layout.dtype) as Uint8Array | Uint16Array
+    // Peer data: an id past the vocabulary would index past an embedding table.
+    const vocab = vocabSize(layout)
+    for (const id of tokens) {
+      if (id >= vocab) {
+        throw new TandemError(
+          'DATASET_INTEGRITY',
+          `shard ${shard} has token id ${id}, vocabulary size ${vocab}`,
+        )
+      }
+    }
+    return { kind: 'tokens', tokens }
   }
   const count = shardRecordCount(header, shard)
   const xBytes = count * featureCount(layout) * dtypeBytes(layout.dtype)

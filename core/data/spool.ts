@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { open, type FileHandle } from 'node:fs/promises'
+import { TandemError } from '../api/errors.js'
 
 export interface SpoolOptions {
   shardRecords: number
@@ -93,7 +94,13 @@ export class ShardSpool {
       for (const size of sizes) {
         const shard = Buffer.allocUnsafe(size)
         const { bytesRead } = await fh.read(shard, 0, size)
-        if (bytesRead !== size) throw new Error(`spool file ${this.path} was cut short`)
+        if (bytesRead !== size) {
+          // Only another process deleting or truncating our temp file gets here.
+          throw new TandemError(
+            'INTERNAL',
+            `spool file ${this.path} was cut short (${bytesRead} of ${size} bytes); was the temp dir cleaned during the import?`,
+          )
+        }
         batch.push(shard)
         bytes += size
         if (bytes >= batchBytes) {

@@ -111,9 +111,16 @@ declare module 'hypercore' {
   class Hypercore<T = Buffer> extends EventEmitter {
     constructor(storage: string | unknown, key?: Buffer | string | null, opts?: Hypercore.Options)
     constructor(storage: string | unknown, opts?: Hypercore.Options)
+    /** A session on an internal core (from Corestore#watch); weak ones do not keep it open. */
+    constructor(opts: { core: unknown; weak?: boolean })
 
     static readonly MAX_SUGGESTED_BLOCK_SIZE: number
     static discoveryKey(key: Buffer): Buffer
+    /** The key a core with this manifest has (what corestore derives for a named core). */
+    static key(manifest: {
+      version?: number
+      signers: Array<{ publicKey: Buffer; namespace?: Buffer }>
+    }): Buffer
 
     /** Populated after `ready()`; null before. */
     readonly key: Buffer | null

@@ -97,6 +97,18 @@ export function registerDataset(program: Command, io: CliIO): void {
     .option('--json', 'print one JSON object')
     .action(async (file: string, flags: ImportFlags) => {
       const validation = Number(flags.validation)
+      // Ctrl-C or a service stop aborts cleanly: the spool and any half-written core are removed
+      // before exit. A second signal kills at once (default handler); the next open cleans up.
+      const abort = new AbortController()
+      const onSignal = (signal: NodeJS.Signals) =>
+        abort.abort(
+          new TandemError(
+            'DATASET_IMPORT_ABORTED',
+            `import stopped by ${signal}; nothing was kept`,
+          ),
+        )
+      process.once('SIGINT', onSignal)
+      process.once('SIGTERM', onSignal)
       const bar =
         process.stderr.isTTY && !flags.json
           ? new SingleBar({
@@ -118,6 +130,7 @@ export function registerDataset(program: Command, io: CliIO): void {
           vocab: oneOf('--vocab', flags.vocab, ['byte', 'char']),
           validation,
           labelColumn: flags.labelColumn,
+          signal: abort.signal,
           onProgress: bar
             ? (read, total) => {
                 const mb = (n: number) => Math.round(n / 1e5) / 10
@@ -126,7 +139,11 @@ export function registerDataset(program: Command, io: CliIO): void {
                 bar.update(mb(read))
               }
             : undefined,
-        }).finally(() => bar?.stop()),
+        }).finally(() => {
+          bar?.stop()
+          process.off('SIGINT', onSignal)
+          process.off('SIGTERM', onSignal)
+        }),
       )
       if (flags.json) {
         io.out(JSON.stringify({ key: result.key, header: summary(result.header) }) + '\n')
@@ -134,7 +151,7 @@ export function registerDataset(program: Command, io: CliIO): void {
       }
       const h = result.header
       io.out(
-        `imported "${h.name}": ${h.records} records in ${h.shards} shards (${h.validation.shards} for validation)\n`,
+        `imported "${printable(h.name)}": ${h.records} records in ${h.shards} shards (${h.validation.shards} for validation)\n`,
       )
       io.out(`key ${result.key}\n`)
     })
@@ -165,9 +182,9 @@ export function registerDataset(program: Command, io: CliIO): void {
           const h = ds.header
           const rows: Array<[string, string]> = [
             ['key', info.key],
-            ['name', h.name],
-            ['description', h.description || '—'],
-            ['license', h.license],
+            ['name', printable(h.name)],
+            ['description', printable(h.description) || '—'],
+            ['license', printable(h.license)],
             ['layout', describeLayout(h)],
             ['records', String(h.records)],
             [
@@ -196,9 +213,33 @@ export function registerDataset(program: Command, io: CliIO): void {
         return
       }
       if (!entries.length) io.out('no datasets (import one with `tandem dataset import <file>`)\n')
-      for (const e of entries) io.out(`${e.key}  ${e.role.padEnd(7)}  ${e.name}\n`)
+      for (const e of entries) io.out(`${e.key}  ${e.role.padEnd(7)}  ${printable(e.name)}\n`)
     })
 }
+
+/**
+ * Header text comes from peers: printed raw, a name could carry terminal escape sequences (rewrite
+ * the screen, set the title, fake other output). Control and bidi-override characters are dropped
+ * for display only; the stored header and --json output (which escapes them) are unchanged.
+ */
+export function printable(text: string): string {
+  let out = ''
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!
+    if (c === 0x09 || c === 0x0a || c === 0x0d) out += ' '
+    else if (!hidden(c)) out += ch
+  }
+  return out
+}
+
+/** C0 and C1 controls, DEL, and the marks and overrides that reorder text (Trojan Source). */
+const hidden = (c: number): boolean =>
+  c < 0x20 ||
+  (c >= 0x7f && c <= 0x9f) ||
+  c === 0x200e ||
+  c === 0x200f ||
+  (c >= 0x202a && c <= 0x202e) ||
+  (c >= 0x2066 && c <= 0x2069)
 
 /** The header without the per-shard hashes (which can be long). */
 function summary(h: DatasetHeader): Omit<DatasetHeader, 'shardHashes'> {

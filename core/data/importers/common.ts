@@ -19,6 +19,8 @@ export interface ImporterContext {
   tmpDir: string
   shardSize: ShardSize
   onProgress?: ProgressFn
+  /** Aborts the import; every input read passes it on. */
+  signal?: AbortSignal
 }
 
 export interface ImporterResult {

@@ -23,7 +23,7 @@ export interface CsvOptions {
 async function* lines(file: InputFile, ctx: ImporterContext): AsyncGenerator<[string, boolean]> {
   const decoder = new TextDecoder('utf-8', { fatal: true })
   let rest = ''
-  for await (const chunk of readChunks(file, ctx.onProgress)) {
+  for await (const chunk of readChunks(file, ctx.onProgress, ctx.signal)) {
     let text: string
     try {
       text = rest + decoder.decode(chunk, { stream: true })
@@ -102,6 +102,13 @@ export async function importCsv(
           label.writeInt32LE(value, 0)
           maxLabel = Math.max(maxLabel, value)
         } else {
+          // 1e39 is a fine double but Infinity as float32: training on it poisons every weight.
+          if (!Number.isFinite(Math.fround(value))) {
+            throw new TandemError(
+              'DATASET_MALFORMED_INPUT',
+              `${file.name} line ${lineNo}, column ${c + 1}: ${field.trim().slice(0, 40)} is out of float32 range`,
+            )
+          }
           features!.writeFloatLE(value, 4 * k++)
         }
       }

@@ -4,7 +4,13 @@
  * two files are read in lockstep so neither is held in memory.
  */
 import { TandemError } from '../../api/errors.js'
-import { featureCount, type Dtype, type TensorLayout } from '../header.js'
+import {
+  featureCount,
+  MAX_BLOCK_BYTES,
+  MAX_SHAPE_DIM,
+  type Dtype,
+  type TensorLayout,
+} from '../header.js'
 import { ChunkReader, readChunks, type InputFile } from '../input.js'
 import {
   createSpool,
@@ -104,8 +110,8 @@ export async function importIdx(
   ctx: ImporterContext,
 ): Promise<ImporterResult> {
   // Progress follows the images file: it is nearly all of the bytes.
-  const xr = new ChunkReader(readChunks(images, ctx.onProgress), images)
-  const yr = new ChunkReader(readChunks(labels), labels)
+  const xr = new ChunkReader(readChunks(images, ctx.onProgress, ctx.signal), images)
+  const yr = new ChunkReader(readChunks(labels, undefined, ctx.signal), labels)
   try {
     const xh = await readIdxHeader(xr, images)
     const yh = await readIdxHeader(yr, labels)
@@ -129,6 +135,7 @@ export async function importIdx(
       )
     }
     const shape = xh.dims.slice(1)
+    checkRecordSize(images, shape, xh.type)
     const labelDtype = yh.type.dtype === 'uint8' ? 'uint8' : 'int32'
     const layout: TensorLayout = {
       kind: 'tensors',
@@ -156,7 +163,9 @@ export async function importIdx(
         if (labelDtype === 'uint8') label[0] = value
         else label.writeInt32LE(value, 0)
         maxLabel = Math.max(maxLabel, value)
-        await spool.pushRecord(xh.type.convert(x, features), label)
+        const converted = xh.type.convert(x, features)
+        if (xh.type.dtype === 'float32') checkFinite(images, converted, i)
+        await spool.pushRecord(converted, label)
       }
       for (const [reader, file] of [
         [xr, images],
@@ -179,5 +188,33 @@ export async function importIdx(
   } finally {
     await xr.close()
     await yr.close()
+  }
+}
+
+/**
+ * The dimensions come from the file: a record larger than a shard block (or a dimension the header
+ * cannot describe) is malformed input, reported before anything sizes a buffer from it.
+ */
+function checkRecordSize(file: InputFile, shape: number[], type: IdxType): void {
+  const big = shape.find((d) => d > MAX_SHAPE_DIM)
+  const bytes = shape.reduce((a, d) => a * d, type.dtype === 'float32' ? 4 : type.bytes)
+  if (big !== undefined || bytes > MAX_BLOCK_BYTES) {
+    throw new TandemError(
+      'DATASET_MALFORMED_INPUT',
+      `${file.name}: records of shape [${shape.join(', ')}] are too large (at most ${MAX_BLOCK_BYTES} bytes and ${MAX_SHAPE_DIM} per dimension)`,
+    )
+  }
+}
+
+/** NaN or ±Infinity features (float IDX) would poison training: refuse them, naming the record. */
+function checkFinite(file: InputFile, le: Uint8Array, record: number): void {
+  const view = new DataView(le.buffer, le.byteOffset, le.byteLength)
+  for (let o = 0; o < le.byteLength; o += 4) {
+    if (!Number.isFinite(view.getFloat32(o, true))) {
+      throw new TandemError(
+        'DATASET_MALFORMED_INPUT',
+        `${file.name}: record ${record}, feature ${o / 4} is ${view.getFloat32(o, true)} (not a finite float32)`,
+      )
+    }
   }
 }

@@ -3,6 +3,7 @@
  * index of the code point among the corpus's distinct code points in ascending order, which needs
  * a first pass to build the vocabulary (the input is read twice, never held in memory).
  */
+import { stat } from 'node:fs/promises'
 import { TandemError } from '../../api/errors.js'
 import type { TokenLayout } from '../header.js'
 import { readChunks, type InputFile } from '../input.js'
@@ -38,9 +39,9 @@ async function* decodeUtf8(file: InputFile, chunks: AsyncIterable<Buffer>): Asyn
   }
 }
 
-async function collectVocab(file: InputFile): Promise<string[]> {
+async function collectVocab(file: InputFile, signal?: AbortSignal): Promise<string[]> {
   const seen = new Set<number>()
-  for await (const text of decodeUtf8(file, readChunks(file))) {
+  for await (const text of decodeUtf8(file, readChunks(file, undefined, signal))) {
     for (const ch of text) seen.add(ch.codePointAt(0)!)
   }
   if (seen.size > 65536) {
@@ -59,9 +60,11 @@ export async function importText(
 ): Promise<ImporterResult> {
   let layout: TokenLayout
   let ids: Map<string, number> | null = null
+  let before = ''
   if (vocab === 'char') {
     // First pass without progress: the bar tracks the encoding pass, which writes the shards.
-    const symbols = await collectVocab(file)
+    before = await fingerprint(file)
+    const symbols = await collectVocab(file, ctx.signal)
     ids = new Map(symbols.map((s, i) => [s, i]))
     layout = {
       kind: 'tokens',
@@ -78,7 +81,7 @@ export async function importText(
     if (ids === null) {
       // Byte tokens are the input bytes; decoding only validates that the corpus is UTF-8.
       const decoder = new TextDecoder('utf-8', { fatal: true })
-      const bytes = readChunks(file, ctx.onProgress)
+      const bytes = readChunks(file, ctx.onProgress, ctx.signal)
       let offset = 0
       for await (const chunk of bytes) {
         try {
@@ -102,14 +105,20 @@ export async function importText(
       }
     } else {
       const wide = layout.dtype === 'uint16'
-      for await (const text of decodeUtf8(file, readChunks(file, ctx.onProgress))) {
+      for await (const text of decodeUtf8(file, readChunks(file, ctx.onProgress, ctx.signal))) {
         const out = wide ? new Uint16Array(text.length) : new Uint8Array(text.length)
         let n = 0
-        for (const ch of text) out[n++] = ids.get(ch)!
+        for (const ch of text) {
+          const id = ids.get(ch)
+          if (id === undefined) throw changedBetweenPasses(file)
+          out[n++] = id
+        }
         const view = out.subarray(0, n)
         await spool.pushRecords(new Uint8Array(view.buffer, view.byteOffset, view.byteLength))
       }
     }
+    // A change that kept to the first pass's characters is caught by size and mtime.
+    if (ids !== null && (await fingerprint(file)) !== before) throw changedBetweenPasses(file)
     const spooled = await spool.finish()
     if (spooled.records === 0) throw emptyInput(file)
     return { importer: 'text', files: [file], layout, shardRecords, spool, spooled }
@@ -117,4 +126,23 @@ export async function importText(
     await spool.dispose()
     throw err
   }
+}
+
+/** Size and modification time: enough to tell that the file was rewritten between the passes. */
+async function fingerprint(file: InputFile): Promise<string> {
+  try {
+    const st = await stat(file.path)
+    return `${st.size}:${st.mtimeMs}`
+  } catch (err) {
+    throw new TandemError('BAD_ARGUMENT', `cannot read ${file.path}: ${(err as Error).message}`, {
+      cause: err,
+    })
+  }
+}
+
+function changedBetweenPasses(file: InputFile): TandemError {
+  return new TandemError(
+    'DATASET_MISMATCHED_INPUT',
+    `${file.name} changed while it was being imported (the char vocabulary reads it twice); import it again once it is stable`,
+  )
 }
