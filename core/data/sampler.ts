@@ -52,6 +52,8 @@ export class ShardSampler implements DataSource {
   private order: number[] = []
   private group = 0
   private downloads: Hypercore.Download[] = []
+  /** Shards this sampler's last disk-cap plan reserved room for. */
+  private reserved: number[] = []
   private closed = false
 
   constructor(
@@ -105,6 +107,8 @@ export class ShardSampler implements DataSource {
     this.closed = true
     for (const d of this.downloads) d.destroy()
     this.downloads = []
+    this.opts.diskCap?.release(this.reserved)
+    this.reserved = []
   }
 
   private epochOrder(epoch: number): number[] {
@@ -152,9 +156,12 @@ export class ShardSampler implements DataSource {
 
   private async startDownloads(now: number[], soon: number[]): Promise<void> {
     const cap = this.opts.diskCap
-    const wanted = cap ? (await cap.plan(now, soon)).download : [...now, ...soon]
     for (const d of this.downloads) d.destroy()
     this.downloads = []
+    // The cancelled downloads' room goes back; whatever of them arrived is local and counted so.
+    cap?.release(this.reserved)
+    const wanted = cap ? (await cap.plan(now, soon)).download : [...now, ...soon]
+    this.reserved = cap ? wanted : []
     const missing: number[] = []
     for (const s of wanted) if (!(await this.dataset.hasShard(s))) missing.push(s)
     if (missing.length) this.downloads.push(this.dataset.download(missing))

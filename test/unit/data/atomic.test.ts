@@ -3,27 +3,10 @@ import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
+import { TandemError } from '../../../core/api/errors.js'
 import { DatasetStore } from '../../../core/data/dataset-store.js'
-import { contentHashOf, sha256Hex, type DatasetHeader } from '../../../core/data/header.js'
 import { defer, storedCoreCount, tempDir } from '../../support/data.js'
-
-const shards = [Buffer.alloc(10, 1), Buffer.alloc(10, 2), Buffer.alloc(5, 3)]
-const hashes = shards.map((s) => sha256Hex(s))
-const header: DatasetHeader = {
-  format: 'tandem-dataset',
-  version: 1,
-  name: 'partial',
-  description: '',
-  license: 'CC0-1.0',
-  source: { importer: 'text', files: [] },
-  layout: { kind: 'tokens', dtype: 'uint8', vocab: { kind: 'byte' } },
-  records: 25,
-  shardRecords: 10,
-  shards: 3,
-  validation: { shards: 0 },
-  shardHashes: hashes,
-  contentHash: contentHashOf(hashes),
-}
+import { header, shards } from '../../support/small-dataset.js'
 
 describe('atomic dataset writes', () => {
   it('a write that fails after some shards removes the core and its index entry', async (t) => {
@@ -60,5 +43,25 @@ describe('atomic dataset writes', () => {
     assert.deepEqual(second.list(), [])
     await assert.rejects(second.openLocal(key), { code: 'DATASET_NOT_FOUND' })
     assert.equal(await storedCoreCount(second), 0)
+  })
+})
+
+describe('aborted dataset writes', () => {
+  it('an abort between batches removes the core and its index entry', async (t) => {
+    const dir = await tempDir(t)
+    const store = await DatasetStore.open({ dataDir: dir })
+    defer(t, () => store.close())
+    const abort = new AbortController()
+    const reason = new TandemError('DATASET_IMPORT_ABORTED', 'stopped')
+    async function* batches() {
+      yield [shards[0]!]
+      abort.abort(reason)
+      yield [shards[1]!, shards[2]!]
+    }
+    await assert.rejects(store.create(header, batches(), { signal: abort.signal }), {
+      code: 'DATASET_IMPORT_ABORTED',
+    })
+    assert.deepEqual(store.list(), [])
+    assert.equal(await storedCoreCount(store), 0)
   })
 })
