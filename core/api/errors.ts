@@ -44,10 +44,12 @@ export const ErrorCodes = [
   'WIRE_OVERLOAD',
   'WIRE_BACKPRESSURE',
   'WIRE_CHANNEL_CLOSED',
+  'WIRE_BAD_REPLICATION',
   'PEER_BANNED',
   'PEER_LIMIT',
   'PEER_UNKNOWN',
   'IDENTITY_CORRUPT',
+  'IDENTITY_UNREADABLE',
   // project host and ledger (core/host, core/ledger)
   'PROJECT_INVALID',
   // aggregation (core/aggregate)

@@ -159,8 +159,11 @@ export class ControlChannel {
 
   /** A handler may reject the peer's message with a coded WIRE_* error; anything else is ours. */
   private handlerFailed(err: unknown): void {
-    if (isTandemError(err) && err.code.startsWith('WIRE_')) this.fail(err)
-    else this.handlers.onhandlerError(err)
+    // Several listeners may have failed at once (see listeners.ts): judge each.
+    for (const e of err instanceof AggregateError ? err.errors : [err]) {
+      if (isTandemError(e) && e.code.startsWith('WIRE_')) this.fail(e)
+      else this.handlers.onhandlerError(e)
+    }
   }
 
   private fail(err: unknown): void {

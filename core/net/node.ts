@@ -1,9 +1,10 @@
 /**
  * A Tandem node on the swarm: its identity as the Hyperswarm key, the global discovery topic and
  * one topic per project, a `tandem/1` control channel on every connection (sharing the mux with
- * corestore replication through the `replicate` hook), per-peer limits, bans and counters, and the
+ * the node's corestore replication), per-peer limits, bans and counters, and the
  * online/offline/suspended state. Peer input never throws out of here: violations end in a ban.
  */
+import type Corestore from 'corestore'
 import { EventEmitter } from 'node:events'
 import type Hyperswarm from 'hyperswarm'
 import { TandemError } from '../api/errors.js'
@@ -19,7 +20,9 @@ import { ControlChannel } from './control-channel.js'
 import { nodeCounters, type NodeCounters } from './counters.js'
 import { displayId } from './identity.js'
 import { DEFAULT_LIMITS, type PeerLimits } from './limits.js'
+import { callListeners } from './listeners.js'
 import { Peer, type PeerStatus } from './peer.js'
+import { ReplicationGuard, type ReplicationFault } from './replication-guard.js'
 import { isPeerFault } from './stream-errors.js'
 import { createSwarm } from './testnet.js'
 import { discoveryTopic, projectTopic } from './topics.js'
@@ -38,8 +41,12 @@ export interface TandemNodeOptions {
   /** How long a peer that broke the protocol stays banned. */
   banMs?: number
   refresh?: Partial<RefreshSchedule>
-  /** Called for every connection before the control channel opens, e.g. `c => store.replicate(c)`. */
-  replicate?: (conn: Hyperswarm.Connection) => void
+  /**
+   * The node's corestore: replicated on every connection (before the control channel opens, on the
+   * same mux), and watched for peers sending data that fails verification, who are banned. The
+   * node does not close it. Give it before opening cores: cores already open are not watched.
+   */
+  corestore?: Corestore
 }
 
 export interface NodeStatus {
@@ -60,6 +67,11 @@ export interface NodeEvents {
   /** A later hello (e.g. it joined a project). */
   'peer-update': [Peer]
   'peer-leave': [Peer]
+  /**
+   * A listener may be async: the message's bytes count as in flight (the inbound limit) until it
+   * settles. Throwing a coded WIRE_* error rejects the peer's message (ban); anything else thrown
+   * or rejected is our bug (`handlerErrors`, `warning`).
+   */
   message: [Peer, WireMessage]
   ban: [Ban, TandemError]
   state: [NodeState]
@@ -93,6 +105,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   private readonly maxPeers: number
   private readonly banMs: number
   private readonly poll: NodeJS.Timeout
+  private readonly guard: ReplicationGuard | null
   private current: NodeState = 'offline'
 
   constructor(private readonly opts: TandemNodeOptions) {
@@ -114,6 +127,9 @@ export class TandemNode extends EventEmitter<NodeEvents> {
         return true
       },
     })
+    this.guard = opts.corestore
+      ? new ReplicationGuard(opts.corestore, (fault) => this.onReplicationFault(fault))
+      : null
     this.swarm.on('connection', (conn) => this.onConnection(conn))
     this.swarm.dht.on('network-update', () => this.onNetworkUpdate())
     // The DHT has no event for "routing table filled"; a cheap poll keeps the state honest.
@@ -244,6 +260,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     clearInterval(this.poll)
     for (const t of this.banTimers) clearTimeout(t)
     for (const t of this.topics.values()) t.refresher.stop()
+    await this.guard?.close()
     const offline = this.current === 'offline'
     this.setState('destroyed')
     if (!offline) {
@@ -318,7 +335,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       conn.destroy()
       return
     }
-    this.opts.replicate?.(conn)
+    this.opts.corestore?.replicate(conn)
 
     const peer = new Peer(conn)
     this.peerMap.set(peer.hexKey, peer)
@@ -326,21 +343,36 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       onopen: () => this.trySend(peer, 'hello', this.hello()),
       onmessage: (message) => this.onMessage(peer, message),
       onviolation: (err) => this.ban(peer.key, err),
-      onhandlerError: (err) => this.emit('warning', err),
+      onhandlerError: (err) => {
+        this.counters.handlerErrors++
+        this.emit('warning', err)
+      },
       onclose: () => {},
     })
     conn.once('close', () => this.onClose(peer))
     this.updateState()
   }
 
-  private onMessage(peer: Peer, message: WireMessage): void {
-    if (message.type !== 'hello') {
-      this.emit('message', peer, message)
-      return
-    }
+  private onMessage(peer: Peer, message: WireMessage): void | Promise<void> {
+    if (message.type !== 'hello') return callListeners(this, 'message', [peer, message])
     const first = peer.hello === null
     peer.hello = message.body
     this.emit(first ? 'peer' : 'peer-update', peer)
+  }
+
+  /** Replication data from this peer failed verification: the same ban as a bad control message. */
+  private onReplicationFault({ remotePublicKey, stream, error }: ReplicationFault): void {
+    const peer = this.peerMap.get(remotePublicKey.toString('hex'))
+    if (peer?.conn === stream) peer.counters.invalid++
+    this.counters.invalid++
+    if (this.bans.has(remotePublicKey)) return // several bad blocks may arrive before the hang-up
+    const why = error.code ?? error.message
+    this.ban(
+      remotePublicKey,
+      new TandemError('WIRE_BAD_REPLICATION', `replication data failed verification (${why})`, {
+        cause: error,
+      }),
+    )
   }
 
   private onClose(peer: Peer): void {

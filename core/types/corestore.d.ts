@@ -48,6 +48,9 @@ declare module 'corestore' {
     findingPeers(): () => void
     suspend(): Promise<void>
     resume(): Promise<void>
+    /** Called with the internal core of every core opened from now on (for weak sessions). */
+    watch(fn: (core: unknown) => void): void
+    unwatch(fn: (core: unknown) => void): void
   }
   export = Corestore
 }

@@ -1,11 +1,10 @@
 /** Nodes on a loopback testnet find each other by topic and exchange every message type. */
+import Corestore from 'corestore'
 import assert from 'node:assert/strict'
-import { createRequire } from 'node:module'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import type { Duplex } from 'node:stream'
 import type { Peer } from '../../../core/net/peer.js'
 import type { TandemNode } from '../../../core/net/node.js'
 import { MESSAGE_KINDS, type WireMessage } from '../../../core/wire/messages.js'
@@ -110,9 +109,10 @@ describe('swarm', () => {
       await rm(dir, { recursive: true, force: true })
     })
     const testnet = await loopbackTestnet(t)
-    const [a, b] = stores.map((store) =>
-      testnet.node({ replicate: (conn) => store.replicate(conn) }),
-    ) as [TandemNode, TandemNode]
+    const [a, b] = stores.map((store) => testnet.node({ corestore: store })) as [
+      TandemNode,
+      TandemNode,
+    ]
 
     const writer = stores[0]!.get({ name: 'updates' })
     await writer.ready()
@@ -124,7 +124,7 @@ describe('swarm', () => {
     const bInbox = inbox(b)
     a.send(b.key, 'updateOffer', {
       ...samples().updateOffer,
-      core: writer.key,
+      core: writer.key!,
       start: 0,
       length: 1,
       byteLength: 17,
@@ -140,17 +140,3 @@ describe('swarm', () => {
     assert.equal(a.swarm.connections.size, 1, 'one connection carries both protocols')
   })
 })
-
-/** Just what this test uses of corestore/hypercore (their full types belong to core/data). */
-interface MiniCore {
-  readonly key: Buffer
-  ready(): Promise<void>
-  append(block: Buffer): Promise<unknown>
-  get(index: number): Promise<Buffer | null>
-}
-interface MiniStore {
-  get(opts: { name: string } | { key: Buffer }): MiniCore
-  replicate(stream: Duplex): Duplex
-  close(): Promise<void>
-}
-const Corestore = createRequire(import.meta.url)('corestore') as new (path: string) => MiniStore
