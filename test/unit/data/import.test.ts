@@ -1,10 +1,11 @@
 /** Importers: each format round-trips, and every kind of bad input fails coded, leaving nothing. */
 import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import { gzipSync } from 'node:zlib'
-import { isTandemError } from '../../../core/api/errors.js'
+import { isTandemError, TandemError } from '../../../core/api/errors.js'
 import type { DatasetStore } from '../../../core/data/dataset-store.js'
 import { importDataset, type ImportOptions } from '../../../core/data/import.js'
 import {
@@ -214,5 +215,90 @@ describe('CSV import', () => {
       const file = await writeText(dir, `bad${i}.csv`, text)
       await expectFailure(t, { file }, code)
     }
+  })
+})
+
+describe('import input checks', () => {
+  it('rejects a CSV value that overflows float32, naming line and column', async (t) => {
+    const file = await writeText(await tempDir(t), 'big.csv', '1,2,0\n3,1e39,1\n')
+    await expectFailure(t, { file }, 'DATASET_MALFORMED_INPUT')
+    await assert.rejects(importDataset(await openStore(t), { file }), /line 2, column 2/)
+  })
+
+  it('rejects NaN and infinite IDX float64 features, naming the record', async (t) => {
+    const dir = await tempDir(t)
+    const labels = join(dir, 'labels-idx1-ubyte')
+    await writeFile(labels, idxBytes(0x08, [3], new Uint8Array([0, 1, 0])))
+    for (const bad of [NaN, Infinity, 1e300]) {
+      const data = Buffer.alloc(3 * 2 * 8)
+      for (let i = 0; i < 6; i++) data.writeDoubleBE(i === 3 ? bad : i / 2, i * 8)
+      const images = join(dir, 'f64-idx3-ubyte')
+      await writeFile(images, idxBytes(0x0e, [3, 2], data))
+      await expectFailure(t, { file: images, labels }, 'DATASET_MALFORMED_INPUT')
+      await assert.rejects(importDataset(await openStore(t), { file: images, labels }), /record 1/)
+    }
+  })
+
+  it('rejects IDX dimensions too large for a record with DATASET_MALFORMED_INPUT', async (t) => {
+    const dir = await tempDir(t)
+    const labels = join(dir, 'labels-idx1-ubyte')
+    await writeFile(labels, idxBytes(0x08, [1], new Uint8Array(1)))
+    const huge = join(dir, 'huge-idx3-ubyte')
+    await writeFile(huge, idxBytes(0x08, [1, 65536, 65536], new Uint8Array(16)))
+    await expectFailure(t, { file: huge, labels }, 'DATASET_MALFORMED_INPUT')
+  })
+
+  it('rejects a bad --validation before reading any input', async (t) => {
+    const dir = await tempDir(t)
+    const bad = await writeText(dir, 'bad.txt', Buffer.from([0x61, 0xff]))
+    let read = false
+    await expectFailure(
+      t,
+      { file: bad, validation: 1.5, onProgress: () => void (read = true) },
+      'BAD_ARGUMENT',
+    )
+    assert.equal(read, false, 'the input was not read')
+  })
+
+  it('char vocabulary: a file rewritten between the two passes is refused', async (t) => {
+    const dir = await tempDir(t)
+    // More than one 1 MiB read chunk, so the rewrite lands mid-way through the second pass.
+    const file = await writeText(dir, 'moving.txt', 'ab'.repeat(1 << 20))
+    let rewritten = false
+    await expectFailure(
+      t,
+      {
+        file,
+        vocab: 'char',
+        onProgress: () => {
+          if (rewritten) return
+          rewritten = true
+          writeFileSync(file, 'xyz'.repeat(1 << 20))
+        },
+      },
+      'DATASET_MISMATCHED_INPUT',
+    )
+    assert.ok(rewritten)
+  })
+
+  it('an aborted import fails with its reason and leaves nothing', async (t) => {
+    const file = await writeText(await tempDir(t), 'a.txt', 'x'.repeat(3 << 20))
+    const abort = new AbortController()
+    await expectFailure(
+      t,
+      {
+        file,
+        signal: abort.signal,
+        onProgress: () => abort.abort(new TandemError('DATASET_IMPORT_ABORTED', 'SIGINT')),
+      },
+      'DATASET_IMPORT_ABORTED',
+    )
+  })
+
+  it('reports the bytes of shard data written', async (t) => {
+    const dir = await tempDir(t)
+    const src = await writeSyntheticIdx(dir, 10, { gzip: true })
+    const result = await importDataset(await openStore(t), { file: src.images, labels: src.labels })
+    assert.equal(result.shardBytes, 10 * (12 + 1))
   })
 })

@@ -174,4 +174,21 @@ describe('disk cap', () => {
     assert.deepEqual(plan.download, [3])
     assert.deepEqual(await ds.localShards(), [0, 2])
   })
+
+  it('counts downloads still in flight, so back-to-back plans cannot exceed the cap', async (t) => {
+    const { store: origin, key } = await idxDataset(t, 80, 8)
+    const replica = await openStore(t)
+    linkStores(t, origin, replica)
+    const ds = await replica.open(key)
+    defer(t, () => ds.close())
+    const cap = new DiskCap(ds, ds.shardBytes(0) * 3)
+    // Nothing is downloaded between the plans: the first plan's shards are all in flight.
+    assert.deepEqual((await cap.plan([0], [1, 2, 3])).download, [0, 1, 2])
+    assert.deepEqual((await cap.plan([], [4, 5])).download, [])
+    await assert.rejects(cap.plan([4]), { code: 'DATASET_DISK_CAP' })
+    // Once they are local they count as local (and may be evicted); released room is free again.
+    await ds.download([0]).done()
+    cap.release([1, 2])
+    assert.deepEqual((await cap.plan([4], [5])).download, [4, 5])
+  })
 })
