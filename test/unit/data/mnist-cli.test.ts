@@ -1,8 +1,10 @@
 /** Real data (MNIST t10k from ../shared/data) through the `tandem dataset` commands. */
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
+import { gunzipSync } from 'node:zlib'
 import type { TensorBatch } from '../../../core/engine/batch.js'
 import { DatasetStore } from '../../../core/data/dataset-store.js'
 import { ShardSampler } from '../../../core/data/sampler.js'
@@ -98,14 +100,23 @@ describe('tandem dataset (MNIST t10k)', { skip: missing }, () => {
     assert.match(badKey.err, /\[BAD_ARGUMENT\]/)
     const badSize = await tandem(['dataset', 'import', images, '--shard-size', '12 parsecs'])
     assert.match(badSize.err, /\[BAD_ARGUMENT\]/)
-    const truncated = await tandem([
-      'dataset',
-      'import',
-      join(SHARED_DATA, 'README.md'),
-      '--labels',
-      labels,
-    ])
-    assert.equal(truncated.code, 2)
+    // Real MNIST files cut part-way: the images inside record 5000, then the labels.
+    const dir = await tempDir(t)
+    const rawImages = gunzipSync(await readFile(images))
+    const rawLabels = gunzipSync(await readFile(labels))
+    const cutImages = join(dir, 'cut-images-idx3-ubyte')
+    const cutLabels = join(dir, 'cut-labels-idx1-ubyte')
+    await writeFile(cutImages, rawImages.subarray(0, 16 + 5000 * 784 + 100))
+    await writeFile(cutLabels, rawLabels.subarray(0, 8 + 5000))
+    for (const [x, y, what] of [
+      [cutImages, labels, /image 5000 of 10000/],
+      [images, cutLabels, /label 5000 of 10000/],
+    ] as const) {
+      const truncated = await tandem(['dataset', 'import', x, '--labels', y])
+      assert.equal(truncated.code, 2)
+      assert.match(truncated.err, /\[DATASET_TRUNCATED_INPUT\]/)
+      assert.match(truncated.err, what)
+    }
     const empty = await tandem(['dataset', 'list', '--json'])
     assert.deepEqual(JSON.parse(empty.out), [])
   })
