@@ -1,6 +1,7 @@
 /**
  * Datasets between nodes on a loopback testnet: sparse round trip, seeding by non-creators, a plain
- * corestore client reading a Tandem dataset, and rejection of tampered and wrong-key data.
+ * corestore client reading a Tandem dataset, and rejection of tampered data and of data signed by
+ * another key.
  */
 import Hypercore from 'hypercore'
 import assert from 'node:assert/strict'
@@ -156,7 +157,51 @@ describe('dataset replication (loopback testnet)', () => {
     assert.equal(await ds.hasShard(1), false, 'the tampered block was not stored')
   })
 
-  it('wrong-key data: a key nobody serves, and a core that is not a dataset', async (t) => {
+  it('wrong-key data: identical blocks signed by another key are rejected', async (t) => {
+    const testnet = await startTestnet(t)
+    const host = await startNode(t, testnet)
+    const worker = await startNode(t, testnet)
+    const { key } = await origin(t, host, 40)
+
+    // An impostor core: the very same blocks, so the same Merkle tree, signed by another key.
+    const hostCore = host.store.corestore.get({ key })
+    defer(t, () => hostCore.close())
+    await hostCore.ready()
+    const impostor = host.store.corestore.get({ name: 'impostor' })
+    defer(t, () => impostor.close())
+    for (let i = 0; i < hostCore.length; i++) await impostor.append((await hostCore.get(i))!)
+    assert.notDeepEqual(impostor.key, key)
+    const signature = (impostor as unknown as { state: { signature: Buffer } }).state.signature
+
+    // The host serves the dataset under its real key, but every signed upgrade (the only thing
+    // that ties blocks to the key) carries the impostor's signature instead of the writer's.
+    const forge = (peer: Hypercore.Peer) => {
+      const wire = (peer as unknown as { wireData: { send(m: unknown): void } }).wireData
+      const send = wire.send.bind(wire)
+      wire.send = (msg) => {
+        const m = msg as { upgrade?: { signature: Buffer | null } | null }
+        if (m.upgrade) m.upgrade = { ...m.upgrade, signature }
+        send(m)
+      }
+    }
+    for (const peer of hostCore.peers) forge(peer)
+    hostCore.on('peer-add', forge)
+
+    let verificationErrors = 0
+    const watch = worker.store.corestore.get({ key })
+    defer(t, () => watch.close())
+    watch.on('verification-error', () => void verificationErrors++)
+    await meet([host.swarm, worker.swarm], key)
+    const opened = worker.store.open(key, { timeoutMs: 4_000 })
+    await waitUntil(() => verificationErrors > 0, 'a verification error', 20_000)
+    await assert.rejects(opened, { code: 'DATASET_UNAVAILABLE' })
+    await watch.ready()
+    assert.equal(watch.length, 0, 'no length signed by the wrong key was accepted')
+    assert.equal(await watch.has(0), false, 'no block was stored')
+    assert.deepEqual(worker.store.list(), [])
+  })
+
+  it('a key nobody serves, and a core that is not a dataset', async (t) => {
     const testnet = await startTestnet(t)
     const host = await startNode(t, testnet)
     const worker = await startNode(t, testnet)
