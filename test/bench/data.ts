@@ -13,6 +13,8 @@ import { joinDataset, replicateStore } from '../../core/data/seeding.js'
 import { createSwarm, startLoopbackTestnet } from '../../core/net/testnet.js'
 
 const MB = 1e6
+/** Tandem replication should reach at least this fraction of plain hypercore's throughput. */
+const TARGET_RATIO = 0.8
 const SIZE = Number(process.env['BENCH_DATA_MB'] ?? 64) * MB
 const log = (line: string) => process.stderr.write(line + '\n')
 
@@ -93,7 +95,9 @@ try {
   log(
     `replicate (plain hypercore, same blocks):                 ${rawReplicateMBps.toFixed(1)} MB/s`,
   )
-  log(`ratio ${ratio.toFixed(2)} (target ≥ 0.8)`)
+  const meetsTarget = ratio >= TARGET_RATIO
+  // Reported, never enforced: throughput on a shared machine is too noisy to fail a run on.
+  log(`ratio ${ratio.toFixed(2)} (target ≥ ${TARGET_RATIO}: ${meetsTarget ? 'met' : 'NOT met'})`)
 
   await ds.close()
   await raw.close()
@@ -105,6 +109,8 @@ try {
       replicateMBps: round(replicateMBps),
       rawReplicateMBps: round(rawReplicateMBps),
       ratio: round(ratio),
+      targetRatio: TARGET_RATIO,
+      meetsTarget,
       megabytes: round(SIZE / MB),
       shards: header.shards,
     }) + '\n',
