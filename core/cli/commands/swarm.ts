@@ -1,18 +1,21 @@
 /**
  * `tandem swarm`: run this node on the swarm (public DHT, or `--bootstrap host:port`) with its
  * identity from the app data dir, join the discovery topic and any projects, and print peers and
- * state changes as they happen. Offline is a state, not an error: the node keeps trying.
+ * state changes as they happen. Offline is a state, not an error: the node keeps trying. The node's
+ * corestore (the dataset store's, in the same data dir) replicates on every connection, so what
+ * this node holds is served while it runs.
  */
 import type { Command } from 'commander'
 import z32 from 'z32'
 import { TandemError } from '../../api/errors.js'
+import { DatasetStore } from '../../data/dataset-store.js'
 import { loadOrCreateIdentity } from '../../net/identity.js'
 import { TandemNode } from '../../net/node.js'
 import { parseBootstrap } from '../../net/testnet.js'
-import type { RoleName } from '../../wire/messages.js'
 import { appPaths } from '../../util/app-paths.js'
 import { packageInfo } from '../../util/package-info.js'
 import type { CliIO } from '../main.js'
+import { stopSignal, type StopSignal } from '../stop-signal.js'
 
 interface SwarmOptions {
   bootstrap?: string[]
@@ -57,26 +60,51 @@ function parseKey(text: string): Buffer {
 }
 
 async function runSwarm(opts: SwarmOptions, projects: Buffer[], until: number, io: CliIO) {
-  const identity = await loadOrCreateIdentity(appPaths().data)
-  const roles: RoleName[] = opts.host ? ['host'] : ['contributor']
+  const dataDir = appPaths().data
+  const identity = await loadOrCreateIdentity(dataDir)
+  // Before the first line of output: whoever reads it may press Ctrl-C at once.
+  const signal = stopSignal()
+  // The one corestore of this data dir, the dataset store's (a second store on the same directory
+  // would fail its lock).
+  let datasets: DatasetStore
+  try {
+    datasets = await DatasetStore.open({ dataDir })
+  } catch (err) {
+    signal.dispose()
+    throw err
+  }
   const node = new TandemNode({
     keyPair: identity,
     ...(opts.bootstrap ? { bootstrap: opts.bootstrap } : {}),
-    roles,
+    roles: opts.host ? ['host'] : ['contributor'],
     agent: `tandem/${packageInfo().version}`,
+    corestore: datasets.corestore,
   })
-  let resolveDone!: (why: string) => void
-  const done = new Promise<string>((resolve) => (resolveDone = resolve))
-  // Before the first line of output: whoever reads it may press Ctrl-C at once.
-  process.once('SIGINT', () => resolveDone('interrupted'))
-  process.once('SIGTERM', () => resolveDone('terminated'))
+  try {
+    await report(node, opts, projects, until, io, signal)
+  } finally {
+    signal.dispose()
+    await node.destroy()
+    await datasets.close()
+  }
+}
+
+/** Prints the node's events until a signal, or until `until` peers are connected. */
+async function report(
+  node: TandemNode,
+  opts: SwarmOptions,
+  projects: Buffer[],
+  until: number,
+  io: CliIO,
+  signal: StopSignal,
+) {
   const say = (event: string, fields: Record<string, unknown>, text: string) =>
     io.out(opts.json ? JSON.stringify({ event, ...fields }) + '\n' : text + '\n')
 
   say(
     'start',
-    { id: identity.displayId, key: identity.publicKey.toString('hex'), state: node.state },
-    `node ${identity.displayId} on ${opts.bootstrap ? opts.bootstrap.join(', ') : 'the public DHT'}; ${node.state}`,
+    { id: node.displayId, key: node.key.toString('hex'), state: node.state },
+    `node ${node.displayId} on ${opts.bootstrap ? opts.bootstrap.join(', ') : 'the public DHT'}; ${node.state}`,
   )
   node.on('state', (state) => say('state', { state }, `state: ${state}`))
   node.on('ban', (ban) => say('ban', { ...ban }, `banned ${ban.key.slice(0, 8)}… (${ban.code})`))
@@ -87,7 +115,7 @@ async function runSwarm(opts: SwarmOptions, projects: Buffer[], until: number, i
       { id: peer.displayId, roles: peer.hello?.roles, peers: node.peers().length },
       `peer ${peer.displayId} (${peer.hello?.roles.join(', ') || 'no roles'}); ${node.peers().length} connected`,
     )
-    if (node.peers().length >= until) resolveDone('enough peers')
+    if (node.peers().length >= until) signal.stop('enough peers')
   })
   node.on('peer-leave', (peer) =>
     say('peer-leave', { id: peer.displayId }, `peer ${peer.displayId} left`),
@@ -95,7 +123,6 @@ async function runSwarm(opts: SwarmOptions, projects: Buffer[], until: number, i
   node.joinDiscovery()
   for (const p of projects) node.joinProject(p)
 
-  await done
+  await signal.stopped
   say('stop', { counters: node.status().counters }, 'stopping…')
-  await node.destroy()
 }

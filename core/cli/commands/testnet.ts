@@ -6,6 +6,7 @@ import type { Command } from 'commander'
 import { TandemError } from '../../api/errors.js'
 import { startLoopbackTestnet } from '../../net/testnet.js'
 import type { CliIO } from '../main.js'
+import { stopSignal } from '../stop-signal.js'
 
 interface TestnetOptions {
   port: string
@@ -29,20 +30,21 @@ export function registerTestnet(program: Command, io: CliIO): void {
       if (!Number.isInteger(nodes) || nodes < 1 || nodes > 16) {
         throw new TandemError('BAD_ARGUMENT', '--nodes must be an integer from 1 to 16')
       }
-      const stop = new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve())
-        process.once('SIGTERM', () => resolve())
-      })
-      const testnet = await startLoopbackTestnet(nodes, port)
-      const bootstrap = testnet.bootstrap[0] ?? ''
-      if (opts.json) io.out(JSON.stringify({ bootstrap, nodes: testnet.bootstrap }) + '\n')
-      else {
-        io.out(`testnet: private DHT on ${testnet.bootstrap.join(', ')}\n`)
-        io.out(`use it with: --bootstrap ${bootstrap}\n`)
-        io.out('press Ctrl-C to stop\n')
+      const signal = stopSignal()
+      try {
+        const testnet = await startLoopbackTestnet(nodes, port)
+        const bootstrap = testnet.bootstrap[0] ?? ''
+        if (opts.json) io.out(JSON.stringify({ bootstrap, nodes: testnet.bootstrap }) + '\n')
+        else {
+          io.out(`testnet: private DHT on ${testnet.bootstrap.join(', ')}\n`)
+          io.out(`use it with: --bootstrap ${bootstrap}\n`)
+          io.out('press Ctrl-C to stop\n')
+        }
+        await signal.stopped
+        await testnet.destroy()
+      } finally {
+        signal.dispose()
       }
-      await stop
-      await testnet.destroy()
       if (!opts.json) io.out('stopped\n')
     })
 }

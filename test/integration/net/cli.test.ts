@@ -4,9 +4,15 @@ import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
+import Corestore from 'corestore'
+import { DatasetStore } from '../../../core/data/dataset-store.js'
+import { importDataset } from '../../../core/data/import.js'
 import { IDENTITY_FILE } from '../../../core/net/identity.js'
 import { freeLoopbackPort } from '../../../core/net/testnet.js'
+import { writeSyntheticIdx } from '../../support/data.js'
 import { spawnTandem, type Spawned } from '../../support/process.js'
+import { loopbackTestnet } from '../../support/swarm.js'
+import { waitUntil } from '../../support/wait.js'
 
 async function home(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'tandem-home-'))
@@ -55,6 +61,41 @@ describe('tandem testnet and swarm', () => {
     }
     testnet.child.kill('SIGINT')
     assert.equal((await testnet.exited).code, 0)
+  })
+
+  it("serves the node's datasets: its corestore replicates on every swarm connection", async (t) => {
+    // A dataset imported into the node's data dir, as `tandem dataset import` would.
+    const dir = await home(t)
+    const src = await writeSyntheticIdx(dir, 40, { classes: 4 })
+    const store = await DatasetStore.open({ dataDir: join(dir, 'data') })
+    const { key } = await importDataset(store, {
+      file: src.images,
+      labels: src.labels,
+      shardSize: { records: 16 },
+    })
+    await store.close()
+
+    const testnet = await loopbackTestnet(t)
+    const swarm = stopOnTeardown(
+      t,
+      spawnTandem(['swarm', '--bootstrap', testnet.bootstrap[0]!, '--host', '--json'], {
+        TANDEM_HOME: dir,
+      }),
+    )
+    await swarm.waitFor(/"event":"start"/)
+    // A plain corestore on an in-process node asks for the dataset by key over that connection.
+    const reader = new Corestore(join(await home(t), 'reader'))
+    t.after(() => reader.close())
+    const node = testnet.node({ corestore: reader })
+    node.joinDiscovery()
+    await waitUntil(() => node.peers().length === 1, 'the swarm process as a peer', 15_000)
+    const core = reader.get({ key: Buffer.from(key, 'hex') })
+    t.after(() => core.close())
+    const header = await core.get(0, { timeout: 10_000 })
+    assert.equal(JSON.parse(header!.toString('utf8')).format, 'tandem-dataset')
+
+    swarm.child.kill('SIGINT')
+    assert.equal((await swarm.exited).code, 0, swarm.output())
   })
 
   it('starts offline without crashing and stops cleanly on Ctrl-C', async (t) => {
