@@ -49,7 +49,7 @@ export const ErrorCodes = [
   'PEER_LIMIT',
   'PEER_UNKNOWN',
   'IDENTITY_CORRUPT',
-  'IDENTITY_UNREADABLE',
+  'IDENTITY_IO',
   // project host and ledger (core/host, core/ledger)
   'PROJECT_INVALID',
   // aggregation (core/aggregate)

@@ -4,7 +4,8 @@
  * peers know each other by the same key the Noise handshake proves.
  */
 import crypto from 'hypercore-crypto'
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import z32 from 'z32'
 import { TandemError } from '../api/errors.js'
@@ -37,16 +38,17 @@ function fromKeyPair(kp: { publicKey: Buffer; secretKey: Buffer }): Identity {
   return { publicKey: kp.publicKey, secretKey: kp.secretKey, displayId: displayId(kp.publicKey) }
 }
 
-/** Loads the identity in `dir`, creating it the first time. */
+/**
+ * Loads the identity in `dir`, creating it the first time. Two processes starting at once (the app
+ * and a CLI command) must end up with the same key: each writes its new key to its own temp file
+ * and then links it to the final name, which fails if the name exists, so only one key is ever
+ * published and the loser reads the winner's. (A rename would replace: both would believe their own
+ * key, and one of them would run under a key that no longer exists on disk.)
+ */
 export async function loadOrCreateIdentity(dir: string): Promise<Identity> {
   const file = join(dir, IDENTITY_FILE)
-  let text: string | null = null
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-  }
-  if (text !== null) return parseIdentity(text, file)
+  const existing = await readIdentityFile(file)
+  if (existing !== null) return parseIdentity(existing, file)
 
   const kp = crypto.keyPair()
   const body: IdentityFile = {
@@ -54,13 +56,61 @@ export async function loadOrCreateIdentity(dir: string): Promise<Identity> {
     publicKey: kp.publicKey.toString('hex'),
     secretKey: kp.secretKey.toString('hex'),
   }
-  await mkdir(dir, { recursive: true, mode: 0o700 })
-  // Write then rename: a crash mid-write must never leave a half identity behind.
-  const temp = `${file}.${process.pid}.tmp`
-  await writeFile(temp, JSON.stringify(body) + '\n', { mode: 0o600, flag: 'wx' })
-  await chmod(temp, 0o600) // the umask may have widened nothing, but be explicit
-  await rename(temp, file)
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    if (!(await publish(file, JSON.stringify(body) + '\n'))) {
+      const winner = await readIdentityFile(file)
+      if (winner === null) throw new TandemError('IDENTITY_IO', `${file} vanished while created`)
+      return parseIdentity(winner, file)
+    }
+  } catch (err) {
+    if (err instanceof TandemError) throw err
+    throw ioError(file, 'cannot create', err)
+  }
   return fromKeyPair(kp)
+}
+
+/** The file's text, or null when there is none; any other failure (EACCES, EISDIR) is coded. */
+async function readIdentityFile(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw ioError(file, 'cannot read', err)
+  }
+}
+
+/**
+ * Puts `text` at `file` only if nothing is there yet; false if another writer got there first.
+ * Written in full to a temp file first, so a crash never leaves half an identity under the name.
+ */
+async function publish(file: string, text: string): Promise<boolean> {
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
+  await writeFile(temp, text, { mode: 0o600, flag: 'wx' })
+  try {
+    await chmod(temp, 0o600) // exactly 0600, whatever the umask left
+    await link(temp, file)
+    return true
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') return false
+    // Filesystems without hard links: an exclusive create still lets only one writer win.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err
+    try {
+      await writeFile(file, text, { mode: 0o600, flag: 'wx' })
+      return true
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false
+      throw e
+    }
+  } finally {
+    await unlink(temp).catch(() => {})
+  }
+}
+
+function ioError(file: string, what: string, cause: unknown): TandemError {
+  const code = (cause as NodeJS.ErrnoException).code ?? 'unknown error'
+  return new TandemError('IDENTITY_IO', `${what} ${file} (${code})`, { cause })
 }
 
 function parseIdentity(text: string, file: string): Identity {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
@@ -37,6 +37,29 @@ describe('identity', () => {
       )
       assert.equal(await readFile(file, 'utf8'), text)
     }
+  })
+})
+
+describe('identity file races and failures', () => {
+  it('processes creating it at once all end up with the one key on disk', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'tandem-id-'))
+    t.after(() => rm(dir, { recursive: true, force: true }))
+    // Concurrent calls interleave at every await, as two processes would.
+    const ids = await Promise.all(Array.from({ length: 8 }, () => loadOrCreateIdentity(dir)))
+    const onDisk = await loadOrCreateIdentity(dir)
+    for (const id of ids) assert.deepEqual(id.publicKey, onDisk.publicKey)
+    assert.deepEqual(await readdir(dir), [IDENTITY_FILE], 'no temp files left behind')
+  })
+
+  it('a file that cannot be read is a coded IDENTITY_IO, not a native error', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'tandem-id-'))
+    t.after(() => rm(dir, { recursive: true, force: true }))
+    // A directory in its place reads as EISDIR (EACCES is not testable as root).
+    await mkdir(join(dir, IDENTITY_FILE))
+    await assert.rejects(
+      loadOrCreateIdentity(dir),
+      (err) => err instanceof TandemError && err.code === 'IDENTITY_IO',
+    )
   })
 })
 
