@@ -1,7 +1,9 @@
 /**
- * Why a connection failed: the peer's fault (bad frames, bad signatures in replication) or the
- * network's. Only the first earns a ban. Protomux and compact-encoding throw plain Errors with
- * these messages on malformed frames; hypercore's replication throws HypercoreErrors with codes.
+ * Why a connection failed: the peer's fault (bad frames) or the network's. Only the first earns a
+ * ban. Protomux and compact-encoding throw plain Errors with these messages on malformed frames.
+ * Hypercore seldom errors the stream with a coded HypercoreError; bad block data in particular
+ * never does (it only emits `verification-error`, handled by replication-guard.ts), so the codes
+ * below are a backstop, not the main path.
  */
 const PEER_FAULT_MESSAGES = [
   'Out of bounds',
