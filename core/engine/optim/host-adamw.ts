@@ -1,10 +1,9 @@
 /**
- * AdamW in host memory, for the CPU backends, and the data-parallel step that goes with it.
+ * AdamW in host memory, shared by data-parallel worker threads on the CPU backends.
  *
- * On wasm and cpu the tensors already live in JavaScript memory, and AdamW as ~12 tfjs ops per
- * parameter costs more than a fused loop (5.5 ms vs ≈1 ms per step on the 203k-parameter MLP).
- * With several worker threads the weights, both moments and one gradient row per worker sit in
- * shared memory, and each worker owns one contiguous slice of the parameters (a reduce-scatter):
+ * The weights, both moments and one gradient row per worker sit in shared memory, and each worker
+ * owns one contiguous slice of the parameters (a reduce-scatter), so the optimizer's work is split
+ * instead of repeated, and no per-step messages are needed:
  *
  *   1. write my gradient row                       → barrier
  *   2. average my slice over all rows (rows in fixed order), sum of squares of my slice → barrier
@@ -13,7 +12,7 @@
  *
  * Every element is updated by exactly one worker with the same arithmetic, so all replicas hold
  * identical weights and the result is deterministic for a given worker count. With one worker the
- * same code runs without barriers.
+ * same code runs without barriers (used in tests; a lone worker keeps its optimizer on the device).
  */
 import type { AdamWConfig } from './adamw.js'
 

@@ -68,13 +68,12 @@ async function select(msg: Extract<ToWorker, { type: 'select' }>): Promise<void>
 async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   const control = new Int32Array(msg.control)
   try {
-    // On CPU backends the optimizer runs in host memory (faster there, and shardable across
-    // data-parallel workers); on GPUs it stays on the device.
-    const onGpu = backend === 'tfjs-node-gpu' || backend === 'webgpu'
-    const hostOptimizer =
-      onGpu && !msg.parallel
-        ? undefined
-        : new HostAdamW(msg.job.weights, decayMask(msg.job.spec), msg.job.adamw, msg.parallel)
+    // Alone, the optimizer runs as tfjs ops on the training device (measured faster than a JS loop
+    // even on wasm: 17.8 vs 25.2 ms per MLP step). Data-parallel workers share one AdamW in host
+    // memory, each updating its own slice of the parameters.
+    const hostOptimizer = msg.parallel
+      ? new HostAdamW(msg.job.weights, decayMask(msg.job.spec), msg.job.adamw, msg.parallel)
+      : undefined
     const result = await runInnerLoop(msg.job, {
       nextBatch: (step) => batchFor(step, msg.job.steps - 1),
       ...(hostOptimizer ? { hostOptimizer } : {}),
