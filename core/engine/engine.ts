@@ -357,6 +357,7 @@ class StepMerger {
       samples: list.reduce((s, i) => s + i.samples, 0),
       ms: Math.max(...list.map((i) => i.ms)),
       optimizerMs: Math.max(...list.map((i) => i.optimizerMs)),
+      dataMs: Math.max(...list.map((i) => i.dataMs)),
     })
   }
 

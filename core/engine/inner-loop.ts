@@ -34,6 +34,8 @@ export interface StepInfo {
   ms: number
   /** Of `ms`, the time in the optimizer step (with data-parallel workers: including the barriers). */
   optimizerMs: number
+  /** Of `ms`, the time spent waiting for the batch (data starvation when large). */
+  dataMs: number
 }
 
 export interface InnerHooks {
@@ -144,6 +146,7 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
     for (let s = 0; s < job.steps; s++) {
       const t0 = performance.now()
       const batch = await hooks.nextBatch(s)
+      const dataMs = performance.now() - t0
       const tensors = batchTensors(job.spec, batch)
       const { value, grads } = tf.variableGrads(() => fn.loss(vars, tensors), vars)
       const gradList = vars.map((v) => grads[v.name] as tf.Tensor)
@@ -165,6 +168,7 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
         samples,
         ms: performance.now() - t0,
         optimizerMs,
+        dataMs,
       })
     }
     const local = await readFlat(vars, job.weights.length)

@@ -39,16 +39,10 @@ export function activate(x: tf.Tensor, fn: Activation): tf.Tensor {
 function denseLayer(x: tf.Tensor2D, p: Cursor, act?: Activation): tf.Tensor2D {
   const w = p.next<tf.Tensor2D>()
   const b = p.next<tf.Tensor1D>()
-  // The fused kernel does matmul + bias (+ relu) in one pass on every backend that has it.
-  if (act === undefined || act === 'relu') {
-    return tf.fused.matMul({
-      a: x,
-      b: w,
-      bias: b,
-      ...(act ? { activation: 'relu' as const } : {}),
-    }) as tf.Tensor2D
-  }
-  return activate(tf.add(tf.matMul(x, w), b), act) as tf.Tensor2D
+  // Not tf.fused.matMul: its custom gradient always computes the input gradient too, which for the
+  // first layer (x is data) is a whole wasted matmul; the plain ops let autodiff prune it.
+  const y = tf.add(tf.matMul(x, w), b) as tf.Tensor2D
+  return act ? (activate(y, act) as tf.Tensor2D) : y
 }
 
 function mlpLogits(spec: MlpSpec, p: Cursor, x: tf.Tensor2D): tf.Tensor2D {
