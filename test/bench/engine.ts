@@ -98,7 +98,7 @@ function torchReference(): { samplesPerSec: number; gflops: number; python: stri
     if (!existsSync(script)) return null
     const res = spawnSync(
       python,
-      [script, '--batch', '256', '--steps', '50', '--threads', String(threads)],
+      [script, '--batch', '256', '--steps', '200', '--threads', String(threads)],
       { encoding: 'utf8' },
     )
     const last = res.stdout.trim().split('\n').at(-1)
