@@ -52,6 +52,12 @@ export const ErrorCodes = [
   'IDENTITY_IO',
   // project host and ledger (core/host, core/ledger)
   'PROJECT_INVALID',
+  'PROJECT_NOT_FOUND',
+  'LEDGER_CORRUPT',
+  'LEDGER_CHECKPOINT_MISMATCH',
+  'LEDGER_CREDIT_MISMATCH',
+  'LEDGER_OUT_OF_ORDER',
+  'LEDGER_UNAVAILABLE',
   // aggregation (core/aggregate)
   'AGGREGATE_NO_UPDATES',
   'AGGREGATE_TOO_MANY_UPDATES',

@@ -1,0 +1,215 @@
+/**
+ * Ledger entry format. A project's ledger is one hypercore:
+ *
+ *   block 0         the manifest, UTF-8 JSON (manifest.ts); it starts with "{", never a kind byte
+ *   block i > 0     u8 kind, then the body:
+ *     1 checkpoint  JSON {v, round, contentHash, byteLength, chunkCount}; followed by exactly
+ *                   chunkCount chunk blocks holding the checkpoint file (core/engine/checkpoint.ts)
+ *     2 chunk       raw bytes of one checkpoint slice (CHUNK_BYTES, the last one shorter)
+ *     3 round-open  JSON {v, round, openedAt, deadline, checkpointHash, assignmentSeed}
+ *     4 receipt     JSON {v, round, closedAt, checkpointIn, checkpointOut, rule, contributions}
+ *
+ * A ledger comes from the network, so every block is size-capped and schema-checked on read; any
+ * deviation is LEDGER_CORRUPT, never a partly parsed value. Chunks carry a kind byte too, so a reader
+ * can tell a torn checkpoint (a header whose chunks are missing) from a well-framed one. New kinds and
+ * new optional fields may be added; `v` changes only when a reader must refuse older data.
+ */
+import { z } from 'zod'
+import { TandemError } from '../api/errors.js'
+
+export const ENTRY_VERSION = 1
+export const CHUNK_BYTES = 1 << 20
+/** Largest JSON entry: a receipt of 10,000 contributions stays well below it. */
+export const MAX_ENTRY_BYTES = 8 << 20
+/** Checkpoints above 4 GiB are beyond any spec the engine accepts. */
+export const MAX_CHECKPOINT_BYTES = 2 ** 32
+
+export const EntryKind = { checkpoint: 1, chunk: 2, roundOpen: 3, receipt: 4 } as const
+
+export const REJECTION_REASONS = [
+  'non-finite',
+  'wrong-shape',
+  'norm-outlier',
+  'harmful',
+  'late',
+  'duplicate',
+  'replayed',
+  'bad-signature',
+] as const
+export type RejectionReason = (typeof REJECTION_REASONS)[number]
+
+const Hex32 = z.string().regex(/^[0-9a-f]{64}$/)
+const Round = z.number().int().min(0).max(0xffffffff)
+const Time = z.number().int().min(0).max(8.64e15)
+const Finite = z.number().finite()
+
+const CheckpointHeader = z
+  .object({
+    v: z.literal(ENTRY_VERSION),
+    round: Round,
+    contentHash: Hex32,
+    byteLength: z.number().int().min(1).max(MAX_CHECKPOINT_BYTES),
+    chunkCount: z.number().int().min(1),
+  })
+  .strict()
+  .refine((h) => h.chunkCount === Math.ceil(h.byteLength / CHUNK_BYTES), {
+    message: 'chunkCount does not match byteLength',
+  })
+
+const RoundOpen = z
+  .object({
+    v: z.literal(ENTRY_VERSION),
+    round: Round,
+    openedAt: Time,
+    deadline: Time,
+    checkpointHash: Hex32,
+    assignmentSeed: Hex32,
+  })
+  .strict()
+  .refine((o) => o.deadline >= o.openedAt, { message: 'deadline before openedAt' })
+
+export const Score = z
+  .object({ lossBefore: Finite, lossAfter: Finite, cosine: Finite, normRatio: Finite })
+  .strict()
+
+const Contribution = z
+  .object({
+    contributor: Hex32,
+    updateCore: Hex32,
+    updateIndex: z.number().int().min(0),
+    updateHash: Hex32,
+    samples: z.number().int().min(0),
+    /** Absent when the update was rejected before it could be scored. */
+    score: Score.optional(),
+    quality: z.number().min(0).max(1),
+    credits: z.number().min(0).finite(),
+    accepted: z.boolean(),
+    reason: z.enum(REJECTION_REASONS).optional(),
+  })
+  .strict()
+  .refine((c) => c.accepted === (c.reason === undefined), {
+    message: 'a rejected contribution needs a reason, an accepted one has none',
+  })
+  .refine((c) => c.accepted || c.credits === 0, { message: 'a rejected contribution earns 0' })
+
+const Receipt = z
+  .object({
+    v: z.literal(ENTRY_VERSION),
+    round: Round,
+    closedAt: Time,
+    checkpointIn: Hex32,
+    checkpointOut: Hex32,
+    rule: z.string().min(1).max(40),
+    contributions: z.array(Contribution).max(10_000),
+  })
+  .strict()
+
+export type CheckpointHeader = z.infer<typeof CheckpointHeader>
+export type RoundOpen = z.infer<typeof RoundOpen>
+export type Score = z.infer<typeof Score>
+export type Contribution = z.infer<typeof Contribution>
+export type Receipt = z.infer<typeof Receipt>
+
+export type Entry =
+  | { kind: 'checkpoint'; value: CheckpointHeader }
+  | { kind: 'chunk'; bytes: Uint8Array }
+  | { kind: 'round-open'; value: RoundOpen }
+  | { kind: 'receipt'; value: Receipt }
+
+export function corrupt(index: number, why: string, cause?: unknown): TandemError {
+  return new TandemError(
+    'LEDGER_CORRUPT',
+    `Ledger block ${index} is invalid: ${why}`,
+    cause === undefined ? undefined : { cause },
+  )
+}
+
+function jsonBlock(kind: number, value: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(value), 'utf8')
+  if (body.length + 1 > MAX_ENTRY_BYTES)
+    throw new TandemError('BAD_ARGUMENT', `ledger entry of ${body.length} bytes is too large`)
+  return Buffer.concat([Buffer.of(kind), body])
+}
+
+/** Encoders validate first: the host must never write what a reader would refuse. */
+function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new TandemError(
+      'BAD_ARGUMENT',
+      `invalid ${what} at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+    )
+  }
+  return parsed.data
+}
+
+export function encodeCheckpointHeader(h: Omit<CheckpointHeader, 'v'>): Buffer {
+  return jsonBlock(
+    EntryKind.checkpoint,
+    checked(CheckpointHeader, { v: ENTRY_VERSION, ...h }, 'checkpoint header'),
+  )
+}
+
+export function encodeChunk(bytes: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.of(EntryKind.chunk), bytes])
+}
+
+export function encodeRoundOpen(o: Omit<RoundOpen, 'v'>): Buffer {
+  return jsonBlock(EntryKind.roundOpen, checked(RoundOpen, { v: ENTRY_VERSION, ...o }, 'round'))
+}
+
+export function encodeReceipt(r: Omit<Receipt, 'v'>): Buffer {
+  return jsonBlock(EntryKind.receipt, checked(Receipt, { v: ENTRY_VERSION, ...r }, 'receipt'))
+}
+
+/** Header plus chunk blocks of one checkpoint file, to append as a single (atomic) batch. */
+export function checkpointBlocks(round: number, file: Uint8Array, contentHash: string): Buffer[] {
+  const chunks: Buffer[] = []
+  for (let o = 0; o < file.byteLength; o += CHUNK_BYTES)
+    chunks.push(encodeChunk(file.subarray(o, Math.min(file.byteLength, o + CHUNK_BYTES))))
+  const header = encodeCheckpointHeader({
+    round,
+    contentHash,
+    byteLength: file.byteLength,
+    chunkCount: chunks.length,
+  })
+  return [header, ...chunks]
+}
+
+function parseJson<T>(schema: z.ZodType<T>, block: Buffer, index: number): T {
+  let value: unknown
+  try {
+    value = JSON.parse(block.subarray(1).toString('utf8'))
+  } catch (err) {
+    throw corrupt(index, 'entry body is not JSON', err)
+  }
+  const parsed = schema.safeParse(value)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw corrupt(index, `${issue?.path.join('.') || '(root)'}: ${issue?.message}`)
+  }
+  return parsed.data
+}
+
+/** Decodes block `index` (> 0) of a ledger. Throws LEDGER_CORRUPT for anything malformed. */
+export function decodeEntry(block: Uint8Array, index: number): Entry {
+  const buf = Buffer.from(block.buffer, block.byteOffset, block.byteLength)
+  if (buf.length < 1) throw corrupt(index, 'empty block')
+  const kind = buf[0]
+  if (kind === EntryKind.chunk) {
+    if (buf.length - 1 > CHUNK_BYTES) throw corrupt(index, 'chunk is larger than CHUNK_BYTES')
+    return { kind: 'chunk', bytes: buf.subarray(1) }
+  }
+  if (buf.length > MAX_ENTRY_BYTES) throw corrupt(index, `entry of ${buf.length} bytes`)
+  switch (kind) {
+    case EntryKind.checkpoint:
+      return { kind: 'checkpoint', value: parseJson(CheckpointHeader, buf, index) }
+    case EntryKind.roundOpen:
+      return { kind: 'round-open', value: parseJson(RoundOpen, buf, index) }
+    case EntryKind.receipt:
+      return { kind: 'receipt', value: parseJson(Receipt, buf, index) }
+    default:
+      throw corrupt(index, `unknown entry kind ${String(kind)}`)
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The host's side of a project ledger. Every state change is ONE hypercore append batch, which
+ * hypercore applies all or nothing:
+ *
+ *   createProject   [manifest, checkpoint 0 header, its chunks]
+ *   openRound       [round-open r]
+ *   closeRound      [receipt r, checkpoint r+1 header, its chunks]
+ *
+ * Receipt and next checkpoint share a batch so that "credits granted" and "round advanced" are one
+ * fact: a host killed before the batch lands has granted nothing and re-runs round r from the
+ * updates still in contributors' cores; killed after, it reopens, sees receipt r and goes on with
+ * round r+1. closeRound refuses a round that already has a receipt, so no credit is granted twice.
+ */
+import type Corestore from 'corestore'
+import type Hypercore from 'hypercore'
+import { TandemError } from '../api/errors.js'
+import { encodeCheckpoint } from '../engine/checkpoint.js'
+import { initialWeights } from '../engine/model/init.js'
+import { decodeCheckpoint } from '../engine/checkpoint.js'
+import { checkpointBlocks, encodeReceipt, encodeRoundOpen, type Receipt } from './entries.js'
+import { createManifest, type Manifest, type ProjectSpec } from './manifest.js'
+import { readCheckpoint, readLedger, type LedgerState } from './reader.js'
+import { checkReceiptCredits } from './receipts.js'
+
+export interface HostKeyPair {
+  publicKey: Buffer
+  secretKey: Buffer
+}
+
+function outOfOrder(message: string): never {
+  throw new TandemError('LEDGER_OUT_OF_ORDER', message)
+}
+
+function checkpointBatch(manifest: Manifest, round: number, weights: Float32Array): Buffer[] {
+  const file = encodeCheckpoint(manifest.model, round, weights)
+  return checkpointBlocks(round, file, decodeCheckpoint(file).contentHash)
+}
+
+/** Writes a new ledger (manifest + checkpoint 0) and returns the project key (the core's key). */
+export async function createProject(
+  store: Corestore,
+  spec: ProjectSpec,
+  host: HostKeyPair,
+  now = Date.now(),
+): Promise<string> {
+  const manifest = createManifest(spec, host.publicKey.toString('hex'), now)
+  const core = store.get({ keyPair: host })
+  try {
+    await core.ready()
+    if (core.length > 0)
+      throw new TandemError('BAD_ARGUMENT', 'this host key pair already has a ledger')
+    await core.append([
+      Buffer.from(JSON.stringify(manifest), 'utf8'),
+      ...checkpointBatch(manifest, 0, initialWeights(manifest.model, manifest.seed)),
+    ])
+    return core.key!.toString('hex')
+  } finally {
+    await core.close()
+  }
+}
+
+export class LedgerWriter {
+  private constructor(
+    readonly core: Hypercore,
+    private current: LedgerState,
+  ) {}
+
+  /**
+   * Opens a ledger this host writes and recovers its last complete state: a torn tail (see
+   * reader.ts; not something this writer produces) is truncated away, since it never was state.
+   */
+  static async open(store: Corestore, host: HostKeyPair): Promise<LedgerWriter> {
+    const core = store.get({ keyPair: host })
+    try {
+      await core.ready()
+      if (!core.writable) throw new TandemError('BAD_ARGUMENT', 'the ledger is not writable here')
+      let state = await readLedger(core, { wait: false })
+      if (state.tornTail) {
+        await core.truncate(state.completeLength)
+        state = await readLedger(core, { wait: false })
+      }
+      return new LedgerWriter(core, state)
+    } catch (err) {
+      await core.close().catch(() => {})
+      throw err
+    }
+  }
+
+  get key(): string {
+    return this.core.key!.toString('hex')
+  }
+
+  get state(): LedgerState {
+    return this.current
+  }
+
+  get manifest(): Manifest {
+    return this.current.manifest
+  }
+
+  /** The round in progress or about to open: the last one with a checkpoint. */
+  get round(): number {
+    return this.current.rounds.length - 1
+  }
+
+  async weights(round = this.round): Promise<Float32Array> {
+    return (await readCheckpoint(this.core, this.current, round, { wait: false })).weights
+  }
+
+  async openRound(o: {
+    openedAt: number
+    deadline: number
+    assignmentSeed: string
+  }): Promise<void> {
+    const r = this.current.rounds[this.round]!
+    if (r.open) outOfOrder(`round ${r.round} is already open`)
+    await this.append([
+      encodeRoundOpen({ round: r.round, checkpointHash: r.checkpoint.contentHash, ...o }),
+    ])
+  }
+
+  /** Appends receipt r and checkpoint r+1 together (see the file comment). */
+  async closeRound(
+    receipt: Omit<Receipt, 'v' | 'round' | 'checkpointIn' | 'checkpointOut'>,
+    nextWeights: Float32Array,
+  ): Promise<void> {
+    const r = this.current.rounds[this.round]!
+    if (!r.open) outOfOrder(`round ${r.round} is not open`)
+    if (r.receipt) outOfOrder(`round ${r.round} already has a receipt`)
+    const [header, ...chunks] = checkpointBatch(this.manifest, r.round + 1, nextWeights)
+    const checkpointOut = (
+      JSON.parse(header!.subarray(1).toString('utf8')) as { contentHash: string }
+    ).contentHash
+    const full: Receipt = {
+      v: 1,
+      ...receipt,
+      round: r.round,
+      checkpointIn: r.checkpoint.contentHash,
+      checkpointOut,
+    }
+    checkReceiptCredits(this.manifest, full)
+    const { v: _v, ...body } = full
+    await this.append([encodeReceipt(body), header!, ...chunks])
+  }
+
+  private async append(blocks: Buffer[]): Promise<void> {
+    await this.core.append(blocks)
+    this.current = await readLedger(this.core, { wait: false })
+  }
+
+  async close(): Promise<void> {
+    await this.core.close()
+  }
+}

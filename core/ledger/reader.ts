@@ -1,0 +1,166 @@
+/**
+ * Reads a project ledger (entries.ts) into rounds, checking the order a well-behaved host writes:
+ *
+ *   manifest, checkpoint 0, open 0, [receipt 0 + checkpoint 1], open 1, [receipt 1 + checkpoint 2] …
+ *
+ * Bracketed pairs are one append batch. Anything out of that order is LEDGER_CORRUPT. Walking reads
+ * only entry blocks and skips checkpoint chunks, so listing rounds of a replicated ledger does not
+ * download the weights; `checkpoint()` fetches and verifies one on demand.
+ *
+ * Torn tail: the host appends every state change as a single batch, and hypercore applies a batch
+ * all or nothing, so a crash never leaves a half entry. A tail that is still incomplete (a header
+ * whose chunks run past the end, a receipt without its checkpoint) was written by some other writer
+ * or is a prefix still being replicated; the reader reports it as `tornTail` and leaves it out of the
+ * state, and the writer truncates it on open (ledger.ts).
+ */
+import type Hypercore from 'hypercore'
+import { createHash } from 'node:crypto'
+import { TandemError } from '../api/errors.js'
+import { decodeCheckpoint, type Checkpoint } from '../engine/checkpoint.js'
+import { corrupt, decodeEntry, MAX_ENTRY_BYTES } from './entries.js'
+import type { CheckpointHeader, Entry, Receipt, RoundOpen } from './entries.js'
+import { parseManifest, type Manifest } from './manifest.js'
+
+export interface CheckpointRef extends CheckpointHeader {
+  /** Block index of the header; chunks follow it. */
+  index: number
+}
+
+export interface RoundRecord {
+  round: number
+  checkpoint: CheckpointRef
+  open?: RoundOpen
+  receipt?: Receipt
+}
+
+export interface LedgerState {
+  manifest: Manifest
+  rounds: RoundRecord[]
+  /** Blocks of complete state; blocks from here on are the torn tail, if any. */
+  completeLength: number
+  tornTail: { index: number; why: string } | null
+}
+
+export interface ReadOptions {
+  /** false: blocks missing locally are LEDGER_UNAVAILABLE instead of waiting for peers. */
+  wait?: boolean
+  timeout?: number
+}
+
+async function block(core: Hypercore, index: number, opts: ReadOptions): Promise<Buffer> {
+  let value: Buffer | null
+  try {
+    value = await core.get(index, { wait: opts.wait ?? true, timeout: opts.timeout ?? 0 })
+  } catch (err) {
+    throw new TandemError('LEDGER_UNAVAILABLE', `ledger block ${index} is not available`, {
+      cause: err,
+    })
+  }
+  if (value === null)
+    throw new TandemError('LEDGER_UNAVAILABLE', `ledger block ${index} is not stored here`)
+  return value
+}
+
+export function readManifestBlock(bytes: Buffer): Manifest {
+  if (bytes.length > MAX_ENTRY_BYTES) throw corrupt(0, 'manifest is too large')
+  let json: unknown
+  try {
+    json = JSON.parse(bytes.toString('utf8'))
+  } catch (err) {
+    throw corrupt(0, 'manifest is not JSON', err)
+  }
+  try {
+    return parseManifest(json)
+  } catch (err) {
+    throw corrupt(0, `manifest: ${(err as Error).message}`, err)
+  }
+}
+
+export async function readLedger(core: Hypercore, opts: ReadOptions = {}): Promise<LedgerState> {
+  await core.ready()
+  if (core.length === 0) throw new TandemError('LEDGER_UNAVAILABLE', 'the ledger is empty')
+  const manifest = readManifestBlock(await block(core, 0, opts))
+  const rounds: RoundRecord[] = []
+  let index = 1
+  let torn: LedgerState['tornTail'] = null
+  // What may come next: a checkpoint (of round `rounds.length`), a round-open, or a receipt.
+  let expect: 'checkpoint' | 'open' | 'receipt' = 'checkpoint'
+  let pendingReceipt: { value: Receipt; index: number } | null = null
+  while (index < core.length) {
+    const entry: Entry = decodeEntry(await block(core, index, opts), index)
+    const current = rounds[rounds.length - 1]
+    if (entry.kind === 'checkpoint') {
+      const h = entry.value
+      if (expect !== 'checkpoint' || h.round !== rounds.length)
+        throw corrupt(index, `unexpected checkpoint of round ${h.round}`)
+      if (pendingReceipt && pendingReceipt.value.checkpointOut !== h.contentHash)
+        throw corrupt(index, `receipt ${h.round - 1} names another checkpoint than follows it`)
+      if (index + h.chunkCount >= core.length) {
+        torn = { index: pendingReceipt?.index ?? index, why: 'checkpoint chunks are missing' }
+        break
+      }
+      if (pendingReceipt && current) current.receipt = pendingReceipt.value
+      pendingReceipt = null
+      rounds.push({ round: h.round, checkpoint: { ...h, index } })
+      index += 1 + h.chunkCount
+      expect = 'open'
+      continue
+    }
+    if (entry.kind === 'round-open') {
+      if (expect !== 'open' || !current || entry.value.round !== current.round)
+        throw corrupt(index, `unexpected opening of round ${entry.value.round}`)
+      if (entry.value.checkpointHash !== current.checkpoint.contentHash)
+        throw corrupt(index, `round ${current.round} opens on another checkpoint`)
+      current.open = entry.value
+      expect = 'receipt'
+    } else if (entry.kind === 'receipt') {
+      if (expect !== 'receipt' || !current || entry.value.round !== current.round)
+        throw corrupt(index, `unexpected receipt of round ${entry.value.round}`)
+      if (entry.value.checkpointIn !== current.checkpoint.contentHash)
+        throw corrupt(index, `receipt ${current.round} starts from another checkpoint`)
+      pendingReceipt = { value: entry.value, index }
+      expect = 'checkpoint'
+    } else {
+      throw corrupt(index, 'checkpoint chunk outside a checkpoint')
+    }
+    index++
+  }
+  if (pendingReceipt && !torn)
+    torn = { index: pendingReceipt.index, why: 'receipt without checkpoint' }
+  if (rounds.length === 0 && torn) throw corrupt(1, 'checkpoint 0 is incomplete')
+  if (rounds.length === 0) throw corrupt(1, 'checkpoint 0 is missing')
+  return { manifest, rounds, completeLength: torn ? torn.index : index, tornTail: torn }
+}
+
+/**
+ * Fetches checkpoint `round`, checks its bytes against the header's hash, then decodes it against the
+ * manifest's model spec. A swapped or altered chunk is LEDGER_CHECKPOINT_MISMATCH naming the round.
+ */
+export async function readCheckpoint(
+  core: Hypercore,
+  state: LedgerState,
+  round: number,
+  opts: ReadOptions = {},
+): Promise<Checkpoint> {
+  const ref = state.rounds[round]?.checkpoint
+  if (!ref) throw new TandemError('BAD_ARGUMENT', `the ledger has no checkpoint ${round}`)
+  const parts: Uint8Array[] = []
+  for (let i = 1; i <= ref.chunkCount; i++) {
+    const entry = decodeEntry(await block(core, ref.index + i, opts), ref.index + i)
+    if (entry.kind !== 'chunk') throw corrupt(ref.index + i, `checkpoint ${round} chunk missing`)
+    parts.push(entry.bytes)
+  }
+  const bytes = Buffer.concat(parts)
+  const mismatch = (why: string) =>
+    new TandemError('LEDGER_CHECKPOINT_MISMATCH', `checkpoint ${round} does not verify: ${why}`)
+  if (bytes.length !== ref.byteLength)
+    throw mismatch(`${bytes.length} bytes, header says ${ref.byteLength}`)
+  // The checkpoint's identity is the SHA-256 of its file without the trailing 32-byte digest.
+  const digest = createHash('sha256')
+    .update(bytes.subarray(0, Math.max(0, bytes.length - 32)))
+    .digest('hex')
+  if (digest !== ref.contentHash) throw mismatch('content hash differs from the ledger header')
+  const checkpoint = decodeCheckpoint(bytes, state.manifest.model)
+  if (checkpoint.round !== round) throw mismatch(`the file says round ${checkpoint.round}`)
+  return checkpoint
+}

@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict'
+import Corestore from 'corestore'
+import crypto from 'hypercore-crypto'
+import { join } from 'node:path'
+import { describe, it, type TestContext } from 'node:test'
+import { encodeCheckpoint } from '../../../core/engine/checkpoint.js'
+import { initialWeights } from '../../../core/engine/model/init.js'
+import { checkpointBlocks, encodeReceipt, encodeRoundOpen } from '../../../core/ledger/entries.js'
+import { createProject, LedgerWriter } from '../../../core/ledger/ledger.js'
+import { createManifest, parseProjectSpec } from '../../../core/ledger/manifest.js'
+import { readCheckpoint, readLedger } from '../../../core/ledger/reader.js'
+import { contributionCredits } from '../../../core/ledger/receipts.js'
+import { replayStanding } from '../../../core/ledger/standing.js'
+import { tempDir } from '../../support/data.js'
+
+const h = (c: string) => c.repeat(64)
+export const projectSpec = () =>
+  parseProjectSpec({
+    name: 'tiny',
+    model: { type: 'mlp', inputSize: 12, hidden: [8], classes: 3, activation: 'tanh' },
+    dataset: { key: h('ab').slice(0, 64) },
+    recipe: {
+      innerSteps: 4,
+      batchSize: 8,
+      inner: { peakLr: 3e-3, warmupSteps: 1, totalSteps: 100, minLrRatio: 0.1 },
+      outer: {},
+      roundDeadlineSec: 60,
+      minUpdates: 1,
+      maxUpdates: 8,
+    },
+    seed: 7,
+  })
+
+async function store(t: TestContext, dir?: string): Promise<Corestore> {
+  const s = new Corestore(join(dir ?? (await tempDir(t, 'tandem-ledger-')), 'store'))
+  await s.ready()
+  return s
+}
+
+function contribution(manifest: ReturnType<typeof createManifest>, who: string, quality: number) {
+  const c = {
+    contributor: h(who),
+    updateCore: h('d'),
+    updateIndex: 0,
+    updateHash: h(who === 'c' ? '1' : '2'),
+    samples: 32,
+    score: { lossBefore: 1.1, lossAfter: 1.0, cosine: 0.9, normRatio: 1 },
+    quality,
+    accepted: true,
+  }
+  return { ...c, credits: contributionCredits(manifest, c) }
+}
+
+describe('project ledger', () => {
+  it('creates a project whose checkpoint 0 verifies and equals the initial weights', async (t) => {
+    const s = await store(t)
+    t.after(() => s.close())
+    const host = crypto.keyPair()
+    const key = await createProject(s, projectSpec(), host, 1000)
+    const core = s.get({ key: Buffer.from(key, 'hex') })
+    t.after(() => core.close())
+    const state = await readLedger(core)
+    assert.equal(state.manifest.host, host.publicKey.toString('hex'))
+    assert.equal(state.rounds.length, 1)
+    const ck = await readCheckpoint(core, state, 0)
+    assert.deepEqual(ck.weights, initialWeights(state.manifest.model, 7))
+    await assert.rejects(createProject(s, projectSpec(), host), { code: 'BAD_ARGUMENT' })
+  })
+
+  it('appends rounds, re-reads them after a restart, and never closes a round twice', async (t) => {
+    const dir = await tempDir(t, 'tandem-ledger-')
+    const host = crypto.keyPair()
+    let s = await store(t, dir)
+    await createProject(s, projectSpec(), host, 1000)
+    let w = await LedgerWriter.open(s, host)
+    const manifest = w.manifest
+    const receipts = []
+    for (let r = 0; r < 3; r++) {
+      await w.openRound({ openedAt: 2000 + r, deadline: 9000 + r, assignmentSeed: h('5') })
+      const next = (await w.weights()).map((x) => x * 0.5)
+      const receipt = {
+        closedAt: 10_000 + r * 3_600_000,
+        rule: 'centered-clip',
+        contributions: [contribution(manifest, 'c', 0.8), contribution(manifest, 'e', 0.3)],
+      }
+      receipts.push(receipt)
+      await w.closeRound(receipt, next)
+    }
+    await assert.rejects(w.closeRound(receipts[0]!, await w.weights()), {
+      code: 'LEDGER_OUT_OF_ORDER',
+    })
+    await w.close()
+    await s.close()
+
+    s = await store(t, dir)
+    t.after(() => s.close())
+    w = await LedgerWriter.open(s, host)
+    t.after(() => w.close())
+    assert.equal(w.round, 3)
+    const state = w.state
+    assert.equal(state.rounds.filter((r) => r.receipt).length, 3)
+    const ck3 = await readCheckpoint(w.core, state, 3)
+    const ck0 = await readCheckpoint(w.core, state, 0)
+    assert.deepEqual(
+      ck3.weights,
+      ck0.weights.map((x) => x * 0.125),
+    )
+    assert.equal(state.rounds[2]!.receipt!.checkpointOut, ck3.contentHash)
+
+    const table = replayStanding(
+      manifest,
+      state.rounds.flatMap((r) => (r.receipt ? [r.receipt] : [])),
+    )
+    const sum = receipts.flatMap((r) => r.contributions).filter((c) => c.contributor === h('c'))
+    assert.equal(
+      table.get(h('c'))!.credits,
+      sum.reduce((n, c) => n + c.credits, 0),
+    )
+    assert.ok(
+      table.get(h('c'))!.credits > 0 &&
+        table.get(h('c'))!.reputation > table.get(h('e'))!.reputation,
+    )
+
+    const bad = {
+      ...receipts[0]!,
+      contributions: [{ ...receipts[0]!.contributions[0]!, credits: 99 }],
+    }
+    await w.openRound({ openedAt: 1, deadline: 2, assignmentSeed: h('5') })
+    await assert.rejects(w.closeRound(bad, await w.weights()), { code: 'LEDGER_CREDIT_MISMATCH' })
+  })
+
+  it('truncates a torn tail on reopen and carries on', async (t) => {
+    const s = await store(t)
+    t.after(() => s.close())
+    const host = crypto.keyPair()
+    await createProject(s, projectSpec(), host)
+    const raw = s.get({ keyPair: host })
+    await raw.ready()
+    const length = raw.length
+    const ck0 = (await readLedger(raw)).rounds[0]!.checkpoint.contentHash
+    const file = encodeCheckpoint(projectSpec().model, 1, initialWeights(projectSpec().model, 1))
+    await raw.append(
+      encodeRoundOpen({
+        round: 0,
+        openedAt: 1,
+        deadline: 2,
+        checkpointHash: ck0,
+        assignmentSeed: h('5'),
+      }),
+    )
+    // Receipt and header without chunks, in batches of their own, as no Tandem host writes them.
+    await raw.append(
+      encodeReceipt({
+        round: 0,
+        closedAt: 3,
+        checkpointIn: ck0,
+        checkpointOut: h('7'),
+        rule: 'mean',
+        contributions: [],
+      }),
+    )
+    await raw.append(checkpointBlocks(1, file, h('7'))[0]!)
+    const torn = await readLedger(raw)
+    assert.deepEqual(torn.tornTail, { index: length + 1, why: 'checkpoint chunks are missing' })
+    assert.equal(torn.rounds[0]!.receipt, undefined)
+    await raw.close()
+    const w = await LedgerWriter.open(s, host)
+    t.after(() => w.close())
+    assert.equal(w.core.length, length + 1)
+    assert.equal(w.state.tornTail, null)
+    assert.ok(w.state.rounds[0]!.open)
+  })
+
+  it('names a tampered checkpoint written by a malicious host', async (t) => {
+    const s = await store(t)
+    t.after(() => s.close())
+    const spec = projectSpec()
+    const manifest = createManifest(spec, h('c'))
+    const file = encodeCheckpoint(spec.model, 0, initialWeights(spec.model, 7))
+    const evil = s.get({ keyPair: crypto.keyPair() })
+    t.after(() => evil.close())
+    const tampered = Buffer.from(file)
+    tampered[100] = (tampered[100]! + 1) & 0xff
+    await evil.append([
+      Buffer.from(JSON.stringify(manifest)),
+      ...checkpointBlocks(0, tampered, h('7')),
+    ])
+    const state = await readLedger(evil)
+    await assert.rejects(readCheckpoint(evil, state, 0), { code: 'LEDGER_CHECKPOINT_MISMATCH' })
+  })
+
+  it('refuses entries out of order', async (t) => {
+    const s = await store(t)
+    t.after(() => s.close())
+    const spec = projectSpec()
+    const file = encodeCheckpoint(spec.model, 1, initialWeights(spec.model, 7))
+    const core = s.get({ keyPair: crypto.keyPair() })
+    t.after(() => core.close())
+    await core.append([
+      Buffer.from(JSON.stringify(createManifest(spec, h('c')))),
+      ...checkpointBlocks(1, file, h('7')),
+    ])
+    await assert.rejects(readLedger(core), { code: 'LEDGER_CORRUPT' })
+  })
+})
