@@ -8,6 +8,7 @@ import { packageInfo } from '../util/package-info.js'
 import { registerDataset } from './commands/dataset.js'
 import { registerDemo } from './commands/demo.js'
 import { registerInfo } from './commands/info.js'
+import { registerProject } from './commands/project.js'
 import { registerSwarm } from './commands/swarm.js'
 import { registerTestnet } from './commands/testnet.js'
 
@@ -33,6 +34,7 @@ export function buildProgram(io: CliIO = stdio): Command {
   registerTestnet(program, io)
   registerSwarm(program, io)
   registerDataset(program, io)
+  registerProject(program, io)
   return program
 }
 
