@@ -26,8 +26,6 @@ export type MethodName = keyof typeof Methods
 export type MethodParams<M extends MethodName> = z.infer<(typeof Methods)[M]['params']>
 export type MethodResult<M extends MethodName> = z.infer<(typeof Methods)[M]['result']>
 
-export const MethodNameSchema = z.enum(Object.keys(Methods) as [MethodName, ...MethodName[]])
-
 /** What crosses a transport for one call. `id` pairs a response with its request. */
 export const RequestEnvelope = z.object({
   id: z.number().int().nonnegative(),
@@ -37,8 +35,3 @@ export const RequestEnvelope = z.object({
 export type RequestEnvelope = z.infer<typeof RequestEnvelope>
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; message: string }
-
-export const OutcomeSchema = z.union([
-  z.object({ ok: z.literal(true), value: z.unknown() }),
-  z.object({ ok: z.literal(false), code: z.string(), message: z.string() }),
-])

@@ -32,8 +32,3 @@ export async function joinDataset(swarm: Hyperswarm, key: Buffer | Dataset): Pro
   const topic = Buffer.isBuffer(key) ? Hypercore.discoveryKey(key) : key.discoveryKey
   await swarm.join(topic, { server: true, client: true }).flushed()
 }
-
-/** Waits for the lookups started by joins to connect (see core/cli/commands/demo.ts for why). */
-export async function flushSwarm(swarm: Hyperswarm): Promise<void> {
-  await swarm.flush()
-}

@@ -29,11 +29,6 @@ export function displayId(publicKey: Uint8Array): string {
   return z32.encode(publicKey).slice(0, 8)
 }
 
-/** Full z-base-32 form of a key, as shown and accepted by the CLI. */
-export function keyToText(key: Uint8Array): string {
-  return z32.encode(key)
-}
-
 function fromKeyPair(kp: { publicKey: Buffer; secretKey: Buffer }): Identity {
   return { publicKey: kp.publicKey, secretKey: kp.secretKey, displayId: displayId(kp.publicKey) }
 }

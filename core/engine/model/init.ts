@@ -47,15 +47,3 @@ function fill(target: Float32Array, p: ParamInfo, rand: () => number): void {
     target[i] = z * p.std
   }
 }
-
-/** Views of a flat buffer, one per parameter, in layout order (no copies). */
-export function splitWeights(spec: ModelSpec, flat: Float32Array): Float32Array[] {
-  const views: Float32Array[] = []
-  let offset = 0
-  for (const p of paramLayout(spec)) {
-    const n = sizeOf(p.shape)
-    views.push(flat.subarray(offset, offset + n))
-    offset += n
-  }
-  return views
-}
