@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { TandemError } from '../api/errors.js'
+import { DEFAULT_COMPRESSION } from '../engine/compress/error-feedback.js'
 import { parseSpec } from '../engine/spec/parse.js'
 import type { ModelSpec } from '../engine/spec/schema.js'
 
@@ -58,7 +59,7 @@ export const Recipe = z
         z.object({ method: z.literal('topk'), fraction: z.number().gt(0).max(1) }).strict(),
         z.object({ method: z.literal('f32') }).strict(),
       ])
-      .default({ method: 'int8', blockSize: 256 }),
+      .default(DEFAULT_COMPRESSION),
   })
   .strict()
   .refine((r) => r.minUpdates <= r.maxUpdates, {
