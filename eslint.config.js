@@ -13,6 +13,9 @@ const nodeBuiltins = [
   ...builtinModules.map((m) => `node:${m}`),
 ]
 
+/** no-restricted-imports paths that ban every Node built-in module, with one message. */
+const noNodeModules = (message) => nodeBuiltins.map((name) => ({ name, message }))
+
 // Browser globals that would tie Node code to a DOM. (Worker-safe globals like fetch and URL are fine.)
 const domGlobals = [
   'window',
@@ -111,10 +114,7 @@ export default tseslint.config(
         {
           paths: [
             electronOnlyInShell,
-            ...nodeBuiltins.map((name) => ({
-              name,
-              message: 'core/api/ is shared with the browser: no Node modules.',
-            })),
+            ...noNodeModules('core/api/ is shared with the browser: no Node modules.'),
           ],
         },
       ],
@@ -132,10 +132,7 @@ export default tseslint.config(
         {
           paths: [
             electronOnlyInShell,
-            ...nodeBuiltins.map((name) => ({
-              name,
-              message: 'engine compute code runs in a browser window too: no Node modules.',
-            })),
+            ...noNodeModules('engine compute code runs in a browser window too: no Node modules.'),
           ],
         },
       ],
@@ -155,10 +152,7 @@ export default tseslint.config(
               message:
                 'The renderer talks to the shell only through window.tandem (the preload bridge).',
             },
-            ...nodeBuiltins.map((name) => ({
-              name,
-              message: 'renderer/ runs in a browser too: no Node modules.',
-            })),
+            ...noNodeModules('renderer/ runs in a browser too: no Node modules.'),
           ],
         },
       ],
