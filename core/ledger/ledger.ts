@@ -31,9 +31,14 @@ function outOfOrder(message: string): never {
   throw new TandemError('LEDGER_OUT_OF_ORDER', message)
 }
 
-function checkpointBatch(manifest: Manifest, round: number, weights: Float32Array): Buffer[] {
+function checkpointBatch(
+  manifest: Manifest,
+  round: number,
+  weights: Float32Array,
+): { blocks: Buffer[]; contentHash: string } {
   const file = encodeCheckpoint(manifest.model, round, weights)
-  return checkpointBlocks(round, file, decodeCheckpoint(file).contentHash)
+  const { contentHash } = decodeCheckpoint(file)
+  return { blocks: checkpointBlocks(round, file, contentHash), contentHash }
 }
 
 /** Writes a new ledger (manifest + checkpoint 0) and returns the project key (the core's key). */
@@ -51,7 +56,7 @@ export async function createProject(
       throw new TandemError('BAD_ARGUMENT', 'this host key pair already has a ledger')
     await core.append([
       Buffer.from(JSON.stringify(manifest), 'utf8'),
-      ...checkpointBatch(manifest, 0, initialWeights(manifest.model, manifest.seed)),
+      ...checkpointBatch(manifest, 0, initialWeights(manifest.model, manifest.seed)).blocks,
     ])
     return core.key!.toString('hex')
   } finally {
@@ -127,10 +132,8 @@ export class LedgerWriter {
     const r = this.current.rounds[this.round]!
     if (!r.open) outOfOrder(`round ${r.round} is not open`)
     if (r.receipt) outOfOrder(`round ${r.round} already has a receipt`)
-    const [header, ...chunks] = checkpointBatch(this.manifest, r.round + 1, nextWeights)
-    const checkpointOut = (
-      JSON.parse(header!.subarray(1).toString('utf8')) as { contentHash: string }
-    ).contentHash
+    const next = checkpointBatch(this.manifest, r.round + 1, nextWeights)
+    const checkpointOut = next.contentHash
     const full: Receipt = {
       v: 1,
       ...receipt,
@@ -140,7 +143,7 @@ export class LedgerWriter {
     }
     checkReceiptCredits(this.manifest, full)
     const { v: _v, ...body } = full
-    await this.append([encodeReceipt(body), header!, ...chunks])
+    await this.append([encodeReceipt(body), ...next.blocks])
   }
 
   private async append(blocks: Buffer[]): Promise<void> {

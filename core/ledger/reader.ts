@@ -14,8 +14,7 @@
  * state, and the writer truncates it on open (ledger.ts).
  */
 import type Hypercore from 'hypercore'
-import { createHash } from 'node:crypto'
-import { TandemError } from '../api/errors.js'
+import { isTandemError, TandemError } from '../api/errors.js'
 import { decodeCheckpoint, type Checkpoint } from '../engine/checkpoint.js'
 import { corrupt, decodeEntry, MAX_ENTRY_BYTES } from './entries.js'
 import type { CheckpointHeader, Entry, Receipt, RoundOpen } from './entries.js'
@@ -155,12 +154,22 @@ export async function readCheckpoint(
     new TandemError('LEDGER_CHECKPOINT_MISMATCH', `checkpoint ${round} does not verify: ${why}`)
   if (bytes.length !== ref.byteLength)
     throw mismatch(`${bytes.length} bytes, header says ${ref.byteLength}`)
-  // The checkpoint's identity is the SHA-256 of its file without the trailing 32-byte digest.
-  const digest = createHash('sha256')
-    .update(bytes.subarray(0, Math.max(0, bytes.length - 32)))
-    .digest('hex')
-  if (digest !== ref.contentHash) throw mismatch('content hash differs from the ledger header')
-  const checkpoint = decodeCheckpoint(bytes, state.manifest.model)
+  // decodeCheckpoint verifies the file's own digest and computes its identity (contentHash); a
+  // file that does not verify is this round's mismatch, named as such.
+  let checkpoint: Checkpoint
+  try {
+    checkpoint = decodeCheckpoint(bytes, state.manifest.model)
+  } catch (err) {
+    if (
+      isTandemError(err) &&
+      (err.code === 'CHECKPOINT_CORRUPT' || err.code === 'CHECKPOINT_VERSION')
+    ) {
+      throw mismatch(err.message)
+    }
+    throw err
+  }
+  if (checkpoint.contentHash !== ref.contentHash)
+    throw mismatch('content hash differs from the ledger header')
   if (checkpoint.round !== round) throw mismatch(`the file says round ${checkpoint.round}`)
   return checkpoint
 }
