@@ -155,9 +155,14 @@ export async function plainCorestore(t: TestContext): Promise<Corestore> {
 }
 
 /** Replicates two stores in-process (no network): for tests of sparse reads and eviction. */
-export function linkStores(t: TestContext, a: DatasetStore, b: DatasetStore): void {
-  const sa = a.corestore.replicate(true)
-  const sb = b.corestore.replicate(false)
+export function linkStores(
+  t: TestContext,
+  a: DatasetStore | Corestore,
+  b: DatasetStore | Corestore,
+): void {
+  const store = (s: DatasetStore | Corestore): Corestore => ('corestore' in s ? s.corestore : s)
+  const sa = store(a).replicate(true)
+  const sb = store(b).replicate(false)
   sa.pipe(sb).pipe(sa)
   sa.on('error', () => {})
   sb.on('error', () => {})

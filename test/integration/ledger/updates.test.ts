@@ -14,7 +14,14 @@ import {
   type FetchInput,
   type UpdateRef,
 } from '../../../core/ledger/updates.js'
-import { defer, meet, plainCorestore, startNode, startTestnet } from '../../support/data.js'
+import {
+  defer,
+  linkStores,
+  meet,
+  plainCorestore,
+  startNode,
+  startTestnet,
+} from '../../support/data.js'
 
 const project = randomBytes(32)
 const checkpointHash = randomBytes(32)
@@ -45,15 +52,7 @@ async function linked(t: TestContext): Promise<{ mine: Hypercore; theirs: Hyperc
   const b = await plainCorestore(t)
   const mine = await openUpdateCore(a, project)
   defer(t, () => mine.close())
-  const sa = a.replicate(true)
-  const sb = b.replicate(false)
-  sa.pipe(sb).pipe(sa)
-  sa.on('error', () => {})
-  sb.on('error', () => {})
-  defer(t, () => {
-    sa.destroy()
-    sb.destroy()
-  })
+  linkStores(t, a, b)
   const theirs = b.get({ key: mine.key! })
   defer(t, () => theirs.close())
   await theirs.ready()
