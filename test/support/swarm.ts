@@ -57,6 +57,12 @@ function makeNode(t: TestContext, bootstrap: string[], opts: Partial<TandemNodeO
   return node
 }
 
+/** Joins every node to `project` and waits until they all see each other there. */
+export async function joinAndMesh(nodes: TandemNode[], project: Uint8Array): Promise<void> {
+  for (const n of nodes) n.joinProject(project)
+  await fullMesh(nodes, project)
+}
+
 /** Waits until every node has every other as a ready peer (for `project` if given). */
 export async function fullMesh(nodes: TandemNode[], project?: Uint8Array, timeoutMs = 15_000) {
   const want = nodes.length - 1

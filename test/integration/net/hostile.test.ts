@@ -10,7 +10,7 @@ import type { Ban } from '../../../core/net/ban-list.js'
 import type { TandemNode } from '../../../core/net/node.js'
 import { encodeMessage } from '../../../core/wire/decode.js'
 import { helloBytes, hostilePeer, type HostileChannel } from '../../support/hostile-peer.js'
-import { fullMesh, loopbackTestnet } from '../../support/swarm.js'
+import { joinAndMesh, loopbackTestnet } from '../../support/swarm.js'
 import { waitUntil } from '../../support/wait.js'
 import { samples } from '../../support/wire-samples.js'
 
@@ -28,9 +28,7 @@ describe('hostile peers', () => {
     const limits = { messagesPerSecond: 20, burst: 40 }
     const host = testnet.node({ roles: ['host'], limits })
     const honest = testnet.node({ roles: ['contributor'], limits })
-    host.joinProject(PROJECT)
-    honest.joinProject(PROJECT)
-    await fullMesh([host, honest], PROJECT)
+    await joinAndMesh([host, honest], PROJECT)
     const bans = bansOf(host)
 
     let acks = 0

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test'
 import { TandemError } from '../../../core/api/errors.js'
 import type { Ban } from '../../../core/net/ban-list.js'
 import { encodeMessage } from '../../../core/wire/decode.js'
-import { fullMesh, loopbackTestnet } from '../../support/swarm.js'
+import { fullMesh, joinAndMesh, loopbackTestnet } from '../../support/swarm.js'
 import { waitUntil } from '../../support/wait.js'
 import { samples } from '../../support/wire-samples.js'
 
@@ -21,9 +21,7 @@ describe('limits', () => {
     // Room for 5 offers in flight; the 6th breaks the limit.
     const host = testnet.node({ limits: { maxInboundInFlight: 5 * size } })
     const sender = testnet.node()
-    host.joinProject(PROJECT)
-    sender.joinProject(PROJECT)
-    await fullMesh([host, sender], PROJECT)
+    await joinAndMesh([host, sender], PROJECT)
     const bans: Ban[] = []
     host.on('ban', (ban) => bans.push(ban))
 
@@ -53,9 +51,7 @@ describe('limits', () => {
     const testnet = await loopbackTestnet(t)
     const host = testnet.node()
     const sender = testnet.node()
-    host.joinProject(PROJECT)
-    sender.joinProject(PROJECT)
-    await fullMesh([host, sender], PROJECT)
+    await joinAndMesh([host, sender], PROJECT)
     const warnings: unknown[] = []
     host.on('warning', (err) => warnings.push(err))
     let acks = 0
@@ -82,9 +78,7 @@ describe('limits', () => {
     const testnet = await loopbackTestnet(t)
     const host = testnet.node()
     const sender = testnet.node()
-    host.joinProject(PROJECT)
-    sender.joinProject(PROJECT)
-    await fullMesh([host, sender], PROJECT)
+    await joinAndMesh([host, sender], PROJECT)
     host.on('message', async () => {
       throw new TandemError('WIRE_INVALID', 'offer for a round that is closed')
     })
@@ -118,9 +112,7 @@ describe('recovery', () => {
     const banMs = 500
     const host = testnet.node({ banMs })
     const peer = testnet.node()
-    host.joinProject(PROJECT)
-    peer.joinProject(PROJECT)
-    await fullMesh([host, peer], PROJECT)
+    await joinAndMesh([host, peer], PROJECT)
 
     const bannedAt = Date.now()
     host.ban(peer.key, new TandemError('WIRE_INVALID', 'test ban'))
@@ -136,9 +128,7 @@ describe('recovery', () => {
     const testnet = await loopbackTestnet(t)
     const a = testnet.node()
     const b = testnet.node()
-    a.joinProject(PROJECT)
-    b.joinProject(PROJECT)
-    await fullMesh([a, b], PROJECT)
+    await joinAndMesh([a, b], PROJECT)
     const left: string[] = []
     a.on('peer-leave', (p) => left.push(p.hexKey))
 

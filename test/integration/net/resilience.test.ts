@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { freeLoopbackPort, LOOPBACK } from '../../../core/net/testnet.js'
-import { fullMesh, loopbackTestnet, testNode } from '../../support/swarm.js'
+import { fullMesh, joinAndMesh, loopbackTestnet, testNode } from '../../support/swarm.js'
 import { waitUntil } from '../../support/wait.js'
 
 const PROJECT = Buffer.alloc(32, 1)
@@ -31,9 +31,7 @@ describe('resilience', () => {
     const testnet = await loopbackTestnet(t)
     const a = testnet.node()
     const b = testnet.node()
-    a.joinProject(PROJECT)
-    b.joinProject(PROJECT)
-    await fullMesh([a, b], PROJECT)
+    await joinAndMesh([a, b], PROJECT)
     const states: string[] = []
     a.on('state', (s) => states.push(s))
 

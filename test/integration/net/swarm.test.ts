@@ -8,7 +8,7 @@ import { describe, it } from 'node:test'
 import type { Peer } from '../../../core/net/peer.js'
 import type { TandemNode } from '../../../core/net/node.js'
 import { MESSAGE_KINDS, type WireMessage } from '../../../core/wire/messages.js'
-import { fullMesh, loopbackTestnet } from '../../support/swarm.js'
+import { fullMesh, joinAndMesh, loopbackTestnet } from '../../support/swarm.js'
 import { waitUntil } from '../../support/wait.js'
 import { samples } from '../../support/wire-samples.js'
 
@@ -27,9 +27,7 @@ describe('swarm', () => {
     const b = testnet.node({ roles: ['contributor'] })
     const [aInbox, bInbox] = [inbox(a), inbox(b)]
     // Joined at the same moment on purpose: the re-lookup must make them meet anyway.
-    a.joinProject(PROJECT)
-    b.joinProject(PROJECT)
-    await fullMesh([a, b], PROJECT)
+    await joinAndMesh([a, b], PROJECT)
     assert.equal(a.state, 'online')
 
     const bAtA = a.peer(b.key)
@@ -118,9 +116,7 @@ describe('swarm', () => {
     await writer.ready()
     await writer.append(Buffer.from('delta for round 4'))
 
-    a.joinProject(PROJECT)
-    b.joinProject(PROJECT)
-    await fullMesh([a, b], PROJECT)
+    await joinAndMesh([a, b], PROJECT)
     const bInbox = inbox(b)
     a.send(b.key, 'updateOffer', {
       ...samples().updateOffer,
