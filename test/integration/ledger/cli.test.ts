@@ -4,21 +4,9 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { run } from '../../../core/cli/main.js'
 import { tempDir } from '../../support/data.js'
+import { tinyProjectInput } from '../../support/project-fixtures.js'
 
-const spec = {
-  name: 'tiny-cli',
-  model: { type: 'mlp', inputSize: 12, hidden: [8], classes: 3 },
-  dataset: { key: 'ab'.repeat(32) },
-  recipe: {
-    innerSteps: 4,
-    batchSize: 8,
-    inner: { peakLr: 3e-3, warmupSteps: 1, totalSteps: 100, minLrRatio: 0.1 },
-    outer: {},
-    roundDeadlineSec: 60,
-    minUpdates: 1,
-    maxUpdates: 8,
-  },
-}
+const spec = tinyProjectInput({ name: 'tiny-cli' })
 
 describe('tandem project', () => {
   it('creates a project and prints its info; bad specs and keys are coded errors', async (t) => {

@@ -12,24 +12,10 @@ import { readCheckpoint, readLedger } from '../../../core/ledger/reader.js'
 import { contributionCredits } from '../../../core/ledger/receipts.js'
 import { replayStanding } from '../../../core/ledger/standing.js'
 import { tempDir } from '../../support/data.js'
+import { tinyProjectInput } from '../../support/project-fixtures.js'
 
 const h = (c: string) => c.repeat(64)
-export const projectSpec = () =>
-  parseProjectSpec({
-    name: 'tiny',
-    model: { type: 'mlp', inputSize: 12, hidden: [8], classes: 3, activation: 'tanh' },
-    dataset: { key: h('ab').slice(0, 64) },
-    recipe: {
-      innerSteps: 4,
-      batchSize: 8,
-      inner: { peakLr: 3e-3, warmupSteps: 1, totalSteps: 100, minLrRatio: 0.1 },
-      outer: {},
-      roundDeadlineSec: 60,
-      minUpdates: 1,
-      maxUpdates: 8,
-    },
-    seed: 7,
-  })
+const projectSpec = () => parseProjectSpec(tinyProjectInput({ seed: 7 }))
 
 async function store(t: TestContext, dir?: string): Promise<Corestore> {
   const s = new Corestore(join(dir ?? (await tempDir(t, 'tandem-ledger-')), 'store'))

@@ -6,22 +6,12 @@ import {
   parseProjectSpec,
   parseProjectSpecJson,
 } from '../../../core/ledger/manifest.js'
+import { tinyProjectInput } from '../../support/project-fixtures.js'
 
-const key = 'ab'.repeat(32)
-const valid = {
+const valid = tinyProjectInput({
   name: 'tiny-lm',
   model: { type: 'transformer', vocab: 256, context: 32, dModel: 32, heads: 2, layers: 1 },
-  dataset: { key },
-  recipe: {
-    innerSteps: 20,
-    batchSize: 8,
-    inner: { peakLr: 3e-3, warmupSteps: 10, totalSteps: 1000, minLrRatio: 0.1 },
-    outer: {},
-    roundDeadlineSec: 60,
-    minUpdates: 1,
-    maxUpdates: 8,
-  },
-}
+})
 
 describe('project spec and manifest', () => {
   it('parses a minimal spec and fills the documented defaults', () => {
