@@ -7,34 +7,40 @@ import {
   Methods,
   RequestEnvelope,
   type MethodName,
-  type MethodParams,
+  type MethodParsedParams,
   type MethodResult,
   type Outcome,
 } from './contract.js'
 import { isTandemError } from './errors.js'
 
-export type Handlers = {
-  [M in MethodName]: (params: MethodParams<M>) => Promise<MethodResult<M>> | MethodResult<M>
-}
+export type Handler<M extends MethodName> = (
+  params: MethodParsedParams<M>,
+) => Promise<MethodResult<M>> | MethodResult<M>
+
+/** A full node serves every method; a host may serve a subset (the rest answer UNKNOWN_METHOD). */
+export type Handlers = { [M in MethodName]: Handler<M> }
 
 function isMethodName(name: string): name is MethodName {
   return Object.hasOwn(Methods, name)
 }
 
-export async function dispatch(handlers: Handlers, raw: unknown): Promise<Outcome<unknown>> {
+export async function dispatch(
+  handlers: Partial<Handlers>,
+  raw: unknown,
+): Promise<Outcome<unknown>> {
   const envelope = RequestEnvelope.safeParse(raw)
   if (!envelope.success) {
     return { ok: false, code: 'BAD_REQUEST', message: 'Malformed request envelope' }
   }
   const { method, params } = envelope.data
-  if (!isMethodName(method)) {
+  if (!isMethodName(method) || !handlers[method]) {
     return { ok: false, code: 'UNKNOWN_METHOD', message: `Unknown method: ${method}` }
   }
   return callMethod(handlers, method, params)
 }
 
 async function callMethod<M extends MethodName>(
-  handlers: Handlers,
+  handlers: Partial<Handlers>,
   method: M,
   rawParams: unknown,
 ): Promise<Outcome<MethodResult<M>>> {
@@ -50,10 +56,8 @@ async function callMethod<M extends MethodName>(
     }
   }
   try {
-    const handler = handlers[method] as (
-      p: MethodParams<M>,
-    ) => Promise<MethodResult<M>> | MethodResult<M>
-    const value = await handler(params.data as MethodParams<M>)
+    const handler = handlers[method] as Handler<M>
+    const value = await handler(params.data as MethodParsedParams<M>)
     const checked = spec.result.safeParse(value)
     if (!checked.success) {
       return {

@@ -13,7 +13,7 @@ const rendererFile = join(here, '../renderer/index.html')
 const preloadFile = join(here, '../preload/index.cjs')
 const devServerUrl = process.env['ELECTRON_RENDERER_URL']
 
-const handlers: Handlers = {
+const handlers: Partial<Handlers> = {
   'app.info': () => ({
     name: 'tandem',
     version: app.getVersion(),

@@ -40,7 +40,7 @@ export function rendererUrlCheck(
 
 export function registerApi(
   ipcMain: IpcMainLike,
-  handlers: Handlers,
+  handlers: Partial<Handlers>,
   isTrustedUrl: (url: string) => boolean,
 ): () => void {
   ipcMain.handle(API_CHANNEL, async (event, raw): Promise<Outcome<unknown>> => {

@@ -12,7 +12,7 @@ const info: AppInfo = {
   platform: 'linux-x64',
   node: 'v20',
 }
-const handlers: Handlers = { 'app.info': () => info }
+const handlers: Partial<Handlers> = { 'app.info': () => info }
 
 describe('dispatch', () => {
   it('answers a valid request with the handler result', async () => {

@@ -27,7 +27,7 @@ function fakeIpcMain() {
   return { ipc, listeners, invoke }
 }
 
-const handlers: Handlers = {
+const handlers: Partial<Handlers> = {
   'app.info': () => ({
     name: 'tandem',
     version: '0.0.0',
