@@ -8,6 +8,9 @@
  *     2 chunk       raw bytes of one checkpoint slice (CHUNK_BYTES, the last one shorter)
  *     3 round-open  JSON {v, round, openedAt, deadline, checkpointHash, assignmentSeed}
  *     4 receipt     JSON {v, round, closedAt, checkpointIn, checkpointOut, rule, contributions}
+ *     5 outer-state JSON like a checkpoint header; followed by chunkCount chunk blocks holding the
+ *                   outer Nesterov momentum entering that round, framed as a checkpoint file
+ *                   (encodeCheckpoint(model, round, momentum)). Round 0 has none (zeros).
  *
  * A ledger comes from the network, so every block is size-capped and schema-checked on read; any
  * deviation is LEDGER_CORRUPT, never a partly parsed value. Chunks carry a kind byte too, so a reader
@@ -24,7 +27,13 @@ export const MAX_ENTRY_BYTES = 8 << 20
 /** Checkpoints above 4 GiB are beyond any spec the engine accepts. */
 export const MAX_CHECKPOINT_BYTES = 2 ** 32
 
-export const EntryKind = { checkpoint: 1, chunk: 2, roundOpen: 3, receipt: 4 } as const
+export const EntryKind = {
+  checkpoint: 1,
+  chunk: 2,
+  roundOpen: 3,
+  receipt: 4,
+  outerState: 5,
+} as const
 
 export const REJECTION_REASONS = [
   'non-finite',
@@ -115,6 +124,8 @@ export type Entry =
   | { kind: 'chunk'; bytes: Uint8Array }
   | { kind: 'round-open'; value: RoundOpen }
   | { kind: 'receipt'; value: Receipt }
+  /** Same header shape as a checkpoint's: the momentum is framed as a checkpoint file. */
+  | { kind: 'outer-state'; value: CheckpointHeader }
 
 export function corrupt(index: number, why: string, cause?: unknown): TandemError {
   return new TandemError(
@@ -144,11 +155,11 @@ function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   return parsed.data
 }
 
-export function encodeCheckpointHeader(h: Omit<CheckpointHeader, 'v'>): Buffer {
-  return jsonBlock(
-    EntryKind.checkpoint,
-    checked(CheckpointHeader, { v: ENTRY_VERSION, ...h }, 'checkpoint header'),
-  )
+export function encodeCheckpointHeader(
+  h: Omit<CheckpointHeader, 'v'>,
+  kind: typeof EntryKind.checkpoint | typeof EntryKind.outerState = EntryKind.checkpoint,
+): Buffer {
+  return jsonBlock(kind, checked(CheckpointHeader, { v: ENTRY_VERSION, ...h }, 'checkpoint header'))
 }
 
 export function encodeChunk(bytes: Uint8Array): Buffer {
@@ -163,18 +174,30 @@ export function encodeReceipt(r: Omit<Receipt, 'v'>): Buffer {
   return jsonBlock(EntryKind.receipt, checked(Receipt, { v: ENTRY_VERSION, ...r }, 'receipt'))
 }
 
-/** Header plus chunk blocks of one checkpoint file, to append as a single (atomic) batch. */
-export function checkpointBlocks(round: number, file: Uint8Array, contentHash: string): Buffer[] {
+function fileBlocks(
+  kind: typeof EntryKind.checkpoint | typeof EntryKind.outerState,
+  round: number,
+  file: Uint8Array,
+  contentHash: string,
+): Buffer[] {
   const chunks: Buffer[] = []
   for (let o = 0; o < file.byteLength; o += CHUNK_BYTES)
     chunks.push(encodeChunk(file.subarray(o, Math.min(file.byteLength, o + CHUNK_BYTES))))
-  const header = encodeCheckpointHeader({
-    round,
-    contentHash,
-    byteLength: file.byteLength,
-    chunkCount: chunks.length,
-  })
+  const header = encodeCheckpointHeader(
+    { round, contentHash, byteLength: file.byteLength, chunkCount: chunks.length },
+    kind,
+  )
   return [header, ...chunks]
+}
+
+/** Header plus chunk blocks of one checkpoint file, to append as a single (atomic) batch. */
+export function checkpointBlocks(round: number, file: Uint8Array, contentHash: string): Buffer[] {
+  return fileBlocks(EntryKind.checkpoint, round, file, contentHash)
+}
+
+/** Header plus chunk blocks of one outer-state file (the momentum as a checkpoint file). */
+export function outerStateBlocks(round: number, file: Uint8Array, contentHash: string): Buffer[] {
+  return fileBlocks(EntryKind.outerState, round, file, contentHash)
 }
 
 function parseJson<T>(schema: z.ZodType<T>, block: Buffer, index: number): T {
@@ -209,6 +232,8 @@ export function decodeEntry(block: Uint8Array, index: number): Entry {
       return { kind: 'round-open', value: parseJson(RoundOpen, buf, index) }
     case EntryKind.receipt:
       return { kind: 'receipt', value: parseJson(Receipt, buf, index) }
+    case EntryKind.outerState:
+      return { kind: 'outer-state', value: parseJson(CheckpointHeader, buf, index) }
     default:
       throw corrupt(index, `unknown entry kind ${String(kind)}`)
   }

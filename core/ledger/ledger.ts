@@ -4,10 +4,11 @@
  *
  *   createProject   [manifest, checkpoint 0 header, its chunks]
  *   openRound       [round-open r]
- *   closeRound      [receipt r, checkpoint r+1 header, its chunks]
+ *   closeRound      [receipt r, checkpoint r+1 header, its chunks, outer-state r+1 header, chunks]
  *
- * Receipt and next checkpoint share a batch so that "credits granted" and "round advanced" are one
- * fact: a host killed before the batch lands has granted nothing and re-runs round r from the
+ * Receipt, next checkpoint and next outer momentum share a batch so that "credits granted" and
+ * "round advanced" are one fact, and the optimizer state a restarted host continues from is always
+ * the one that produced the checkpoint: a host killed before the batch lands has granted nothing and re-runs round r from the
  * updates still in contributors' cores; killed after, it reopens, sees receipt r and goes on with
  * round r+1. closeRound refuses a round that already has a receipt, so no credit is granted twice.
  */
@@ -17,9 +18,15 @@ import { TandemError } from '../api/errors.js'
 import { encodeCheckpoint } from '../engine/checkpoint.js'
 import { initialWeights } from '../engine/model/init.js'
 import { decodeCheckpoint } from '../engine/checkpoint.js'
-import { checkpointBlocks, encodeReceipt, encodeRoundOpen, type Receipt } from './entries.js'
+import {
+  checkpointBlocks,
+  encodeReceipt,
+  encodeRoundOpen,
+  outerStateBlocks,
+  type Receipt,
+} from './entries.js'
 import { createManifest, type Manifest, type ProjectSpec } from './manifest.js'
-import { readCheckpoint, readLedger, type LedgerState } from './reader.js'
+import { readCheckpoint, readLedger, readOuterState, type LedgerState } from './reader.js'
 import { checkReceiptCredits } from './receipts.js'
 
 export interface HostKeyPair {
@@ -35,10 +42,11 @@ function checkpointBatch(
   manifest: Manifest,
   round: number,
   weights: Float32Array,
+  blocks = checkpointBlocks,
 ): { blocks: Buffer[]; contentHash: string } {
   const file = encodeCheckpoint(manifest.model, round, weights)
   const { contentHash } = decodeCheckpoint(file)
-  return { blocks: checkpointBlocks(round, file, contentHash), contentHash }
+  return { blocks: blocks(round, file, contentHash), contentHash }
 }
 
 /** Writes a new ledger (manifest + checkpoint 0) and returns the project key (the core's key). */
@@ -112,6 +120,11 @@ export class LedgerWriter {
     return (await readCheckpoint(this.core, this.current, round, { wait: false })).weights
   }
 
+  /** Outer momentum entering `round` (zeros for round 0). */
+  async momentum(round = this.round): Promise<Float32Array> {
+    return readOuterState(this.core, this.current, round, { wait: false })
+  }
+
   async openRound(o: {
     openedAt: number
     deadline: number
@@ -124,15 +137,17 @@ export class LedgerWriter {
     ])
   }
 
-  /** Appends receipt r and checkpoint r+1 together (see the file comment). */
+  /** Appends receipt r, checkpoint r+1 and outer-state r+1 together (see the file comment). */
   async closeRound(
     receipt: Omit<Receipt, 'v' | 'round' | 'checkpointIn' | 'checkpointOut'>,
     nextWeights: Float32Array,
+    nextMomentum: Float32Array,
   ): Promise<void> {
     const r = this.current.rounds[this.round]!
     if (!r.open) outOfOrder(`round ${r.round} is not open`)
     if (r.receipt) outOfOrder(`round ${r.round} already has a receipt`)
     const next = checkpointBatch(this.manifest, r.round + 1, nextWeights)
+    const outer = checkpointBatch(this.manifest, r.round + 1, nextMomentum, outerStateBlocks)
     const checkpointOut = next.contentHash
     const full: Receipt = {
       v: 1,
@@ -143,7 +158,7 @@ export class LedgerWriter {
     }
     checkReceiptCredits(this.manifest, full)
     const { v: _v, ...body } = full
-    await this.append([encodeReceipt(body), ...next.blocks])
+    await this.append([encodeReceipt(body), ...next.blocks, ...outer.blocks])
   }
 
   private async append(blocks: Buffer[]): Promise<void> {

@@ -1,21 +1,24 @@
 /**
  * Reads a project ledger (entries.ts) into rounds, checking the order a well-behaved host writes:
  *
- *   manifest, checkpoint 0, open 0, [receipt 0 + checkpoint 1], open 1, [receipt 1 + checkpoint 2] …
+ *   manifest, checkpoint 0, open 0, [receipt 0 + checkpoint 1 + outer-state 1], open 1, …
  *
- * Bracketed pairs are one append batch. Anything out of that order is LEDGER_CORRUPT. Walking reads
+ * Bracketed groups are one append batch. Outer-state r is the Nesterov momentum entering round r
+ * (round 0 has none: zeros); with it every round can be replayed on its own. Anything out of that order is LEDGER_CORRUPT. Walking reads
  * only entry blocks and skips checkpoint chunks, so listing rounds of a replicated ledger does not
  * download the weights; `checkpoint()` fetches and verifies one on demand.
  *
  * Torn tail: the host appends every state change as a single batch, and hypercore applies a batch
  * all or nothing, so a crash never leaves a half entry. A tail that is still incomplete (a header
- * whose chunks run past the end, a receipt without its checkpoint) was written by some other writer
+ * whose chunks run past the end, a receipt without its checkpoint, a checkpoint r > 0
+ * without its outer-state) was written by some other writer
  * or is a prefix still being replicated; the reader reports it as `tornTail` and leaves it out of the
  * state, and the writer truncates it on open (ledger.ts).
  */
 import type Hypercore from 'hypercore'
 import { isTandemError, TandemError } from '../api/errors.js'
 import { decodeCheckpoint, type Checkpoint } from '../engine/checkpoint.js'
+import { paramLayout, sizeOf } from '../engine/model/layout.js'
 import { corrupt, decodeEntry, MAX_ENTRY_BYTES } from './entries.js'
 import type { CheckpointHeader, Entry, Receipt, RoundOpen } from './entries.js'
 import { parseManifest, type Manifest } from './manifest.js'
@@ -28,6 +31,8 @@ export interface CheckpointRef extends CheckpointHeader {
 export interface RoundRecord {
   round: number
   checkpoint: CheckpointRef
+  /** Outer momentum entering this round; absent for round 0 (zeros). */
+  outerState?: CheckpointRef
   open?: RoundOpen
   receipt?: Receipt
 }
@@ -94,14 +99,36 @@ export async function readLedger(core: Hypercore, opts: ReadOptions = {}): Promi
         throw corrupt(index, `unexpected checkpoint of round ${h.round}`)
       if (pendingReceipt && pendingReceipt.value.checkpointOut !== h.contentHash)
         throw corrupt(index, `receipt ${h.round - 1} names another checkpoint than follows it`)
-      if (index + h.chunkCount >= core.length) {
-        torn = { index: pendingReceipt?.index ?? index, why: 'checkpoint chunks are missing' }
+      const tornAt = pendingReceipt?.index ?? index
+      const end = index + 1 + h.chunkCount
+      if (end > core.length) {
+        torn = { index: tornAt, why: 'checkpoint chunks are missing' }
         break
+      }
+      let outerState: CheckpointRef | undefined
+      if (h.round > 0) {
+        // Checkpoint r > 0 and its outer-state were appended in the same batch as receipt r − 1.
+        if (end >= core.length) {
+          torn = { index: tornAt, why: 'outer-state is missing' }
+          break
+        }
+        const next = decodeEntry(await block(core, end, opts), end)
+        if (next.kind !== 'outer-state' || next.value.round !== h.round)
+          throw corrupt(end, `checkpoint ${h.round} is not followed by its outer-state`)
+        if (end + 1 + next.value.chunkCount > core.length) {
+          torn = { index: tornAt, why: 'outer-state chunks are missing' }
+          break
+        }
+        outerState = { ...next.value, index: end }
       }
       if (pendingReceipt && current) current.receipt = pendingReceipt.value
       pendingReceipt = null
-      rounds.push({ round: h.round, checkpoint: { ...h, index } })
-      index += 1 + h.chunkCount
+      rounds.push({
+        round: h.round,
+        checkpoint: { ...h, index },
+        ...(outerState ? { outerState } : {}),
+      })
+      index = outerState ? outerState.index + 1 + outerState.chunkCount : end
       expect = 'open'
       continue
     }
@@ -119,6 +146,8 @@ export async function readLedger(core: Hypercore, opts: ReadOptions = {}): Promi
         throw corrupt(index, `receipt ${current.round} starts from another checkpoint`)
       pendingReceipt = { value: entry.value, index }
       expect = 'checkpoint'
+    } else if (entry.kind === 'outer-state') {
+      throw corrupt(index, `outer-state ${entry.value.round} outside its checkpoint`)
     } else {
       throw corrupt(index, 'checkpoint chunk outside a checkpoint')
     }
@@ -131,27 +160,24 @@ export async function readLedger(core: Hypercore, opts: ReadOptions = {}): Promi
   return { manifest, rounds, completeLength: torn ? torn.index : index, tornTail: torn }
 }
 
-/**
- * Fetches checkpoint `round`, checks its bytes against the header's hash, then decodes it against the
- * manifest's model spec. A swapped or altered chunk is LEDGER_CHECKPOINT_MISMATCH naming the round.
- */
-export async function readCheckpoint(
+/** Reads the chunks after `ref`, checks them against the header and decodes the file. */
+async function readFile(
   core: Hypercore,
   state: LedgerState,
+  ref: CheckpointRef,
+  what: string,
   round: number,
-  opts: ReadOptions = {},
+  opts: ReadOptions,
 ): Promise<Checkpoint> {
-  const ref = state.rounds[round]?.checkpoint
-  if (!ref) throw new TandemError('BAD_ARGUMENT', `the ledger has no checkpoint ${round}`)
   const parts: Uint8Array[] = []
   for (let i = 1; i <= ref.chunkCount; i++) {
     const entry = decodeEntry(await block(core, ref.index + i, opts), ref.index + i)
-    if (entry.kind !== 'chunk') throw corrupt(ref.index + i, `checkpoint ${round} chunk missing`)
+    if (entry.kind !== 'chunk') throw corrupt(ref.index + i, `${what} ${round} chunk missing`)
     parts.push(entry.bytes)
   }
   const bytes = Buffer.concat(parts)
   const mismatch = (why: string) =>
-    new TandemError('LEDGER_CHECKPOINT_MISMATCH', `checkpoint ${round} does not verify: ${why}`)
+    new TandemError('LEDGER_CHECKPOINT_MISMATCH', `${what} ${round} does not verify: ${why}`)
   if (bytes.length !== ref.byteLength)
     throw mismatch(`${bytes.length} bytes, header says ${ref.byteLength}`)
   // decodeCheckpoint verifies the file's own digest and computes its identity (contentHash); a
@@ -172,4 +198,40 @@ export async function readCheckpoint(
     throw mismatch('content hash differs from the ledger header')
   if (checkpoint.round !== round) throw mismatch(`the file says round ${checkpoint.round}`)
   return checkpoint
+}
+
+/**
+ * Fetches checkpoint `round`, checks its bytes against the header's hash, then decodes it against the
+ * manifest's model spec. A swapped or altered chunk is LEDGER_CHECKPOINT_MISMATCH naming the round.
+ */
+export async function readCheckpoint(
+  core: Hypercore,
+  state: LedgerState,
+  round: number,
+  opts: ReadOptions = {},
+): Promise<Checkpoint> {
+  const ref = state.rounds[round]?.checkpoint
+  if (!ref) throw new TandemError('BAD_ARGUMENT', `the ledger has no checkpoint ${round}`)
+  return readFile(core, state, ref, 'checkpoint', round, opts)
+}
+
+/**
+ * The outer Nesterov momentum entering `round`: zeros for round 0, otherwise outer-state `round`,
+ * checked like a checkpoint (LEDGER_CHECKPOINT_MISMATCH naming the round when it does not verify).
+ */
+export async function readOuterState(
+  core: Hypercore,
+  state: LedgerState,
+  round: number,
+  opts: ReadOptions = {},
+): Promise<Float32Array> {
+  const record = state.rounds[round]
+  if (!record) throw new TandemError('BAD_ARGUMENT', `the ledger has no round ${round}`)
+  if (round === 0) {
+    const n = paramLayout(state.manifest.model).reduce((sum, p) => sum + sizeOf(p.shape), 0)
+    return new Float32Array(n)
+  }
+  if (!record.outerState)
+    throw new TandemError('BAD_ARGUMENT', `the ledger has no outer-state ${round}`)
+  return (await readFile(core, state, record.outerState, 'outer-state', round, opts)).weights
 }

@@ -3,12 +3,17 @@ import Corestore from 'corestore'
 import crypto from 'hypercore-crypto'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
-import { encodeCheckpoint } from '../../../core/engine/checkpoint.js'
+import { decodeCheckpoint, encodeCheckpoint } from '../../../core/engine/checkpoint.js'
 import { initialWeights } from '../../../core/engine/model/init.js'
-import { checkpointBlocks, encodeReceipt, encodeRoundOpen } from '../../../core/ledger/entries.js'
+import {
+  checkpointBlocks,
+  encodeReceipt,
+  encodeRoundOpen,
+  outerStateBlocks,
+} from '../../../core/ledger/entries.js'
 import { createProject, LedgerWriter } from '../../../core/ledger/ledger.js'
 import { createManifest, parseProjectSpec } from '../../../core/ledger/manifest.js'
-import { readCheckpoint, readLedger } from '../../../core/ledger/reader.js'
+import { readCheckpoint, readLedger, readOuterState } from '../../../core/ledger/reader.js'
 import { contributionCredits } from '../../../core/ledger/receipts.js'
 import { replayStanding } from '../../../core/ledger/standing.js'
 import { tempDir } from '../../support/data.js'
@@ -70,9 +75,10 @@ describe('project ledger', () => {
         contributions: [contribution(manifest, 'c', 0.8), contribution(manifest, 'e', 0.3)],
       }
       receipts.push(receipt)
-      await w.closeRound(receipt, next)
+      const momentum = (await w.momentum()).map((x, i) => x + r + 1 + i * 1e-3)
+      await w.closeRound(receipt, next, momentum)
     }
-    await assert.rejects(w.closeRound(receipts[0]!, await w.weights()), {
+    await assert.rejects(w.closeRound(receipts[0]!, await w.weights(), await w.momentum()), {
       code: 'LEDGER_OUT_OF_ORDER',
     })
     await w.close()
@@ -92,6 +98,16 @@ describe('project ledger', () => {
       ck0.weights.map((x) => x * 0.125),
     )
     assert.equal(state.rounds[2]!.receipt!.checkpointOut, ck3.contentHash)
+    // Momentum r = Σ_{k ≤ r} (k + i·1e-3) as written above, read back exactly; round 0 is zeros.
+    const m0 = await readOuterState(w.core, state, 0)
+    assert.ok(m0.length === ck0.weights.length && m0.every((x) => x === 0))
+    assert.equal(state.rounds[0]!.outerState, undefined)
+    let expected = new Float32Array(m0.length)
+    for (let r = 1; r <= 3; r++) {
+      expected = expected.map((x, i) => x + r + i * 1e-3)
+      assert.deepEqual(await w.momentum(r), expected)
+      assert.equal(state.rounds[r]!.outerState!.round, r)
+    }
 
     const table = replayStanding(
       manifest,
@@ -112,7 +128,9 @@ describe('project ledger', () => {
       contributions: [{ ...receipts[0]!.contributions[0]!, credits: 99 }],
     }
     await w.openRound({ openedAt: 1, deadline: 2, assignmentSeed: h('5') })
-    await assert.rejects(w.closeRound(bad, await w.weights()), { code: 'LEDGER_CREDIT_MISMATCH' })
+    await assert.rejects(w.closeRound(bad, await w.weights(), await w.momentum()), {
+      code: 'LEDGER_CREDIT_MISMATCH',
+    })
   })
 
   it('truncates a torn tail on reopen and carries on', async (t) => {
@@ -155,6 +173,87 @@ describe('project ledger', () => {
     assert.equal(w.core.length, length + 1)
     assert.equal(w.state.tornTail, null)
     assert.ok(w.state.rounds[0]!.open)
+  })
+
+  it('treats a checkpoint without its outer-state as a torn tail', async (t) => {
+    const s = await store(t)
+    t.after(() => s.close())
+    const host = crypto.keyPair()
+    const spec = projectSpec()
+    await createProject(s, spec, host)
+    const raw = s.get({ keyPair: host })
+    await raw.ready()
+    const ck0 = (await readLedger(raw)).rounds[0]!.checkpoint.contentHash
+    const weights = initialWeights(spec.model, 1)
+    const file = encodeCheckpoint(spec.model, 1, weights)
+    const ck1 = decodeCheckpoint(file)
+    await raw.append(
+      encodeRoundOpen({
+        round: 0,
+        openedAt: 1,
+        deadline: 2,
+        checkpointHash: ck0,
+        assignmentSeed: h('5'),
+      }),
+    )
+    const complete = raw.length
+    const receipt = encodeReceipt({
+      round: 0,
+      closedAt: 3,
+      checkpointIn: ck0,
+      checkpointOut: ck1.contentHash,
+      rule: 'mean',
+      contributions: [],
+    })
+    // Receipt and checkpoint 1 without the outer-state: not what closeRound writes.
+    await raw.append([receipt, ...checkpointBlocks(1, file, ck1.contentHash)])
+    let torn = await readLedger(raw)
+    assert.deepEqual(torn.tornTail, { index: complete, why: 'outer-state is missing' })
+    assert.equal(torn.rounds.length, 1)
+    // Its header without its chunks is torn too.
+    const momentum = encodeCheckpoint(spec.model, 1, new Float32Array(weights.length))
+    await raw.append(outerStateBlocks(1, momentum, h('8'))[0]!)
+    torn = await readLedger(raw)
+    assert.deepEqual(torn.tornTail, { index: complete, why: 'outer-state chunks are missing' })
+    await raw.close()
+    const w = await LedgerWriter.open(s, host)
+    t.after(() => w.close())
+    assert.equal(w.core.length, complete)
+    assert.equal(w.round, 0)
+    assert.ok(w.state.rounds[0]!.open)
+  })
+
+  it('refuses a checkpoint followed by something other than its outer-state', async (t) => {
+    const s = await store(t)
+    t.after(() => s.close())
+    const spec = projectSpec()
+    const host = crypto.keyPair()
+    await createProject(s, spec, host)
+    const w = await LedgerWriter.open(s, host)
+    t.after(() => w.close())
+    await w.openRound({ openedAt: 1, deadline: 2, assignmentSeed: h('5') })
+    const ck0 = w.state.rounds[0]!.checkpoint.contentHash
+    const file = encodeCheckpoint(spec.model, 1, await w.weights())
+    const ck1 = decodeCheckpoint(file)
+    await w.core.append([
+      encodeReceipt({
+        round: 0,
+        closedAt: 3,
+        checkpointIn: ck0,
+        checkpointOut: ck1.contentHash,
+        rule: 'mean',
+        contributions: [],
+      }),
+      ...checkpointBlocks(1, file, ck1.contentHash),
+      encodeRoundOpen({
+        round: 1,
+        openedAt: 4,
+        deadline: 5,
+        checkpointHash: ck1.contentHash,
+        assignmentSeed: h('5'),
+      }),
+    ])
+    await assert.rejects(readLedger(w.core), { code: 'LEDGER_CORRUPT' })
   })
 
   it('names a tampered checkpoint written by a malicious host', async (t) => {

@@ -7,6 +7,7 @@ import {
   checkpointBlocks,
   decodeEntry,
   encodeReceipt,
+  outerStateBlocks,
   encodeRoundOpen,
   type Receipt,
 } from '../../../core/ledger/entries.js'
@@ -76,6 +77,18 @@ describe('ledger entries', () => {
       }),
     )
     assert.ok(back.equals(Buffer.from(file)))
+  })
+
+  it('frames an outer-state like a checkpoint, under its own kind', () => {
+    const file = new Uint8Array(CHUNK_BYTES + 3).map((_, i) => (i * 7) & 0xff)
+    const [header, ...chunks] = outerStateBlocks(2, file, h('8'))
+    assert.equal(header![0], 5)
+    assert.deepEqual(decodeEntry(header!, 1), {
+      kind: 'outer-state',
+      value: { v: 1, round: 2, contentHash: h('8'), byteLength: file.byteLength, chunkCount: 2 },
+    })
+    assert.equal(chunks.length, 2)
+    assert.ok(chunks.every((c, i) => decodeEntry(c, i + 2).kind === 'chunk'))
   })
 
   it('refuses to write what a reader would refuse', () => {
