@@ -206,3 +206,21 @@ export function lossFunction(spec: ModelSpec): {
     },
   }
 }
+
+/**
+ * Next-token logits of a transformer at the LAST position of each row: [batch, vocab]. For
+ * generation (sample text shown to contributors), not training.
+ */
+export function lastTokenLogits(
+  spec: TransformerSpec,
+  params: readonly tf.Tensor[],
+  tokens: tf.Tensor2D,
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [b, t] = tokens.shape
+    const mask = causalMask(t)
+    const logits = transformerLogits(spec, new Cursor(params), tokens, mask)
+    const rows = tf.reshape(logits, [b, t, spec.vocab])
+    return tf.reshape(tf.slice(rows, [0, t - 1, 0], [b, 1, spec.vocab]), [b, spec.vocab])
+  })
+}
