@@ -69,6 +69,15 @@ export const ErrorCodes = [
   'AGGREGATE_BAD_WEIGHT',
   'AGGREGATE_CORRUPT_UPDATE',
   'AGGREGATE_BAD_CONFIG',
+  // contributor node and local API (core/node, core/server, core/cli client commands)
+  'SETTINGS_INVALID',
+  'STATE_CORRUPT',
+  'STATE_IO',
+  'UNAUTHORIZED',
+  'FORBIDDEN_ORIGIN',
+  'FORBIDDEN_HOST',
+  'PAYLOAD_TOO_LARGE',
+  'NODE_NOT_RUNNING',
 ] as const
 
 export type ErrorCode = (typeof ErrorCodes)[number]
