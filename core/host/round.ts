@@ -1,0 +1,245 @@
+/**
+ * Closing one round, as a pure function of what the host downloaded and what the ledger already
+ * says. No network and no clock: the host calls it with the updates it fetched, `tandem verify`
+ * calls it with the same updates fetched again, and both must get bit-identical weights, momentum
+ * and receipt. Everything here is therefore deterministic for a given TF.js backend: updates are
+ * handled in arrival order, sums have a fixed order (core/aggregate), and ties break by index.
+ *
+ * Steps:
+ *   1. decode each encoded Δ (codec bytes); a corrupt or wrongly sized one is null → 'wrong-shape'.
+ *      The codec refuses non-finite floats, so 'non-finite' is what overflows when expanded (an
+ *      int8 scale × 127 beyond float32).
+ *   2. a second update from the same contributor (valid signature) is a 'duplicate': one slot per
+ *      contributor per round, else a contributor could double its weight and credits.
+ *   3. screenRound (core/host/scoring.ts): bad-signature, late, replayed, duplicate hash,
+ *      wrong-shape, non-finite, norm-outlier.
+ *   4. each survivor applied alone (θ − Δ_i) on the validation batch: harmful ones are rejected.
+ *      Harmfulness does not depend on the aggregate, so deciding it before aggregating gives the
+ *      same verdicts as "aggregate, score, drop the harmful, re-aggregate" with one aggregation.
+ *   5. aggregate the accepted updates with the manifest's rule, weighted contributionWeight(samples
+ *      the host assigned, reputation from earlier receipts).
+ *   6. score the accepted ones against that aggregate (cosine, norm ratio to their median norm) →
+ *      quality → credits (contributionCredits). Rejected updates earn 0, quality 0, and keep their
+ *      reason; harmful ones keep their score, which says why.
+ *   7. the outer Nesterov step with recipe.outer. Nothing accepted: weights and momentum unchanged.
+ */
+import { isTandemError, TandemError } from '../api/errors.js'
+import { aggregate, contributionWeight, type AggregationConfig } from '../aggregate/aggregate.js'
+import type { Batch } from '../engine/batch.js'
+import { decode } from '../engine/compress/codec.js'
+import { densify } from '../engine/compress/quantize.js'
+import { evaluateLoss } from '../engine/inner-loop.js'
+import { paramLayout, sizeOf } from '../engine/model/layout.js'
+import { nesterovOuterStep, type OuterResult } from '../engine/optim/nesterov.js'
+import type { Contribution, Receipt, RejectionReason, Score } from '../ledger/entries.js'
+import type { Manifest } from '../ledger/manifest.js'
+import type { LedgerState } from '../ledger/reader.js'
+import { contributionCredits } from '../ledger/receipts.js'
+import { replayStanding } from '../ledger/standing.js'
+import { cosine, isHarmful, l2, lossChange, median, quality, screenRound } from './scoring.js'
+
+export interface RoundCandidate {
+  /** Hex public key of the contributor. */
+  contributor: string
+  /** Hex key of the contributor's update core. */
+  updateCore: string
+  /** Start block of the update in that core. */
+  updateIndex: number
+  /** Hex SHA-256 of the encoded bytes. */
+  updateHash: string
+  /** Samples the HOST assigned (recipe.innerSteps × recipe.batchSize), never a claim. */
+  samples: number
+  /** Encoded Δ (core/engine/compress/codec.ts); null = could not be fetched or decoded. */
+  encoded: Uint8Array | null
+  receivedAt: number
+  signatureValid: boolean
+}
+
+export interface RoundInput {
+  manifest: Manifest
+  round: number
+  /** Checkpoint r. */
+  weights: Float32Array
+  /** Outer momentum entering round r; null = zeros (round 0). */
+  momentum: Float32Array | null
+  /** In arrival order; the receipt lists them in this order. */
+  candidates: RoundCandidate[]
+  /** Update hashes in earlier receipts (replays). */
+  seenBefore: ReadonlySet<string>
+  /** Contributor → reputation, from replayStanding over earlier receipts. */
+  reputation: ReadonlyMap<string, number>
+  /** Held-out batch for scoring (core/host/validation.ts). */
+  validation: Batch
+  deadline: number
+  closedAt: number
+}
+
+export interface RoundOutput {
+  receipt: Omit<Receipt, 'v' | 'round' | 'checkpointIn' | 'checkpointOut'>
+  weights: Float32Array
+  momentum: Float32Array
+  /** The aggregated Δ; null when nothing was accepted. */
+  aggregate: Float32Array | null
+  /** Validation loss of checkpoint r. */
+  lossBefore: number
+  /** Validation loss of the next weights. */
+  lossAfter: number
+}
+
+export function parameterCount(manifest: Pick<Manifest, 'model'>): number {
+  return paramLayout(manifest.model).reduce((n, p) => n + sizeOf(p.shape), 0)
+}
+
+/** Expanded Δ, or null when the bytes are not a valid encoding of `n` parameters. */
+function decodeDelta(encoded: Uint8Array | null, n: number): Float32Array | null {
+  if (!encoded) return null
+  try {
+    return densify(decode(encoded, n))
+  } catch (err) {
+    if (isTandemError(err) && err.code === 'COMPRESSION_CORRUPT') return null
+    throw err
+  }
+}
+
+/** The aggregation config the manifest names (its rule with the library's default parameters). */
+export function aggregationConfig(manifest: Manifest): AggregationConfig {
+  return { rule: manifest.aggregation.rule }
+}
+
+const finiteScore = (s: Score): boolean =>
+  [s.lossBefore, s.lossAfter, s.cosine, s.normRatio].every(Number.isFinite)
+
+export async function computeRound(input: RoundInput): Promise<RoundOutput> {
+  const { manifest, weights, candidates, validation } = input
+  const spec = manifest.model
+  const n = parameterCount(manifest)
+  if (weights.length !== n)
+    throw new TandemError('SPEC_MISMATCH', `weights have ${weights.length} values, the model ${n}`)
+  if (input.momentum && input.momentum.length !== n)
+    throw new TandemError('SPEC_MISMATCH', `momentum has ${input.momentum.length} values, not ${n}`)
+  const momentumIn = input.momentum ?? new Float32Array(n)
+
+  // 1–3: decode and screen.
+  const deltas = candidates.map((c) => decodeDelta(c.encoded, n))
+  const verdicts: (RejectionReason | null)[] = candidates.map(() => null)
+  const contributors = new Set<string>()
+  const screened: number[] = []
+  candidates.forEach((c, i) => {
+    if (c.signatureValid && contributors.has(c.contributor)) verdicts[i] = 'duplicate'
+    else screened.push(i)
+    if (c.signatureValid) contributors.add(c.contributor)
+  })
+  const screenVerdicts = screenRound(
+    screened.map((i) => ({
+      updateHash: candidates[i]!.updateHash,
+      delta: deltas[i]!,
+      receivedAt: candidates[i]!.receivedAt,
+      signatureValid: candidates[i]!.signatureValid,
+    })),
+    { expectedLength: n, deadline: input.deadline, seenBefore: input.seenBefore },
+  )
+  screened.forEach((i, k) => (verdicts[i] = screenVerdicts[k]!))
+
+  // 4: each survivor applied alone.
+  const lossBefore = await evaluateLoss(spec, weights, validation)
+  const scores: (Score | undefined)[] = candidates.map(() => undefined)
+  const losses = new Map<number, { lossBefore: number; lossAfter: number }>()
+  for (let i = 0; i < candidates.length; i++) {
+    if (verdicts[i] !== null) continue
+    const change = await lossChange(spec, weights, deltas[i]!, validation, lossBefore)
+    losses.set(i, change)
+    if (isHarmful(change)) verdicts[i] = 'harmful'
+  }
+
+  // 5: aggregate what is left.
+  const accepted = candidates.flatMap((_, i) => (verdicts[i] === null ? [i] : []))
+  const reputationOf = (who: string) =>
+    input.reputation.get(who) ?? manifest.credits.initialReputation
+  let agg: Float32Array | null = null
+  if (accepted.length > 0) {
+    const result = aggregate(
+      accepted.map((i) => ({
+        update: deltas[i]!,
+        weight: contributionWeight(
+          candidates[i]!.samples,
+          reputationOf(candidates[i]!.contributor),
+        ),
+      })),
+      aggregationConfig(manifest),
+      { expectedLength: n },
+    )
+    agg = result.aggregate
+  }
+
+  // 6: scores and quality against the final aggregate.
+  const medianNorm = median(accepted.map((i) => l2(deltas[i]!)))
+  const qualities = candidates.map(() => 0)
+  for (const [i, change] of losses) {
+    const delta = deltas[i]!
+    const score: Score = {
+      ...change,
+      cosine: agg ? cosine(delta, agg) : 0,
+      normRatio: medianNorm > 0 ? l2(delta) / medianNorm : 1,
+    }
+    if (finiteScore(score)) scores[i] = score
+    if (verdicts[i] === null) qualities[i] = quality(score)
+  }
+
+  const contributions: Contribution[] = candidates.map((c, i) => {
+    const reason = verdicts[i]
+    const base = {
+      contributor: c.contributor,
+      updateCore: c.updateCore,
+      updateIndex: c.updateIndex,
+      updateHash: c.updateHash,
+      samples: c.samples,
+      ...(scores[i] ? { score: scores[i] } : {}),
+    }
+    if (reason !== null) return { ...base, quality: 0, credits: 0, accepted: false, reason }
+    const q = qualities[i]!
+    return {
+      ...base,
+      quality: q,
+      credits: contributionCredits(manifest, { ...c, quality: q, accepted: true }),
+      accepted: true,
+    }
+  })
+
+  // 7: the outer step.
+  // Copies, so that the caller may reuse or mutate its inputs without touching the output.
+  let next: OuterResult = {
+    weights: Float32Array.from(weights),
+    momentum: Float32Array.from(momentumIn),
+  }
+  if (agg) next = nesterovOuterStep(weights, agg, momentumIn, manifest.recipe.outer)
+  const lossAfter = agg ? await evaluateLoss(spec, next.weights, validation) : lossBefore
+
+  return {
+    receipt: {
+      closedAt: input.closedAt,
+      rule: manifest.aggregation.rule,
+      contributions,
+    },
+    weights: next.weights,
+    momentum: next.momentum,
+    aggregate: agg,
+    lossBefore,
+    lossAfter,
+  }
+}
+
+/**
+ * What computeRound needs from the ledger's history before round `round` (default: the round in
+ * progress, i.e. every receipt so far): update hashes already offered (replays) and each
+ * contributor's reputation, replayed from those receipts only.
+ */
+export function roundHistory(
+  state: LedgerState,
+  round = state.rounds.length - 1,
+): { seenBefore: Set<string>; reputation: Map<string, number> } {
+  const receipts = state.rounds.slice(0, round).flatMap((r) => (r.receipt ? [r.receipt] : []))
+  const seenBefore = new Set(receipts.flatMap((r) => r.contributions.map((c) => c.updateHash)))
+  const reputation = new Map<string, number>()
+  for (const [who, s] of replayStanding(state.manifest, receipts)) reputation.set(who, s.reputation)
+  return { seenBefore, reputation }
+}
