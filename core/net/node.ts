@@ -47,6 +47,11 @@ export interface TandemNodeOptions {
    * node does not close it. Give it before opening cores: cores already open are not watched.
    */
   corestore?: Corestore
+  /**
+   * Called with every accepted connection before anything reads or writes it (before replication
+   * and the control channel): e.g. the contributor's rate limiter (core/node/rate-limit.ts).
+   */
+  wrapConnection?: (conn: Hyperswarm.Connection) => void
 }
 
 export interface NodeStatus {
@@ -335,6 +340,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       conn.destroy()
       return
     }
+    this.opts.wrapConnection?.(conn)
     this.opts.corestore?.replicate(conn)
 
     const peer = new Peer(conn)
