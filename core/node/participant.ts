@@ -300,11 +300,12 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     if (this.training) this.engine.stop()
     if (this.retryTimer) clearInterval(this.retryTimer)
     for (const off of this.teardown) off()
-    while (this.training || this.evaluating) await new Promise((r) => setTimeout(r, 20))
-    await this.node.leaveProject(this.project).catch(() => {})
-    await this.dataset?.close().catch(() => {})
-    await this.updateCore?.close().catch(() => {})
+    // Closing the cores ends reads still waiting for peers; then the training job winds down.
     await this.ledgerCore?.close().catch(() => {})
+    await this.dataset?.close().catch(() => {})
+    while (this.training || this.evaluating) await new Promise((r) => setTimeout(r, 20))
+    await this.updateCore?.close().catch(() => {})
+    await this.node.leaveProject(this.project).catch(() => {})
     this.setState('stopped', '')
   }
 
@@ -506,6 +507,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       })
       this.sendOffer(this.offers.get(round)!)
     } catch (err) {
+      if (this.stopped) return // stop() closed the cores under the job
       if (isTandemError(err) && err.code === 'ENGINE_STOPPED') {
         if (!this.stopped) this.setState('idle', `round ${round} closed while training`)
         return

@@ -4,9 +4,11 @@
  * with the test.
  */
 import type Corestore from 'corestore'
+import type Hypercore from 'hypercore'
 import crypto from 'hypercore-crypto'
+import { spawn, type ChildProcess } from 'node:child_process'
 import type { TestContext } from 'node:test'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatasetStore } from '../../core/data/dataset-store.js'
@@ -18,11 +20,16 @@ import {
   sha256Hex,
   type DatasetHeader,
 } from '../../core/data/header.js'
+import { encode } from '../../core/engine/compress/codec.js'
+import { compressOnce } from '../../core/engine/compress/error-feedback.js'
 import { seededRandom } from '../../core/engine/model/init.js'
 import { ProjectHost, type ProjectHostOptions } from '../../core/host/host.js'
+import { openContributorUpdateCore } from '../../core/host/update-core.js'
 import { createProject, LedgerWriter, type HostKeyPair } from '../../core/ledger/ledger.js'
 import { parseProjectSpec } from '../../core/ledger/manifest.js'
+import { publishUpdate } from '../../core/ledger/updates.js'
 import type { TandemNode } from '../../core/net/node.js'
+import type { Ack, UpdateOffer } from '../../core/wire/messages.js'
 import { Participant, type ParticipantOptions } from '../../core/node/participant.js'
 import { defer } from './data.js'
 import type { TestNetwork } from './swarm.js'
@@ -197,4 +204,205 @@ export async function testContributor(
   participant.on('warning', (err) => t.diagnostic(`participant warning: ${String(err)}`))
   defer(t, () => participant.stop())
   return { store, keyPair, node, participant }
+}
+
+export interface RawContributor {
+  keyPair: { publicKey: Buffer; secretKey: Buffer }
+  hex: string
+  node: TandemNode
+  store: Corestore
+  /** This contributor's own (derived) update core. */
+  core: Hypercore
+  acks: Ack[]
+  publish(round: number, encoded: Uint8Array, checkpointHash: string): Promise<UpdateOffer>
+  offer(offer: UpdateOffer): void
+  /** Resolves with the first ack for `hash` (hex) in `round` that satisfies `status`. */
+  ack(round: number, hash: string, status?: Ack['status']): Promise<Ack>
+}
+
+/** A hand-driven contributor: publishes and offers whatever the test says, records acks. */
+export async function rawContributor(
+  t: TestContext,
+  net: TestNetwork,
+  project: string,
+): Promise<RawContributor> {
+  const datasets = await tempStore(t, 'tandem-raw-')
+  const store = datasets.corestore
+  const keyPair = crypto.keyPair()
+  const node = net.node({ keyPair, corestore: store })
+  const core = await openContributorUpdateCore(store, keyPair, project)
+  defer(t, () => core.close())
+  const acks: Ack[] = []
+  const waiters = new Set<() => void>()
+  node.on('message', (_peer, msg) => {
+    if (msg.type !== 'ack') return
+    acks.push(msg.body)
+    for (const w of waiters) w()
+  })
+  node.joinProject(Buffer.from(project, 'hex'))
+  const hostKey = async () => {
+    const c = store.get({ key: Buffer.from(project, 'hex') })
+    await c.ready()
+    const m = JSON.parse((await c.get(0, { timeout: 10_000 }))!.toString()) as { host: string }
+    await c.close()
+    return Buffer.from(m.host, 'hex')
+  }
+  const host = await hostKey()
+  return {
+    keyPair,
+    hex: keyPair.publicKey.toString('hex'),
+    node,
+    store,
+    core,
+    acks,
+    async publish(round, encoded, checkpointHash) {
+      const samples = 256
+      const ref = await publishUpdate(core, { project, round, checkpointHash, samples, encoded })
+      return {
+        project: Buffer.from(project, 'hex'),
+        round,
+        core: core.key!,
+        ...ref,
+        samples,
+      }
+    },
+    offer(offer) {
+      node.send(host, 'updateOffer', offer)
+    },
+    ack(round, hash, status) {
+      const find = () =>
+        acks.find(
+          (a) =>
+            a.round === round &&
+            Buffer.from(a.ref).toString('hex') === hash &&
+            (!status || a.status === status),
+        )
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check)
+          reject(new Error(`no ${status ?? ''} ack for ${hash.slice(0, 8)} in round ${round}`))
+        }, 20_000)
+        const check = () => {
+          const a = find()
+          if (!a) return
+          clearTimeout(timer)
+          waiters.delete(check)
+          resolve(a)
+        }
+        waiters.add(check)
+        check()
+      })
+    },
+  }
+}
+
+/** A small valid Δ for the host-test model, int8-encoded (the manifest's default compression). */
+export function smallUpdate(n: number, seed: number, scale = 1e-3): Uint8Array {
+  const rand = seededRandom(seed)
+  const delta = new Float32Array(n).map(() => (rand() - 0.5) * scale)
+  return encode(compressOnce(delta, { method: 'int8', blockSize: 256 }))
+}
+
+/** Writes a dataset and a project into a data dir for test/support/host-process.ts. */
+export async function prepareHostState(
+  dir: string,
+  recipe: Record<string, unknown> = {},
+): Promise<{ project: string; dataset: string }> {
+  const store = await DatasetStore.open({ dataDir: dir })
+  try {
+    const dataset = await createLearnableDataset(store)
+    const keyPair = crypto.keyPair()
+    const project = await createProject(store.corestore, hostSpec(dataset, recipe), keyPair)
+    await writeFile(
+      join(dir, 'host.json'),
+      JSON.stringify({
+        publicKey: keyPair.publicKey.toString('hex'),
+        secretKey: keyPair.secretKey.toString('hex'),
+        dataset,
+      }),
+    )
+    return { project, dataset }
+  } finally {
+    await store.close()
+  }
+}
+
+export interface HostProcess {
+  child: ChildProcess
+  events: Array<Record<string, unknown> & { event: string }>
+  output(): string
+  /** Resolves with the first event (already printed or to come) that matches. */
+  waitFor(
+    match: (e: Record<string, unknown> & { event: string }) => boolean,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown> & { event: string }>
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+/** Starts test/support/host-process.ts on a state dir; killed (SIGKILL) when the test ends. */
+export function spawnHostProcess(t: TestContext, dir: string, bootstrap: string): HostProcess {
+  const env = { ...process.env }
+  delete env['NODE_TEST_CONTEXT'] // the child is not a test file
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/support/host-process.ts', dir, bootstrap],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let text = ''
+  let partial = ''
+  const events: HostProcess['events'] = []
+  const waiters = new Set<() => void>()
+  child.stdout.on('data', (chunk: Buffer) => {
+    text += chunk.toString()
+    partial += chunk.toString()
+    const lines = partial.split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) {
+      try {
+        events.push(JSON.parse(line) as HostProcess['events'][number])
+      } catch {
+        // not an event line
+      }
+    }
+    for (const w of waiters) w()
+  })
+  child.stderr.on('data', (chunk: Buffer) => void (text += chunk.toString()))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      for (const w of waiters) w()
+      resolve({ code, signal })
+    }),
+  )
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  return {
+    child,
+    events,
+    output: () => text,
+    exited,
+    waitFor(match, what, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check)
+          reject(new Error(`timed out waiting for ${what}; host output:\n${text}`))
+        }, timeoutMs)
+        const check = () => {
+          const e = events.find(match)
+          if (e) {
+            clearTimeout(timer)
+            waiters.delete(check)
+            resolve(e)
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            clearTimeout(timer)
+            waiters.delete(check)
+            reject(new Error(`host exited before ${what}; output:\n${text}`))
+          }
+        }
+        waiters.add(check)
+        check()
+      })
+    },
+  }
 }

@@ -1,0 +1,111 @@
+/**
+ * The host's handling of hostile and unlucky offers, with hand-driven contributors (no training):
+ * retransmissions, a second update from one contributor, a copied update, an offer naming someone
+ * else's core, a replayed update, a late offer and offers for a closed round. Each ends in the
+ * receipt (or the ack) with the documented reason, and nothing but honest updates earns credit.
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { parameterCount } from '../../../core/host/round.js'
+import type { Contribution } from '../../../core/ledger/entries.js'
+import { rawContributor, smallUpdate, startTestHost } from '../../support/host-fixtures.js'
+import { fullMesh, loopbackTestnet } from '../../support/swarm.js'
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+
+describe('project host: offers', () => {
+  it('retransmission, duplicates, forged core, replay, late and closed-round offers', async (t) => {
+    const net = await loopbackTestnet(t)
+    let skew = 0
+    const h = await startTestHost(t, net, {
+      recipe: { roundDeadlineSec: 5, minUpdates: 1, maxUpdates: 8 },
+      host: { now: () => Date.now() + skew },
+    })
+    const closed = new Map<number, Contribution[]>()
+    h.host.on('round-closed', (e) => closed.set(e.round, e.contributions))
+    const opened: number[] = []
+    h.host.on('round-open', (e) => opened.push(e.round))
+    await h.host.start()
+    const [a, b, c, d] = await Promise.all(
+      [0, 1, 2, 3].map(() => rawContributor(t, net, h.project)),
+    )
+    await fullMesh([h.node, a!.node, b!.node, c!.node, d!.node], h.ledger.core.key!)
+    const n = parameterCount(h.ledger.manifest)
+    const ckpt = (r: number) => h.ledger.state.rounds[r]!.checkpoint.contentHash
+
+    // Round 0.
+    const bytesA = smallUpdate(n, 1)
+    const offerA = await a!.publish(0, bytesA, ckpt(0))
+    a!.offer(offerA)
+    await a!.ack(0, hex(offerA.hash), 'received')
+    a!.offer(offerA) // a retransmission: acknowledged again, recorded once
+    const again = await a!.publish(0, bytesA, ckpt(0)) // the same Δ at another block: 2nd update
+    a!.offer(again)
+    const copy = await b!.publish(0, bytesA, ckpt(0)) // B copies A's Δ into its own core
+    b!.offer(copy)
+    await b!.ack(0, hex(copy.hash), 'received') // arrival order is the receipt's order
+    c!.offer({ ...offerA }) // C offers A's core as its own
+    const offerD = await d!.publish(0, smallUpdate(n, 4), ckpt(0))
+    d!.offer(offerD)
+    await d!.ack(0, hex(offerD.hash), 'received')
+    const finalA = await a!.ack(0, hex(offerA.hash), 'accepted')
+    assert.equal(finalA.reason, '')
+
+    const r0 = closed.get(0)!
+    assert.deepEqual(
+      r0.map((x) => [x.contributor, x.updateIndex, x.accepted, x.reason ?? null]),
+      [
+        [a!.hex, offerA.start, true, null],
+        [a!.hex, again.start, false, 'duplicate'],
+        [b!.hex, copy.start, false, 'duplicate'],
+        [c!.hex, offerA.start, false, 'bad-signature'],
+        [d!.hex, offerD.start, true, null],
+      ],
+    )
+    assert.ok(r0[0]!.credits > 0 && r0[4]!.credits > 0)
+    assert.ok(r0.slice(1, 4).every((x) => x.credits === 0))
+    const rejectedCopy = await b!.ack(0, hex(copy.hash), 'rejected')
+    assert.equal(rejectedCopy.reason, 'DUPLICATE')
+    assert.equal((await c!.ack(0, hex(offerA.hash), 'rejected')).reason, 'BAD_SIGNATURE')
+
+    // Round 1: a replay, an honest update, an offer for the closed round, then a late one.
+    await waitFor(() => opened.includes(1), 'round 1 to open')
+    const replay = await a!.publish(1, bytesA, ckpt(1)) // A's round-0 Δ, relabelled round 1
+    a!.offer(replay)
+    const offerD1 = await d!.publish(1, smallUpdate(n, 5), ckpt(1))
+    d!.offer(offerD1)
+    await d!.ack(1, hex(offerD1.hash), 'received')
+    b!.offer(copy) // round 0 is closed: the host answers with the receipt's verdict
+    assert.equal((await b!.ack(0, hex(copy.hash), 'rejected')).reason, 'DUPLICATE')
+    const stray = await c!.publish(0, smallUpdate(n, 6), ckpt(0)) // never offered in round 0
+    c!.offer(stray)
+    assert.equal((await c!.ack(0, hex(stray.hash), 'rejected')).reason, 'ROUND_CLOSED')
+
+    skew = 6_000 // the host's clock is now past round 1's deadline; the round is still open
+    const late = await c!.publish(1, smallUpdate(n, 7), ckpt(1))
+    c!.offer(late)
+    await c!.ack(1, hex(late.hash), 'received')
+    assert.equal((await c!.ack(1, hex(late.hash), 'rejected')).reason, 'LATE')
+    const r1 = closed.get(1)!
+    assert.deepEqual(
+      r1.map((x) => [x.contributor, x.accepted, x.reason ?? null]),
+      [
+        [a!.hex, false, 'replayed'],
+        [d!.hex, true, null],
+        [c!.hex, false, 'late'],
+      ],
+    )
+    // The stale offer for round 0 changed nothing there.
+    const receipts = h.ledger.state.rounds.flatMap((r) => (r.receipt ? [r.receipt] : []))
+    assert.equal(receipts.length, 2)
+    assert.equal(receipts[0]!.contributions.length, 5)
+  })
+})
+
+async function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
