@@ -98,6 +98,8 @@ export interface ParticipantEvents {
   progress: [Progress]
   offer: [OfferRecord]
   receipt: [ReceiptRecord]
+  /** A round's training finished (offered or not): compute time for the node's scheduler. */
+  trained: [{ round: number; seconds: number; samples: number }]
   /** Something failed locally; the participant carries on (retries, or waits for the next round). */
   warning: [unknown]
 }
@@ -120,6 +122,11 @@ export interface ParticipantOptions {
   dataTimeoutMs?: number
   /** Re-send an unacknowledged offer this often (default 5 s). */
   offerRetryMs?: number
+  /**
+   * Asked before training round r: false = not now (another project's turn, paused, outside the
+   * schedule). The node calls poke() when the answer may have changed.
+   */
+  gate?: (round: number) => boolean | Promise<boolean>
   now?: () => number
 }
 
@@ -293,6 +300,11 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     this.kick()
   }
 
+  /** Looks at the ledger again now (e.g. the node's gate may answer differently). */
+  poke(): void {
+    this.kick()
+  }
+
   /** Stops training at the next step and leaves the project. Receipts stay readable. */
   async stop(): Promise<void> {
     if (this.stopped) return
@@ -364,7 +376,10 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     try {
       this.ledger = await this.readLedger()
     } catch (err) {
-      this.emit('warning', err)
+      if (!isTandemError(err) || err.code !== 'LEDGER_UNAVAILABLE') throw err
+      // No peer holds the new blocks right now (the host went away): look again in a while.
+      this.setState('waiting-ledger', err.message)
+      setTimeout(() => this.kick(), 2000).unref()
       return
     }
     const state = this.ledger
@@ -391,6 +406,10 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       this.setState('idle', `round ${r} is past its deadline; waiting for the next`)
       return
     }
+    if (this.opts.gate && !(await this.opts.gate(r))) {
+      this.setState('idle', `round ${r} is open; waiting for this node's turn`)
+      return
+    }
     const training: Training = {
       round: r,
       step: 0,
@@ -398,8 +417,15 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       abandoned: false,
     }
     this.training = training
+    const started = this.now()
     void this.train(training, state).finally(() => {
       this.training = null
+      // Always, whatever ended the round's work: the node's scheduler frees the engine on it.
+      this.emit('trained', {
+        round: r,
+        seconds: Math.max(0, this.now() - started) / 1000,
+        samples: training.step * state.manifest.recipe.batchSize,
+      })
       this.kick()
     })
   }

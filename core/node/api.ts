@@ -1,0 +1,296 @@
+/**
+ * The local API contract (core/api/contract.ts) implemented on a ContributorNode: one handler per
+ * method. The dispatcher validated the params already and validates every result, so handlers only
+ * map node state to contract shapes. Both transports (Electron IPC, the daemon's HTTP/WebSocket)
+ * serve this same object.
+ */
+import { arch, platform } from 'node:os'
+import type { AppInfo, ProjectSummary } from '../api/contract.js'
+import type { Handlers } from '../api/dispatch.js'
+import { TandemError } from '../api/errors.js'
+import { Dataset } from '../data/dataset.js'
+import { recordBytes, vocabSize, type DatasetHeader } from '../data/header.js'
+import { encodedSize } from '../engine/compress/codec.js'
+import { compressOnce } from '../engine/compress/error-feedback.js'
+import { sampleTokens } from '../engine/generate.js'
+import { countParams, trainFlopsPerSample } from '../engine/spec/cost.js'
+import { verifyLedger } from '../host/verify.js'
+import type { Manifest } from '../ledger/manifest.js'
+import {
+  readCheckpoint,
+  readLedger,
+  readManifestBlock,
+  type LedgerState,
+} from '../ledger/reader.js'
+import { replayStanding } from '../ledger/standing.js'
+import { packageInfo } from '../util/package-info.js'
+import type { Announce } from '../wire/messages.js'
+import { parseProjectRef, type ContributorNode } from './node.js'
+
+interface ProjectFacts {
+  manifest: Manifest
+  header: DatasetHeader | null
+  ledger: LedgerState | null
+}
+
+/** Announcements heard on the discovery topic: projects this node could join. */
+export class DiscoveredProjects {
+  private readonly seen = new Map<string, Announce & { at: number }>()
+
+  constructor(node: ContributorNode) {
+    node.net.on('message', (_peer, msg) => {
+      if (msg.type !== 'announce') return
+      const key = Buffer.from(msg.body.project).toString('hex')
+      const old = this.seen.get(key)
+      if (old && old.seq > msg.body.seq) return
+      this.seen.set(key, { ...msg.body, at: Date.now() })
+    })
+  }
+
+  keys(): string[] {
+    return [...this.seen.keys()]
+  }
+
+  get(key: string): (Announce & { at: number }) | undefined {
+    return this.seen.get(key)
+  }
+}
+
+function datasetBytes(h: DatasetHeader): number {
+  return h.records * recordBytes(h.layout)
+}
+
+export function createApi(node: ContributorNode, shell: AppInfo['host']): Handlers {
+  const discovered = new DiscoveredProjects(node)
+  const store = node.datasets.corestore
+
+  /** Manifest, dataset header and ledger of a project, from local cores or briefly from peers. */
+  async function facts(key: string, timeoutMs = 10_000): Promise<ProjectFacts> {
+    const core = store.get({ key: Buffer.from(key, 'hex') })
+    try {
+      await core.ready()
+      const block = await core.get(0, { wait: true, timeout: timeoutMs }).catch(() => null)
+      if (!block)
+        throw new TandemError('PROJECT_NOT_FOUND', `project ${key} is not reachable right now`)
+      const manifest = readManifestBlock(block)
+      const ledger = await readLedger(core, { wait: false }).catch(() => null)
+      let header: DatasetHeader | null = null
+      const ds = await Dataset.open(store.get({ key: Buffer.from(manifest.dataset.key, 'hex') }), {
+        wait: node.participant(key) !== undefined,
+        timeoutMs: 2000,
+      }).catch(() => null)
+      if (ds) {
+        header = ds.header
+        await ds.close()
+      }
+      return { manifest, header, ledger }
+    } finally {
+      await core.close().catch(() => {})
+    }
+  }
+
+  async function summary(key: string): Promise<ProjectSummary> {
+    const { manifest, header, ledger } = await facts(key)
+    const joined = node.joinedProjects().find((p) => p.key === key)
+    const announce = discovered.get(key)
+    const me = node.identity.publicKey.toString('hex')
+    const receipts = ledger?.rounds.flatMap((r) => (r.receipt ? [r.receipt] : [])) ?? []
+    const standing = replayStanding(manifest, receipts)
+    const contributors = new Set(receipts.flatMap((r) => r.contributions.map((c) => c.contributor)))
+    const params = countParams(manifest.model)
+    const updateBytes = encodedSize(
+      compressOnce(new Float32Array(params), manifest.recipe.compression),
+    )
+    const dataBytes = header ? datasetBytes(header) : 0
+    return {
+      key,
+      name: manifest.name,
+      description: manifest.description,
+      joined: Boolean(joined),
+      hosting: node.hosting === key,
+      paused: joined?.paused ?? false,
+      share: joined?.share ?? 100,
+      round: ledger ? ledger.rounds.length - 1 : (announce?.round ?? 0),
+      contributors: Math.max(contributors.size, announce?.contributors ?? 0),
+      model: {
+        kind: manifest.model.type,
+        params,
+        gflopPerSample: trainFlopsPerSample(manifest.model) / 1e9,
+      },
+      dataset: {
+        key: manifest.dataset.key,
+        name: header?.name ?? 'unknown (not downloaded yet)',
+        license: header?.license ?? 'unknown',
+        bytes: dataBytes,
+      },
+      host: manifest.host,
+      // Each round: the checkpoint down (f32 weights) and one compressed update up.
+      bandwidthPerRound: params * 4 + updateBytes,
+      diskBytes: dataBytes + params * 8 * 2,
+      recipe: {
+        innerSteps: manifest.recipe.innerSteps,
+        batchSize: manifest.recipe.batchSize,
+        roundDeadlineSec: manifest.recipe.roundDeadlineSec,
+        rule: manifest.aggregation.rule,
+      },
+      credits: standing.get(me)?.credits ?? 0,
+      reputation: standing.get(me)?.reputation ?? null,
+    }
+  }
+
+  async function list(): Promise<ProjectSummary[]> {
+    const keys = new Set([...node.joinedProjects().map((p) => p.key), ...discovered.keys()])
+    if (node.hosting) keys.add(node.hosting)
+    const out: ProjectSummary[] = []
+    for (const key of keys) {
+      try {
+        out.push(await summary(key))
+      } catch (err) {
+        node.log.child('api').debug(`project ${key.slice(0, 8)}: ${(err as Error).message}`)
+      }
+    }
+    return out
+  }
+
+  const pushProjects = () => {
+    void list().then((projects) => node.push({ event: 'projects', data: projects }))
+  }
+
+  return {
+    'app.info': () => ({
+      name: 'tandem',
+      version: packageInfo().version,
+      host: shell,
+      platform: `${platform()}-${arch()}`,
+      node: process.versions.node,
+    }),
+    'node.status': () => node.status(),
+    'node.preflight': () => node.preflight(),
+    'node.pause': ({ mode }) => {
+      node.pause(mode)
+      return node.status()
+    },
+    'node.resume': () => {
+      node.resume()
+      return node.status()
+    },
+    'node.environment': (env) => {
+      node.setEnvironment(env)
+      return { ok: true as const }
+    },
+    'projects.list': () => list(),
+    'projects.get': ({ project }) => summary(project),
+    'projects.join': async ({ project, share }) => {
+      const key = parseProjectRef(project)
+      // Refuse a key that names no project before remembering it: the manifest must be reachable.
+      await facts(key, 15_000)
+      await node.join(key, share)
+      pushProjects()
+      return summary(key)
+    },
+    'projects.leave': async ({ project }) => {
+      await node.leave(project)
+      pushProjects()
+      return { ok: true as const }
+    },
+    'projects.setShare': ({ project, share }) => {
+      node.updateProject(project, { share })
+      pushProjects()
+      return summary(project)
+    },
+    'projects.setPaused': ({ project, paused }) => {
+      node.updateProject(project, { paused })
+      pushProjects()
+      return summary(project)
+    },
+    'credits.summary': () => node.creditsSummary(),
+    'receipts.list': ({ project, limit }) =>
+      node.state
+        .get()
+        .receipts.filter((r) => !project || r.project === project)
+        .slice(-limit)
+        .reverse(),
+    'ledger.verify': async ({ project }) => {
+      const ledger = store.get({ key: Buffer.from(project, 'hex') })
+      try {
+        await ledger.ready()
+        const block = await ledger.get(0, { wait: true, timeout: 10_000 }).catch(() => null)
+        if (!block)
+          throw new TandemError('PROJECT_NOT_FOUND', `project ${project} is not reachable`)
+        const manifest = readManifestBlock(block)
+        const dataset = await node.datasets.open(manifest.dataset.key, { timeoutMs: 30_000 })
+        try {
+          const report = await verifyLedger({ ledger, store, dataset, timeoutMs: 30_000 })
+          return {
+            project,
+            ok: report.ok,
+            rounds: [
+              ...(report.problems.length
+                ? [{ round: 0, ok: false, problems: report.problems }]
+                : []),
+              ...report.rounds.map((r) => ({ round: r.round, ok: r.ok, problems: r.problems })),
+            ],
+          }
+        } finally {
+          await dataset.close()
+        }
+      } finally {
+        await ledger.close().catch(() => {})
+      }
+    },
+    'settings.get': () => node.settings.get(),
+    'settings.set': (patch) => node.settings.update(patch),
+    'logs.tail': (q) => node.log.tail(q),
+    'metrics.loss': ({ project, limit }) =>
+      node.state
+        .get()
+        .loss.filter((p) => !project || p.project === project)
+        .slice(-limit),
+    'model.sample': async ({ project, prompt, length }) => {
+      const core = store.get({ key: Buffer.from(project, 'hex') })
+      try {
+        await core.ready()
+        const state = await readLedger(core, { wait: false }).catch(() => {
+          throw new TandemError('PROJECT_NOT_FOUND', `project ${project} is not on this node`)
+        })
+        const manifest = state.manifest
+        if (manifest.model.type !== 'transformer')
+          throw new TandemError('BAD_ARGUMENT', 'only language-model projects generate text')
+        const round = state.rounds.length - 1
+        const { weights } = await readCheckpoint(core, state, round, { wait: false })
+        const ds = await Dataset.open(
+          store.get({ key: Buffer.from(manifest.dataset.key, 'hex') }),
+          {
+            wait: false,
+          },
+        )
+        const layout = ds.header.layout
+        await ds.close()
+        if (layout.kind !== 'tokens' || vocabSize(layout) !== manifest.model.vocab)
+          throw new TandemError(
+            'SPEC_MISMATCH',
+            "the model's vocabulary does not match its dataset",
+          )
+        const encode = (text: string): number[] =>
+          layout.vocab.kind === 'byte'
+            ? [...Buffer.from(text, 'utf8')]
+            : [...text].flatMap((ch) => {
+                const i = (layout.vocab as { symbols: string[] }).symbols.indexOf(ch)
+                return i >= 0 ? [i] : []
+              })
+        const decode = (ids: number[]): string =>
+          layout.vocab.kind === 'byte'
+            ? Buffer.from(ids).toString('utf8')
+            : ids.map((i) => (layout.vocab as { symbols: string[] }).symbols[i] ?? '').join('')
+        const ids = await sampleTokens(manifest.model, weights, {
+          prompt: encode(prompt),
+          length,
+          seed: round + 1,
+        })
+        return { round, text: prompt + decode(ids) }
+      } finally {
+        await core.close().catch(() => {})
+      }
+    },
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * What a contributor node remembers between runs besides its settings and its cores: the projects
+ * it joined (share, paused), whether the user paused it, the scheduler's accounting, and the local
+ * history the UI shows (its receipts and loss points). One JSON file, written atomically after every
+ * change (coalesced), validated on read: a corrupt file is set aside (STATE_CORRUPT) and the node
+ * starts from empty state rather than guessing. Receipts are also recoverable from the ledgers, so
+ * losing this file loses no credit, only local history.
+ */
+import { join } from 'node:path'
+import { z } from 'zod'
+import { LossPoint, ReceiptView } from '../api/contract.js'
+import { isTandemError, type TandemError } from '../api/errors.js'
+import { readJsonFile, writeJsonAtomic } from './atomic-file.js'
+import { emptySchedulerState, SchedulerState } from './scheduler.js'
+
+export const NODE_STATE_VERSION = 1
+export const MAX_RECEIPTS = 5000
+export const MAX_LOSS_POINTS = 4000
+
+const Hex32 = z.string().regex(/^[0-9a-f]{64}$/)
+
+export const JoinedProject = z
+  .object({
+    key: Hex32,
+    share: z.number().int().min(1).max(10_000),
+    paused: z.boolean(),
+    joinedAt: z.number().int().min(0),
+  })
+  .strict()
+export type JoinedProject = z.infer<typeof JoinedProject>
+
+export const NodeStateFile = z
+  .object({
+    version: z.literal(NODE_STATE_VERSION),
+    projects: z.array(JoinedProject).max(256),
+    userPaused: z.boolean(),
+    scheduler: SchedulerState,
+    receipts: z.array(ReceiptView).max(MAX_RECEIPTS),
+    loss: z.array(LossPoint).max(MAX_LOSS_POINTS),
+  })
+  .strict()
+export type NodeStateFile = z.infer<typeof NodeStateFile>
+
+export function emptyNodeState(): NodeStateFile {
+  return {
+    version: NODE_STATE_VERSION,
+    projects: [],
+    userPaused: false,
+    scheduler: emptySchedulerState(),
+    receipts: [],
+    loss: [],
+  }
+}
+
+export class NodeStateStore {
+  readonly path: string
+  private value: NodeStateFile
+  private writing: Promise<void> = Promise.resolve()
+  private dirty = false
+  private timer: NodeJS.Timeout | null = null
+
+  private constructor(
+    path: string,
+    value: NodeStateFile,
+    readonly recovered: TandemError | null,
+  ) {
+    this.path = path
+    this.value = value
+  }
+
+  static async open(dir: string): Promise<NodeStateStore> {
+    const path = join(dir, 'node-state.json')
+    try {
+      const value = await readJsonFile(path, NodeStateFile)
+      return new NodeStateStore(path, value ?? emptyNodeState(), null)
+    } catch (err) {
+      if (!isTandemError(err) || err.code !== 'STATE_CORRUPT') throw err
+      return new NodeStateStore(path, emptyNodeState(), err)
+    }
+  }
+
+  get(): Readonly<NodeStateFile> {
+    return this.value
+  }
+
+  /** Applies a change now and schedules the write (coalesced over `delayMs`). */
+  update(change: (s: NodeStateFile) => void, delayMs = 200): void {
+    change(this.value)
+    this.value.receipts = this.value.receipts.slice(-MAX_RECEIPTS)
+    this.value.loss = this.value.loss.slice(-MAX_LOSS_POINTS)
+    this.dirty = true
+    if (delayMs <= 0) {
+      void this.flush()
+      return
+    }
+    this.timer ??= setTimeout(() => {
+      this.timer = null
+      void this.flush()
+    }, delayMs)
+  }
+
+  /** Writes pending changes; resolves when the file holds everything changed so far. */
+  flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer)
+      this.timer = null
+    }
+    this.writing = this.writing.then(async () => {
+      if (!this.dirty) return
+      this.dirty = false
+      await writeJsonAtomic(this.path, this.value)
+    })
+    return this.writing
+  }
+}
