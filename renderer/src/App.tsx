@@ -1,91 +1,74 @@
-import { useEffect, useState } from 'react'
-import type { AppInfo } from '../../core/api/contract'
-import type { TandemClient } from '../../core/api/client'
+import { useEffect, useRef, type MouseEvent, type ReactNode } from 'react'
+import { Header, LinkBanner } from './components/Header'
+import { Nav } from './components/Nav'
+import { ActivityPage } from './pages/Activity'
+import { CreditsPage } from './pages/Credits'
+import { DashboardPage } from './pages/Dashboard'
+import { ProjectsPage } from './pages/Projects'
+import { SettingsPage } from './pages/Settings'
+import { usePage, type PageId } from './router'
+import { useAppState, useController } from './state/context'
 
-type NodeState =
-  | { kind: 'connecting' }
-  | { kind: 'none' }
-  | { kind: 'connected'; info: AppInfo }
-  | { kind: 'error'; message: string }
+const pages: Record<PageId, () => ReactNode> = {
+  dashboard: DashboardPage,
+  projects: ProjectsPage,
+  credits: CreditsPage,
+  settings: SettingsPage,
+  activity: ActivityPage,
+}
 
-export function App({ client }: { client: TandemClient | null }) {
-  const [state, setState] = useState<NodeState>(client ? { kind: 'connecting' } : { kind: 'none' })
+export function App() {
+  const controller = useController()
+  const link = useAppState((s) => s.link)
+  const page = usePage()
+  const main = useRef<HTMLElement>(null)
+  const firstPage = useRef(page)
 
+  // After navigating (not on first load), move focus to the new page's heading.
   useEffect(() => {
-    if (!client) return
-    let live = true
-    client.call('app.info', {}).then(
-      (info) => live && setState({ kind: 'connected', info }),
-      (err: unknown) =>
-        live &&
-        setState({ kind: 'error', message: err instanceof Error ? err.message : String(err) }),
-    )
-    return () => {
-      live = false
-    }
-  }, [client])
+    if (page === firstPage.current) return
+    firstPage.current = page
+    main.current?.querySelector<HTMLElement>('h2')?.focus()
+  }, [page])
 
+  const Current = pages[page]
   return (
     <div className="app">
-      <header className="app-header">
-        <h1>Tandem</h1>
-        <span
-          className={`node-badge node-${state.kind}`}
-          role="status"
-          aria-live="polite"
-          data-testid="node-state"
-        >
-          {label(state)}
-        </span>
-      </header>
-      <main className="app-main">
-        {state.kind === 'connected' ? (
-          <NodeInfo info={state.info} />
-        ) : (
-          <NotConnected state={state} />
-        )}
-      </main>
+      <a className="skip-link" href="#main" onClick={skipToMain}>
+        Skip to content
+      </a>
+      <Header link={link} />
+      {link === null ? (
+        <main className="app-main solo" id="main" tabIndex={-1}>
+          <NotConnected />
+        </main>
+      ) : (
+        <div className="app-body">
+          <Nav page={page} />
+          <main className="app-main" id="main" tabIndex={-1} ref={main}>
+            <LinkBanner link={link} onRetry={() => controller.retryNow()} />
+            <Current />
+          </main>
+        </div>
+      )}
     </div>
   )
 }
 
-function label(state: NodeState): string {
-  switch (state.kind) {
-    case 'connecting':
-      return 'Connecting…'
-    case 'none':
-      return 'No node'
-    case 'connected':
-      return 'Connected'
-    case 'error':
-      return 'Error'
-  }
+/** The skip link must not change the fragment: that is where the page name lives. */
+function skipToMain(e: MouseEvent) {
+  e.preventDefault()
+  document.getElementById('main')?.focus()
 }
 
-function NodeInfo({ info }: { info: AppInfo }) {
+function NotConnected() {
   return (
-    <section aria-labelledby="node-info-title" className="panel">
-      <h2 id="node-info-title">This node</h2>
-      <dl className="facts">
-        <dt>Version</dt>
-        <dd>{info.version}</dd>
-        <dt>Running in</dt>
-        <dd>{info.host === 'electron' ? 'Desktop app' : 'Headless daemon'}</dd>
-        <dt>Platform</dt>
-        <dd>{info.platform}</dd>
-      </dl>
-    </section>
-  )
-}
-
-function NotConnected({ state }: { state: NodeState }) {
-  return (
-    <section aria-labelledby="no-node-title" className="panel">
+    <section aria-labelledby="no-node-title" className="panel" data-page="none">
       <h2 id="no-node-title">Not connected to a Tandem node</h2>
-      {state.kind === 'error' ? <p className="error">{state.message}</p> : null}
       <p>
         Open this page from the Tandem desktop app, or start a headless node with{' '}
-        <code>tandem daemon</code> and follow the link it prints.
+        <code>tandem daemon</code> and open the link it prints (it carries this page’s access
+        token).
       </p>
     </section>
   )
