@@ -296,7 +296,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     await this.recoverPublished()
     this.retryTimer = setInterval(() => this.resendOffers(true), this.offerRetryMs)
     this.retryTimer.unref()
-    this.setState('idle', 'waiting for a round')
+    if (!this.pendingOffer()) this.setState('idle', 'waiting for a round')
     this.kick()
   }
 

@@ -102,6 +102,47 @@ describe('project host: offers', () => {
   })
 })
 
+describe('project host: deadline extension', () => {
+  it('fewer than minUpdates at the deadline: extended once, then closed with what arrived', async (t) => {
+    const net = await loopbackTestnet(t)
+    const h = await startTestHost(t, net, {
+      recipe: { roundDeadlineSec: 5, minUpdates: 3, maxUpdates: 8 },
+      host: { rounds: 1 },
+    })
+    const opens: Array<{ deadline: number; extended: boolean }> = []
+    h.host.on('round-open', (e) => opens.push(e))
+    await h.host.start()
+    const [a, b] = await Promise.all([0, 1].map(() => rawContributor(t, net, h.project)))
+    await fullMesh([h.node, a!.node, b!.node], h.ledger.core.key!)
+    const roundOpens: number[] = []
+    b!.node.on(
+      'message',
+      (_p, m) => void (m.type === 'roundOpen' && roundOpens.push(m.body.deadline)),
+    )
+    const n = parameterCount(h.ledger.manifest)
+    const ckpt = h.ledger.state.rounds[0]!.checkpoint.contentHash
+    const first = await a!.publish(0, smallUpdate(n, 1), ckpt)
+    a!.offer(first)
+    await waitFor(() => opens.length === 2, 'the extension', 15_000)
+    assert.equal(opens[1]!.extended, true)
+    assert.ok(opens[1]!.deadline >= opens[0]!.deadline + 5000)
+    await waitFor(() => roundOpens.includes(opens[1]!.deadline), 'roundOpen with the new deadline')
+    // After the original deadline, inside the extension: on time.
+    const second = await b!.publish(0, smallUpdate(n, 2), ckpt)
+    b!.offer(second)
+    await h.host.finished()
+    const receipt = h.ledger.state.rounds[0]!.receipt!
+    assert.deepEqual(
+      receipt.contributions.map((c) => [c.contributor, c.accepted]),
+      [
+        [a!.hex, true],
+        [b!.hex, true],
+      ],
+    )
+    assert.ok(receipt.closedAt >= opens[1]!.deadline)
+  })
+})
+
 async function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
   const end = Date.now() + ms
   while (!cond()) {
