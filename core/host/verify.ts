@@ -1,0 +1,329 @@
+/**
+ * Replaying a project ledger to check its host. For every closed round r the verifier reads
+ * checkpoint r and outer-state r from the ledger, fetches the contributors' updates the receipt
+ * names from their update cores, rebuilds the round's candidates, re-runs computeRound (round.ts)
+ * and compares what it gets with what the host wrote: the receipt's verdicts, scores and credits,
+ * checkpoint r+1 and outer-state r+1. It also checks what needs no replay: the hash chain between
+ * receipts and checkpoints, checkpoint 0 against the manifest's seed, and every receipt against the
+ * credit rule. Because the momentum is in the ledger, each round is checked on its own; one
+ * unverifiable round (an update gone offline) does not stop the others.
+ *
+ * What a receipt states and the ledger cannot prove is taken as given: whether an offer's signature
+ * was valid ('bad-signature') and when it arrived ('late'); those candidates are rebuilt from the
+ * receipt (receivedAt deadline + 1 for 'late', 0 otherwise). Bytes are fetched only for candidates
+ * whose verdict depends on them: a rejection for bad-signature, lateness, replay or duplication is
+ * decided before decoding, so its update is not downloaded (a false claim of duplication still
+ * shows: the replay decodes nothing for it and gets another verdict).
+ *
+ * Floats: weights and momentum come from the aggregation and the outer step, which are plain
+ * JavaScript arithmetic in a fixed order, so once the verdicts agree the checkpoint hashes agree
+ * bit for bit on any backend. Validation losses come from TF.js, whose last bits depend on the
+ * backend: scores and quality are compared within SCORE_TOLERANCE (exact on the host's backend).
+ */
+import type Corestore from 'corestore'
+import type Hypercore from 'hypercore'
+import { isTandemError, type ErrorCode } from '../api/errors.js'
+import type { Dataset } from '../data/dataset.js'
+import { decodeCheckpoint, encodeCheckpoint } from '../engine/checkpoint.js'
+import { initialWeights } from '../engine/model/init.js'
+import type { Contribution, Receipt, RejectionReason } from '../ledger/entries.js'
+import type { Manifest } from '../ledger/manifest.js'
+import { readCheckpoint, readLedger, readOuterState, type LedgerState } from '../ledger/reader.js'
+import { checkReceiptCredits } from '../ledger/receipts.js'
+import { decodeUpdateHeader, fetchUpdate, MAX_UPDATE_BYTES } from '../ledger/updates.js'
+import { computeRound, roundHistory, type RoundCandidate } from './round.js'
+import { roundValidationBatch } from './validation.js'
+
+export interface VerifyProblem {
+  code: ErrorCode
+  message: string
+}
+
+export interface RoundReport {
+  round: number
+  ok: boolean
+  /** false when the round could not be replayed (e.g. an update is offline): see the problems. */
+  replayed: boolean
+  problems: VerifyProblem[]
+}
+
+export interface VerifyReport {
+  project: string
+  ok: boolean
+  /** One per closed round (a round with a receipt), in order. */
+  rounds: RoundReport[]
+  /** Problems that belong to no closed round (checkpoint 0). */
+  problems: VerifyProblem[]
+}
+
+export interface VerifyOptions {
+  ledger: Hypercore
+  /** Where the contributors' update cores are opened (replicating with peers that have them). */
+  store: Corestore
+  /** The manifest's dataset, for the validation batch. */
+  dataset: Dataset
+  /** ms to wait for each ledger block or update; 0 waits for peers indefinitely. */
+  timeoutMs?: number
+  /** Called after each round, e.g. to print progress. */
+  onRound?: (report: RoundReport) => void
+}
+
+/** Relative tolerance for validation losses and quality (backends differ in the last bits). */
+export const SCORE_TOLERANCE = 1e-4
+
+/** Rejections decided before an update is decoded: its bytes cannot change the round. */
+const DECIDED_BEFORE_DECODING: ReadonlySet<RejectionReason> = new Set([
+  'bad-signature',
+  'late',
+  'replayed',
+  'duplicate',
+])
+
+const close = (a: number, b: number, tol = SCORE_TOLERANCE) =>
+  Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b))
+
+function fileHash(manifest: Manifest, round: number, values: Float32Array): string {
+  return decodeCheckpoint(encodeCheckpoint(manifest.model, round, values)).contentHash
+}
+
+type Fetched = { encoded: Uint8Array | null } | { unavailable: string }
+
+/**
+ * Fetches the update a receipt names, the way the host did: the header first (it gives the block
+ * count), then fetchUpdate, which checks it against the receipt's hash. An update that is there but
+ * does not verify is null (the host could not have used it either); one that does not arrive is
+ * unavailable.
+ */
+async function fetchContribution(
+  store: Corestore,
+  project: string,
+  round: number,
+  c: Contribution,
+  timeoutMs: number,
+): Promise<Fetched> {
+  const core = store.get({ key: Buffer.from(c.updateCore, 'hex') })
+  try {
+    await core.ready()
+    const first = await core.get(c.updateIndex, { wait: true, timeout: timeoutMs })
+    if (!first) return { unavailable: 'the header is not available' }
+    const header = decodeUpdateHeader(first, c.updateIndex)
+    const { encoded } = await fetchUpdate(core, {
+      start: c.updateIndex,
+      length: header.chunkCount + 1,
+      expectedHash: c.updateHash,
+      project,
+      round,
+      maxBytes: MAX_UPDATE_BYTES,
+      timeout: timeoutMs,
+    })
+    return { encoded }
+  } catch (err) {
+    if (isTandemError(err) && err.code !== 'UPDATE_UNAVAILABLE' && err.code.startsWith('UPDATE_'))
+      return { encoded: null }
+    if (isTandemError(err) && err.code !== 'UPDATE_UNAVAILABLE') throw err
+    return { unavailable: (err as Error)?.message ?? String(err) }
+  } finally {
+    await core.close().catch(() => {})
+  }
+}
+
+function compareContribution(
+  round: number,
+  index: number,
+  got: Contribution,
+  want: Contribution,
+  problems: VerifyProblem[],
+): void {
+  const who = `round ${round}, contribution ${index} (${got.contributor.slice(0, 12)}…)`
+  const receipt = (what: string) =>
+    problems.push({ code: 'VERIFY_RECEIPT_MISMATCH', message: `${who}: ${what}` })
+  if (got.accepted !== want.accepted || got.reason !== want.reason) {
+    const verdict = (c: Contribution) => (c.accepted ? 'accepted' : `rejected (${c.reason})`)
+    receipt(`the receipt says ${verdict(got)}, the replay gives ${verdict(want)}`)
+    return
+  }
+  if (!got.score !== !want.score) receipt('the receipt and the replay disagree on having a score')
+  else if (got.score && want.score) {
+    for (const k of ['lossBefore', 'lossAfter', 'cosine', 'normRatio'] as const) {
+      if (!close(got.score[k], want.score[k]))
+        receipt(`score.${k} is ${got.score[k]}, the replay gives ${want.score[k]}`)
+    }
+  }
+  if (!close(got.quality, want.quality))
+    receipt(`quality is ${got.quality}, the replay gives ${want.quality}`)
+  else if (!close(got.credits, want.credits))
+    problems.push({
+      code: 'VERIFY_CREDIT_MISMATCH',
+      message: `${who}: granted ${got.credits} credits, the replay gives ${want.credits}`,
+    })
+}
+
+async function verifyRound(
+  opts: VerifyOptions,
+  state: LedgerState,
+  project: string,
+  r: number,
+  validation: Awaited<ReturnType<typeof roundValidationBatch>>,
+): Promise<RoundReport> {
+  const { manifest } = state
+  const record = state.rounds[r]!
+  const receipt = record.receipt as Receipt
+  const next = state.rounds[r + 1]!
+  const problems: VerifyProblem[] = []
+  const add = (code: ErrorCode, message: string) => problems.push({ code, message })
+  const read = { wait: true, timeout: opts.timeoutMs ?? 0 }
+
+  // Checks that need no replay.
+  if (receipt.checkpointIn !== record.checkpoint.contentHash)
+    add('VERIFY_CHECKPOINT_MISMATCH', `receipt ${r} starts from another checkpoint than ${r}`)
+  if (receipt.checkpointOut !== next.checkpoint.contentHash)
+    add('VERIFY_CHECKPOINT_MISMATCH', `receipt ${r} names another checkpoint than ${r + 1}`)
+  if (receipt.rule !== manifest.aggregation.rule)
+    add(
+      'VERIFY_RECEIPT_MISMATCH',
+      `round ${r} used rule ${receipt.rule}, the manifest says ${manifest.aggregation.rule}`,
+    )
+  try {
+    checkReceiptCredits(manifest, receipt)
+  } catch (err) {
+    if (!isTandemError(err) || err.code !== 'LEDGER_CREDIT_MISMATCH') throw err
+    add('VERIFY_CREDIT_MISMATCH', err.message)
+  }
+  const assigned = manifest.recipe.innerSteps * manifest.recipe.batchSize
+  receipt.contributions.forEach((c, i) => {
+    if (c.samples !== assigned)
+      add(
+        'VERIFY_RECEIPT_MISMATCH',
+        `round ${r}, contribution ${i}: ${c.samples} samples credited, a round assigns ${assigned}`,
+      )
+  })
+
+  // The inputs of the replay: checkpoint r, outer-state r, the updates.
+  let weights: Float32Array
+  let momentum: Float32Array
+  try {
+    weights = (await readCheckpoint(opts.ledger, state, r, read)).weights
+    momentum = await readOuterState(opts.ledger, state, r, read)
+  } catch (err) {
+    if (!isTandemError(err)) throw err
+    if (err.code === 'LEDGER_UNAVAILABLE') add('VERIFY_LEDGER_UNAVAILABLE', err.message)
+    else if (err.code === 'LEDGER_CHECKPOINT_MISMATCH' || err.code === 'SPEC_MISMATCH')
+      add('VERIFY_CHECKPOINT_MISMATCH', err.message)
+    else throw err
+    return { round: r, ok: false, replayed: false, problems }
+  }
+  const deadline = record.open!.deadline
+  const candidates: RoundCandidate[] = []
+  let unavailable = false
+  for (const [i, c] of receipt.contributions.entries()) {
+    let encoded: Uint8Array | null = null
+    if (!c.reason || !DECIDED_BEFORE_DECODING.has(c.reason)) {
+      const got = await fetchContribution(opts.store, project, r, c, opts.timeoutMs ?? 0)
+      if ('unavailable' in got) {
+        unavailable = true
+        add(
+          'VERIFY_UPDATE_UNAVAILABLE',
+          `round ${r}, contribution ${i}: update ${c.updateHash.slice(0, 12)}… in core ${c.updateCore.slice(0, 12)}… is not available (${got.unavailable}); the round cannot be replayed`,
+        )
+        continue
+      }
+      encoded = got.encoded
+    }
+    candidates.push({
+      contributor: c.contributor,
+      updateCore: c.updateCore,
+      updateIndex: c.updateIndex,
+      updateHash: c.updateHash,
+      samples: c.samples,
+      encoded,
+      receivedAt: c.reason === 'late' ? deadline + 1 : 0,
+      signatureValid: c.reason !== 'bad-signature',
+    })
+  }
+  if (unavailable) return { round: r, ok: false, replayed: false, problems }
+
+  // The replay and the comparison.
+  const history = roundHistory(state, r)
+  const out = await computeRound({
+    manifest,
+    round: r,
+    weights,
+    momentum,
+    candidates,
+    seenBefore: history.seenBefore,
+    reputation: history.reputation,
+    validation,
+    deadline,
+    closedAt: receipt.closedAt,
+  })
+  receipt.contributions.forEach((c, i) =>
+    compareContribution(r, i, c, out.receipt.contributions[i]!, problems),
+  )
+  const ckpt = fileHash(manifest, r + 1, out.weights)
+  if (ckpt !== next.checkpoint.contentHash)
+    add(
+      'VERIFY_CHECKPOINT_MISMATCH',
+      `checkpoint ${r + 1} written after round ${r} is ${next.checkpoint.contentHash.slice(0, 12)}…, the replay gives ${ckpt.slice(0, 12)}…`,
+    )
+  const outer = fileHash(manifest, r + 1, out.momentum)
+  if (!next.outerState || outer !== next.outerState.contentHash)
+    add(
+      'VERIFY_OUTER_STATE_MISMATCH',
+      `outer-state ${r + 1} written after round ${r} is ${next.outerState?.contentHash.slice(0, 12)}…, the replay gives ${outer.slice(0, 12)}…`,
+    )
+  return { round: r, ok: problems.length === 0, replayed: true, problems }
+}
+
+/**
+ * Replays every closed round of a ledger (see the file comment). Throws only when the ledger
+ * itself cannot be read (LEDGER_CORRUPT, LEDGER_UNAVAILABLE) or the dataset does not fit; anything
+ * wrong with a round is a problem in that round's report.
+ */
+export async function verifyLedger(opts: VerifyOptions): Promise<VerifyReport> {
+  const read = { wait: true, timeout: opts.timeoutMs ?? 0 }
+  const state = await readLedger(opts.ledger, read)
+  const project = opts.ledger.key!.toString('hex')
+  const problems: VerifyProblem[] = []
+  try {
+    const ck0 = await readCheckpoint(opts.ledger, state, 0, read)
+    if (
+      ck0.contentHash !==
+      fileHash(state.manifest, 0, initialWeights(state.manifest.model, state.manifest.seed))
+    )
+      problems.push({
+        code: 'VERIFY_CHECKPOINT_MISMATCH',
+        message: `checkpoint 0 is not the initial weights of seed ${state.manifest.seed}`,
+      })
+  } catch (err) {
+    if (!isTandemError(err) || err.code !== 'LEDGER_CHECKPOINT_MISMATCH') throw err
+    problems.push({ code: 'VERIFY_CHECKPOINT_MISMATCH', message: err.message })
+  }
+  const validation = await roundValidationBatch(opts.dataset, state.manifest, {
+    timeoutMs: opts.timeoutMs ?? 0,
+  })
+  const rounds: RoundReport[] = []
+  for (const record of state.rounds) {
+    if (!record.receipt) continue
+    const report = await verifyRound(opts, state, project, record.round, validation)
+    rounds.push(report)
+    opts.onRound?.(report)
+  }
+  return { project, ok: problems.length === 0 && rounds.every((r) => r.ok), rounds, problems }
+}
+
+/** A report as lines of text, for the CLI. */
+export function formatVerifyReport(report: VerifyReport): string {
+  const lines = [`project ${report.project}`]
+  for (const p of report.problems) lines.push(`  ${p.code}: ${p.message}`)
+  for (const r of report.rounds) {
+    lines.push(`round ${r.round}: ${r.ok ? 'ok' : r.replayed ? 'MISMATCH' : 'not verifiable'}`)
+    for (const p of r.problems) lines.push(`  ${p.code}: ${p.message}`)
+  }
+  const bad = report.rounds.filter((r) => !r.ok).length
+  lines.push(
+    report.ok
+      ? `verified ${report.rounds.length} closed round(s): all match`
+      : `${bad} of ${report.rounds.length} closed round(s) with problems`,
+  )
+  return `${lines.join('\n')}\n`
+}

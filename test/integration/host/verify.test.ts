@@ -1,0 +1,309 @@
+/**
+ * `verifyLedger` on real ledgers: a host writes rounds through LedgerWriter + computeRound from
+ * updates its contributors published in their own update cores; a fresh verifier store, linked to
+ * the host's and the contributors' stores, replays it. Then forged ledgers (same host key pair):
+ * altered next weights, altered credits (appended as raw blocks past the writer's check), and an
+ * update that went offline.
+ */
+import assert from 'node:assert/strict'
+import type Corestore from 'corestore'
+import crypto from 'hypercore-crypto'
+import { before, describe, it, type TestContext } from 'node:test'
+import { importDataset } from '../../../core/data/import.js'
+import { Dataset } from '../../../core/data/dataset.js'
+import { DatasetStore } from '../../../core/data/dataset-store.js'
+import { selectBackend } from '../../../core/engine/backends/probe.js'
+import { decodeCheckpoint, encodeCheckpoint } from '../../../core/engine/checkpoint.js'
+import { encode } from '../../../core/engine/compress/codec.js'
+import { quantizeInt8 } from '../../../core/engine/compress/quantize.js'
+import { runInnerLoop } from '../../../core/engine/inner-loop.js'
+import { computeRound, roundHistory, type RoundCandidate } from '../../../core/host/round.js'
+import { roundValidationBatch } from '../../../core/host/validation.js'
+import { verifyLedger, type VerifyReport } from '../../../core/host/verify.js'
+import { checkpointBlocks, encodeReceipt, outerStateBlocks } from '../../../core/ledger/entries.js'
+import { createProject, LedgerWriter, type HostKeyPair } from '../../../core/ledger/ledger.js'
+import { parseProjectSpec } from '../../../core/ledger/manifest.js'
+import { openUpdateCore, publishUpdate } from '../../../core/ledger/updates.js'
+import {
+  defer,
+  idxBytes,
+  linkStores,
+  plainCorestore,
+  tempDir,
+  writeText,
+} from '../../support/data.js'
+import { innerJob, syntheticBatch, syntheticData } from '../../support/engine-fixtures.js'
+import { tinyProjectInput } from '../../support/project-fixtures.js'
+
+const ROUNDS = 3
+const HONEST = 4
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+
+interface Contributor {
+  store: Corestore
+  key: string
+}
+
+interface Project {
+  /** The project's dataset, in a store of its own (a seeder). */
+  dataStore: DatasetStore
+  /** The host's ledger. */
+  hostStore: Corestore
+  host: HostKeyPair
+  key: string
+  datasetKey: string
+  contributors: Contributor[]
+  /** Candidates of each round, in arrival order, as the host saw them. */
+  rounds: RoundCandidate[][]
+}
+
+type Close = (
+  writer: LedgerWriter,
+  round: number,
+  out: Awaited<ReturnType<typeof computeRound>>,
+) => Promise<void>
+
+const honestClose: Close = (w, _r, out) => w.closeRound(out.receipt, out.weights, out.momentum)
+
+/** A learnable 4×3 image task as IDX files: the label is the brightest of the first 3 pixels. */
+async function writeTask(dir: string) {
+  const count = 320
+  const batch = syntheticBatch(tinyProjectSpec().model, count, 11)
+  if (batch.kind !== 'tensors') throw new Error('unreachable')
+  const pixels = Uint8Array.from(batch.x, (v) => Math.round(v * 255))
+  const labels = Uint8Array.from(batch.y)
+  const images = await writeText(dir, 'images-idx3-ubyte', idxBytes(0x08, [count, 4, 3], pixels))
+  const labelFile = await writeText(dir, 'labels-idx1-ubyte', idxBytes(0x08, [count], labels))
+  return { images, labels: labelFile }
+}
+
+function tinyProjectSpec(datasetKey = 'ab'.repeat(32)) {
+  return parseProjectSpec(tinyProjectInput({ seed: 9, dataset: { key: datasetKey } }))
+}
+
+async function openDataStore(t: TestContext): Promise<DatasetStore> {
+  const store = await DatasetStore.open({ dataDir: await tempDir(t, 'tandem-data-') })
+  defer(t, () => store.close())
+  return store
+}
+
+/**
+ * Runs ROUNDS rounds: HONEST contributors train from the current checkpoint and publish their
+ * updates; a fifth sends its update sign-flipped ×10, a sixth repeats an honest update (duplicate)
+ * and a seventh arrives late. `close` writes the round (honestly by default).
+ */
+async function honestProject(t: TestContext): Promise<Project> {
+  const dataStore = await openDataStore(t)
+  const hostStore = await plainCorestore(t)
+  const files = await writeTask(await tempDir(t))
+  const { key: datasetKey } = await importDataset(dataStore, {
+    file: files.images,
+    labels: files.labels,
+    shardSize: { records: 32 },
+    validation: 0.25,
+  })
+  const host = crypto.keyPair() as HostKeyPair
+  const key = await createProject(hostStore, tinyProjectSpec(datasetKey), host, 1000)
+  const contributors: Contributor[] = []
+  for (let i = 0; i < HONEST + 3; i++) {
+    const store = await plainCorestore(t)
+    const core = await openUpdateCore(store, key)
+    contributors.push({ store, key: hex(core.key!) })
+    await core.close()
+  }
+  const project: Project = { dataStore, hostStore, host, key, datasetKey, contributors, rounds: [] }
+  await runRounds(project, hostStore, honestClose, true)
+  return project
+}
+
+async function runRounds(p: Project, store: Corestore, close: Close, publish: boolean) {
+  let writer = await LedgerWriter.open(store, p.host)
+  const dataset = await Dataset.open(
+    p.dataStore.corestore.get({ key: Buffer.from(p.datasetKey, 'hex') }),
+  )
+  try {
+    const validation = await roundValidationBatch(dataset, writer.manifest)
+    const m = writer.manifest
+    const samples = m.recipe.innerSteps * m.recipe.batchSize
+    for (let r = 0; r < ROUNDS; r++) {
+      const deadline = 10_000 * (r + 1)
+      await writer.openRound({
+        openedAt: deadline - 5000,
+        deadline,
+        assignmentSeed: 'ee'.repeat(32),
+      })
+      const weights = await writer.weights()
+      if (publish) {
+        const candidates: RoundCandidate[] = []
+        const deltas: Float32Array[] = []
+        for (let i = 0; i < HONEST; i++) {
+          const data = syntheticData(m.model, m.recipe.batchSize, 100 * r + i)
+          const job = { ...innerJob(m.model, m.recipe.innerSteps), weights }
+          deltas.push((await runInnerLoop(job, { nextBatch: () => data.next() })).delta)
+        }
+        deltas.push(deltas[0]!.map((x) => -10 * x))
+        const bytes = deltas.map((d) => encode(quantizeInt8(d)))
+        bytes.push(bytes[1]!, encode(quantizeInt8(deltas[2]!.map((x) => x * 0.5))))
+        for (const [i, encoded] of bytes.entries()) {
+          const c = p.contributors[i]!
+          const core = await openUpdateCore(c.store, p.key)
+          const ref = await publishUpdate(core, {
+            project: p.key,
+            round: r,
+            checkpointHash: writer.state.rounds[r]!.checkpoint.contentHash,
+            samples,
+            encoded,
+          })
+          await core.close()
+          candidates.push({
+            contributor: hex(crypto.keyPair(Buffer.alloc(32, i + 1)).publicKey),
+            updateCore: c.key,
+            updateIndex: ref.start,
+            updateHash: hex(ref.hash),
+            samples,
+            encoded,
+            receivedAt: i === HONEST + 2 ? deadline + 7 : deadline - 1000 + i,
+            signatureValid: true,
+          })
+        }
+        p.rounds.push(candidates)
+      }
+      const history = roundHistory(writer.state)
+      const out = await computeRound({
+        manifest: m,
+        round: r,
+        weights,
+        momentum: await writer.momentum(),
+        candidates: p.rounds[r]!,
+        seenBefore: history.seenBefore,
+        reputation: history.reputation,
+        validation,
+        deadline,
+        closedAt: deadline + 100,
+      })
+      await close(writer, r, out)
+      if (writer.core.length !== writer.state.completeLength) {
+        // `close` appended raw blocks past the writer: reopen it to read them.
+        await writer.close()
+        writer = await LedgerWriter.open(store, p.host)
+      }
+    }
+  } finally {
+    await dataset.close()
+    await writer.close()
+  }
+}
+
+/** A forged copy of the project's ledger, same host key pair, written into a store of its own. */
+async function forgedLedger(t: TestContext, p: Project, close: Close): Promise<Corestore> {
+  const store = await plainCorestore(t)
+  await createProject(store, tinyProjectSpec(p.datasetKey), p.host, 1000)
+  await runRounds(p, store, close, false)
+  return store
+}
+
+/** A fresh verifier: its own store, linked to the ledger's store and the given contributors. */
+async function verify(
+  t: TestContext,
+  p: Project,
+  ledgerStore: Corestore,
+  contributors = p.contributors,
+  timeoutMs = 10_000,
+): Promise<VerifyReport> {
+  const store = await plainCorestore(t)
+  linkStores(t, store, ledgerStore)
+  linkStores(t, store, p.dataStore)
+  for (const c of contributors) linkStores(t, store, c.store)
+  const ledger = store.get({ key: Buffer.from(p.key, 'hex') })
+  defer(t, () => ledger.close())
+  const dataset = await Dataset.open(store.get({ key: Buffer.from(p.datasetKey, 'hex') }), {
+    timeoutMs,
+  })
+  defer(t, () => dataset.close())
+  return verifyLedger({ ledger, store, dataset, timeoutMs })
+}
+
+const codes = (r: VerifyReport['rounds'][number] | undefined) => r?.problems.map((p) => p.code)
+
+describe('verifyLedger', () => {
+  before(async () => {
+    await selectBackend('cpu')
+  })
+
+  it('replays a clean ledger round by round and finds nothing', async (t) => {
+    const project = await honestProject(t)
+    const report = await verify(t, project, project.hostStore)
+    assert.deepEqual(report.problems, [])
+    assert.equal(report.rounds.length, ROUNDS)
+    for (const r of report.rounds) assert.deepEqual(r.problems, [], `round ${r.round}`)
+    assert.ok(report.ok && report.rounds.every((r) => r.replayed))
+
+    // The rounds really exercised the verdicts and credits.
+    const writer = await LedgerWriter.open(project.hostStore, project.host)
+    defer(t, () => writer.close())
+    const receipts = writer.state.rounds.flatMap((r) => (r.receipt ? [r.receipt] : []))
+    const reasons = new Set(receipts.flatMap((r) => r.contributions.map((c) => c.reason)))
+    assert.ok(reasons.has(undefined) && reasons.has('duplicate') && reasons.has('late'))
+    assert.ok(reasons.has('harmful') || reasons.has('norm-outlier'))
+    assert.ok(receipts.every((r) => r.contributions.some((c) => c.credits > 0)))
+
+    // Forged next weights in round 1 (same key pair, so the ledger has the project's key).
+    const altered = await forgedLedger(t, project, async (w, r, out) => {
+      const weights = Float32Array.from(out.weights)
+      if (r === 1) weights[3]! += 1e-3
+      await w.closeRound(out.receipt, weights, out.momentum)
+    })
+    const forged = await verify(t, project, altered)
+    assert.equal(forged.ok, false)
+    assert.deepEqual(codes(forged.rounds[0]), [])
+    assert.deepEqual(codes(forged.rounds[1]), ['VERIFY_CHECKPOINT_MISMATCH'])
+    assert.match(forged.rounds[1]!.problems[0]!.message, /checkpoint 2 written after round 1/)
+    assert.deepEqual(codes(forged.rounds[2]), [], 'round 2 replays from the forged checkpoint 2')
+
+    // Credits doubled for one contributor in round 0, appended as raw blocks: the writer's own
+    // check would refuse them.
+    const inflated = await forgedLedger(t, project, async (w, r, out) => {
+      if (r !== 0) return w.closeRound(out.receipt, out.weights, out.momentum)
+      const contributions = out.receipt.contributions.map((c, i) =>
+        i === 1 ? { ...c, credits: c.credits * 2 } : c,
+      )
+      const ckpt = encodeCheckpoint(w.manifest.model, 1, out.weights)
+      const mom = encodeCheckpoint(w.manifest.model, 1, out.momentum)
+      const ckptHash = decodeCheckpoint(ckpt).contentHash
+      await w.core.append([
+        encodeReceipt({
+          ...out.receipt,
+          contributions,
+          round: 0,
+          checkpointIn: w.state.rounds[0]!.checkpoint.contentHash,
+          checkpointOut: ckptHash,
+        }),
+        ...checkpointBlocks(1, ckpt, ckptHash),
+        ...outerStateBlocks(1, mom, decodeCheckpoint(mom).contentHash),
+      ])
+    })
+    const cheat = await verify(t, project, inflated)
+    const round0 = codes(cheat.rounds[0]) ?? []
+    assert.ok(round0.includes('VERIFY_CREDIT_MISMATCH'), JSON.stringify(cheat.rounds[0]))
+    assert.ok(round0.every((c) => c === 'VERIFY_CREDIT_MISMATCH'))
+    assert.match(cheat.rounds[0]!.problems[0]!.message, /round 0/)
+    assert.deepEqual(codes(cheat.rounds[1]), [])
+  })
+
+  it('reports an update that is no longer online as unverifiable, not as tampering', async (t) => {
+    const p = await honestProject(t)
+    // Contributor 2's store is not reachable: its accepted updates cannot be fetched.
+    const report = await verify(
+      t,
+      p,
+      p.hostStore,
+      p.contributors.filter((_, i) => i !== 2),
+      1500,
+    )
+    assert.equal(report.ok, false)
+    for (const r of report.rounds) {
+      assert.equal(r.replayed, false)
+      assert.deepEqual([...new Set(codes(r))], ['VERIFY_UPDATE_UNAVAILABLE'])
+    }
+  })
+})
