@@ -8,9 +8,11 @@ import { packageInfo } from '../util/package-info.js'
 import { registerDataset } from './commands/dataset.js'
 import { registerDemo } from './commands/demo.js'
 import { registerInfo } from './commands/info.js'
+import { registerNode } from './commands/node.js'
 import { registerProject } from './commands/project.js'
 import { registerSwarm } from './commands/swarm.js'
 import { registerTestnet } from './commands/testnet.js'
+import { registerVerify } from './commands/verify.js'
 
 export interface CliIO {
   out: (text: string) => void
@@ -30,11 +32,13 @@ export function buildProgram(io: CliIO = stdio): Command {
     .showHelpAfterError()
     .exitOverride()
   registerInfo(program, io)
+  registerNode(program, io)
   registerDemo(program, io)
   registerTestnet(program, io)
   registerSwarm(program, io)
   registerDataset(program, io)
   registerProject(program, io)
+  registerVerify(program, io)
   return program
 }
 

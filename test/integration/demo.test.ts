@@ -4,29 +4,42 @@ import { describe, it } from 'node:test'
 import { spawnTandem } from '../support/process.js'
 
 describe('tandem demo', () => {
-  it('starts a loopback network whose peers all meet, then exits with --once', async () => {
-    const demo = spawnTandem(['demo', '--peers', '4', '--once'])
-    await demo.waitFor(/all 4 peers met each other/)
-    const { code } = await demo.exited
-    assert.equal(code, 0, demo.output())
-    const testnet = demo.output().match(/private DHT on (\S+)/)
-    assert.ok(testnet?.[1]?.startsWith('127.0.0.1:'), 'the DHT must be on loopback')
-    assert.equal(demo.output().match(/← hello from/g)?.length, 4 * 3)
+  it('runs a host, simulated contributors and this node on loopback: 2 rounds, loss falls, credits granted', async () => {
+    const demo = spawnTandem(['demo', '--contributors', '2', '--rounds', '2', '--corpus-kb', '256'])
+    const { code } = await demo.exited.then(async (exit) => exit)
+    const out = demo.output()
+    assert.equal(code, 0, out)
+    assert.match(out, /private DHT on 127\.0\.0\.1:\d+/)
+    assert.match(out, /open the UI: http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]{64}/)
+    const closed = [
+      ...out.matchAll(/round (\d+) closed: validation loss ([\d.]+) → ([\d.]+), (\d+) accepted/g),
+    ]
+    assert.ok(closed.length >= 2, out)
+    for (const [, , before, after] of closed.slice(0, 2))
+      assert.ok(Number(after) < Number(before), `loss fell: ${before} → ${after}`)
+    assert.equal(closed[0]![4], '3', 'the two simulated contributors and this node were accepted')
+    const mine = [...out.matchAll(/\[me\] round (\d+): accepted, \+([\d.]+) credits/g)]
+    assert.equal(mine.length, 2, out)
+    assert.ok(mine.every(([, , c]) => Number(c) > 0))
+    assert.match(out, /stopped\n$/)
   })
 
-  it('keeps running until Ctrl-C, then stops cleanly', async () => {
-    const demo = spawnTandem(['demo'])
-    await demo.waitFor(/press Ctrl-C to stop/)
+  it('keeps running until Ctrl-C, then stops every process cleanly', async () => {
+    const demo = spawnTandem(['demo', '--contributors', '1', '--corpus-kb', '128'])
+    await demo.waitFor(/press Ctrl-C to stop/, 60_000)
     demo.child.kill('SIGINT')
     const { code } = await demo.exited
-    assert.equal(code, 0)
-    assert.match(demo.output(), /stopped\n$/)
+    assert.equal(code, 0, demo.output())
+    assert.match(demo.output(), /stopping \(interrupted\)…\nstopped\n$/)
   })
 
-  it('rejects a bad --peers value with a coded error', async () => {
-    const demo = spawnTandem(['demo', '--peers', '1'])
+  it('rejects a bad --contributors value with a coded error', async () => {
+    const demo = spawnTandem(['demo', '--contributors', '0'])
     const { code } = await demo.exited
     assert.equal(code, 2)
-    assert.match(demo.output(), /--peers must be an integer from 2 to 16 \[BAD_ARGUMENT\]/)
+    assert.match(
+      demo.output(),
+      /--contributors must be a whole number from 1 to 8 \[BAD_ARGUMENT\]/,
+    )
   })
 })
