@@ -1,10 +1,14 @@
 /**
- * A set of listeners for pushed API events, shared by every transport end: the preload bridge's
- * `subscribe`, the browser's WebSocket client and the node's own fan-out. Whatever arrives is
- * validated against the contract (`parseEvent`) before any listener sees it, and one listener
- * that throws does not keep the event from the others. Pure TypeScript (renderer-safe).
+ * A set of listeners for pushed API events, shared by the transport ends: the preload bridge's
+ * `subscribe`, the node's own fan-out, a browser client. What arrives passes `validate` before
+ * any listener sees it, and one listener that throws does not keep the event from the others.
+ *
+ * `validate` is a parameter, not a fixed import of the contract's `parseEvent`, because the
+ * sandboxed Electron preload cannot load npm modules (zod): there main has already checked each
+ * event against the contract and the preload only checks the envelope's shape
+ * (`isEventEnvelope`). Everywhere else, pass `parseEvent`. Pure TypeScript (renderer-safe).
  */
-import { parseEvent, type ApiEvent } from './contract.js'
+import type { ApiEvent } from './contract.js'
 
 export type EventListener = (event: ApiEvent) => void
 
@@ -17,7 +21,13 @@ export interface EventHub {
   clear(): void
 }
 
-export function createEventHub(onListenerError?: (err: unknown) => void): EventHub {
+export interface EventHubOptions {
+  /** Returns the event to deliver, or null to drop it (usually the contract's `parseEvent`). */
+  validate: (raw: unknown) => ApiEvent | null
+  onListenerError?: (err: unknown) => void
+}
+
+export function createEventHub({ validate, onListenerError }: EventHubOptions): EventHub {
   const listeners = new Set<EventListener>()
   return {
     subscribe(listener) {
@@ -28,7 +38,7 @@ export function createEventHub(onListenerError?: (err: unknown) => void): EventH
       return () => void listeners.delete(entry)
     },
     emit(raw) {
-      const event = parseEvent(raw)
+      const event = validate(raw)
       if (event === null) return false
       for (const listener of [...listeners]) {
         try {
@@ -46,4 +56,16 @@ export function createEventHub(onListenerError?: (err: unknown) => void): EventH
       listeners.clear()
     },
   }
+}
+
+/**
+ * The envelope's shape only (`{ event: string, data }`), for a receiver whose sender already
+ * checked the data against the contract and that cannot load zod itself.
+ */
+export function isEventEnvelope(raw: unknown): ApiEvent | null {
+  if (raw === null || typeof raw !== 'object') return null
+  const { event } = raw as { event?: unknown }
+  if (typeof event !== 'string' || event.length === 0 || event.length > 64) return null
+  if (!Object.hasOwn(raw, 'data')) return null
+  return raw as ApiEvent
 }

@@ -5,13 +5,30 @@
 import { app, BrowserWindow, ipcMain, shell } from 'electron'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { parseEvent } from '../../core/api/contract.js'
 import type { Handlers } from '../../core/api/dispatch.js'
-import { registerApi, rendererUrlCheck } from './ipc.js'
+import { createEventHub } from '../../core/api/event-hub.js'
+import { pushEvent, registerApi, rendererUrlCheck } from './ipc.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const rendererFile = join(here, '../renderer/index.html')
 const preloadFile = join(here, '../preload/index.cjs')
 const devServerUrl = process.env['ELECTRON_RENDERER_URL']
+
+const isTrustedUrl = rendererUrlCheck(pathToFileURL(rendererFile).href, devServerUrl)
+
+/**
+ * Events for the UI: whatever the node reports goes through this hub (emit) and out to every
+ * window over IPC. The node itself is attached here when it runs in the shell.
+ */
+const events = createEventHub({ validate: parseEvent })
+events.subscribe((event) =>
+  pushEvent(
+    BrowserWindow.getAllWindows().map((w) => w.webContents),
+    event,
+    isTrustedUrl,
+  ),
+)
 
 const handlers: Partial<Handlers> = {
   'app.info': () => ({
@@ -61,7 +78,7 @@ if (!app.requestSingleInstanceLock()) {
     }
   })
   void app.whenReady().then(() => {
-    registerApi(ipcMain, handlers, rendererUrlCheck(pathToFileURL(rendererFile).href, devServerUrl))
+    registerApi(ipcMain, handlers, isTrustedUrl)
     createWindow()
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) createWindow()

@@ -1,17 +1,9 @@
 /**
  * Preload: exposes exactly one frozen object, `window.tandem`, built from the contract. The renderer
- * never gets ipcRenderer, so a compromised page can only make contract calls, which main validates.
+ * never gets ipcRenderer, so a compromised page can only make contract calls, which main validates,
+ * and listen to the events main pushes.
  */
 import { contextBridge, ipcRenderer } from 'electron'
-import { API_CHANNEL, type TandemBridge } from '../../core/api/bridge.js'
-import type { Outcome } from '../../core/api/contract.js'
+import { createBridge } from './bridge.js'
 
-let nextId = 0
-
-const bridge: TandemBridge = Object.freeze({
-  host: 'electron' as const,
-  request: (method: string, params: unknown) =>
-    ipcRenderer.invoke(API_CHANNEL, { id: nextId++, method, params }) as Promise<Outcome<unknown>>,
-})
-
-contextBridge.exposeInMainWorld('tandem', bridge)
+contextBridge.exposeInMainWorld('tandem', createBridge(ipcRenderer))

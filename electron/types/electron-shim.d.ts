@@ -15,6 +15,9 @@ declare module 'electron' {
     readonly url: string
   }
   interface WebContents {
+    send(channel: string, ...args: unknown[]): void
+    isDestroyed(): boolean
+    getURL(): string
     setWindowOpenHandler(handler: (details: HandlerDetails) => { action: 'allow' | 'deny' }): void
     on(
       event: 'will-navigate',
@@ -66,8 +69,12 @@ declare module 'electron' {
     ): void
     removeHandler(channel: string): void
   }
+  interface IpcRendererEvent {
+    readonly senderId: number
+  }
   interface IpcRenderer {
     invoke(channel: string, ...args: unknown[]): Promise<unknown>
+    on(channel: string, listener: (event: IpcRendererEvent, ...args: unknown[]) => void): this
   }
   interface ContextBridge {
     exposeInMainWorld(apiKey: string, api: unknown): void

@@ -4,9 +4,15 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { API_CHANNEL } from '../../../core/api/bridge.js'
+import { API_CHANNEL, EVENT_CHANNEL } from '../../../core/api/bridge.js'
 import type { Handlers } from '../../../core/api/dispatch.js'
-import { registerApi, rendererUrlCheck, type IpcMainLike } from '../../../electron/main/ipc.js'
+import {
+  pushEvent,
+  registerApi,
+  rendererUrlCheck,
+  type IpcMainLike,
+  type WebContentsLike,
+} from '../../../electron/main/ipc.js'
 
 type Listener = Parameters<IpcMainLike['handle']>[1]
 
@@ -43,7 +49,7 @@ describe('electron IPC', () => {
     const { ipc, invoke } = fakeIpcMain()
     registerApi(ipc, handlers, rendererUrlCheck(rendererFile))
     const out = await invoke(`${rendererFile}#/settings`, { id: 1, method: 'app.info', params: {} })
-    assert.deepEqual(out, { ok: true, value: handlers['app.info']({}) })
+    assert.deepEqual(out, { ok: true, value: handlers['app.info']!({}) })
   })
 
   it('refuses other frames, other files and remote pages', async () => {
@@ -77,5 +83,45 @@ describe('electron IPC', () => {
     const dispose = registerApi(ipc, handlers, rendererUrlCheck(rendererFile))
     dispose()
     assert.equal(listeners.size, 0)
+  })
+})
+
+/** A window's webContents that records what main sends it. */
+function fakeWebContents(url: string, destroyed = false) {
+  const sent: Array<[string, unknown[]]> = []
+  const contents: WebContentsLike = {
+    send: (channel, ...args) => void sent.push([channel, args]),
+    isDestroyed: () => destroyed,
+    getURL: () => url,
+  }
+  return { contents, sent }
+}
+
+describe('electron event push', () => {
+  const log = { event: 'log', data: { t: 1, level: 'warn', subsystem: 'net', msg: 'slow peer' } }
+  const trusted = rendererUrlCheck(rendererFile)
+
+  it('sends contract-checked events to every live Tandem window on the event channel', () => {
+    const a = fakeWebContents(`${rendererFile}#/`)
+    const b = fakeWebContents(rendererFile)
+    assert.equal(pushEvent([a.contents, b.contents], log, trusted), true)
+    assert.deepEqual(a.sent, [[EVENT_CHANNEL, [log]]])
+    assert.deepEqual(b.sent, [[EVENT_CHANNEL, [log]]])
+  })
+
+  it('sends nothing for an event that fails the contract', () => {
+    const a = fakeWebContents(rendererFile)
+    const bad = { event: 'log', data: { t: -1, level: 'loud', subsystem: 'x', msg: '' } }
+    assert.equal(pushEvent([a.contents], bad, trusted), false)
+    assert.equal(pushEvent([a.contents], { event: 'nope', data: 1 }, trusted), false)
+    assert.deepEqual(a.sent, [])
+  })
+
+  it('skips destroyed windows and windows showing another page', () => {
+    const gone = fakeWebContents(rendererFile, true)
+    const elsewhere = fakeWebContents('https://evil.example/')
+    assert.equal(pushEvent([gone.contents, elsewhere.contents], log, trusted), true)
+    assert.deepEqual(gone.sent, [])
+    assert.deepEqual(elsewhere.sent, [])
   })
 })
