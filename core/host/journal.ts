@@ -10,9 +10,10 @@
  *
  * One file per round (`round-<r>.jsonl`). A line that does not parse (the tail of a write cut by
  * the crash) is skipped: the offer it held was never acknowledged, and the contributor re-offers it
- * when the host re-announces the round. Files of rounds that have a receipt are deleted.
+ * when the host re-announces the round. Reading ends such a tail with a newline so later appends
+ * are whole lines. Files of rounds that have a receipt are deleted.
  */
-import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises'
+import { appendFile, mkdir, open, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 
@@ -63,6 +64,8 @@ export class OfferJournal {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { offers: [], deadline: null }
       throw err
     }
+    // A torn tail has no newline: end it, so the next append starts a line of its own.
+    if (text.length > 0 && !text.endsWith('\n')) await appendFile(this.file(round), '\n')
     const out: JournalContents = { offers: [], deadline: null }
     for (const raw of text.split('\n')) {
       if (!raw.trim()) continue

@@ -497,16 +497,17 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       })
       if (training.abandoned || this.stopped) return
 
-      this.setState('publishing', `round ${round}: compressing and publishing`)
-      this.feedback ??= new ErrorFeedback(outcome.delta.length)
-      const compressed = this.feedback.compress(outcome.delta, recipe.compression)
       const deadline = this.deadline(round, record.open!.deadline)
       if (this.now() > deadline) {
-        // The host would record it as late; the error-feedback residual keeps what it carried.
+        // The host would only record it as late. The error-feedback residual is left as it was:
+        // folding a stale Δ into the next round is what the straggler policy avoids.
         this.skipped.add(round)
         this.setState('idle', `round ${round}: finished after the deadline, not offered`)
         return
       }
+      this.setState('publishing', `round ${round}: compressing and publishing`)
+      this.feedback ??= new ErrorFeedback(outcome.delta.length)
+      const compressed = this.feedback.compress(outcome.delta, recipe.compression)
       const ref = await publishUpdate(this.updateCore!, {
         project: this.project,
         round,
