@@ -20,6 +20,7 @@ const pages: Record<PageId, () => ReactNode> = {
 export function App() {
   const controller = useController()
   const link = useAppState((s) => s.link)
+  const loaded = useAppState((s) => s.loadedGeneration)
   const page = usePage()
   const main = useRef<HTMLElement>(null)
   const firstPage = useRef(page)
@@ -33,7 +34,8 @@ export function App() {
 
   const Current = pages[page]
   return (
-    <div className="app">
+    // data-loaded counts finished initial loads (one per (re)connection): tests wait on it.
+    <div className="app" data-loaded={loaded}>
       <a className="skip-link" href="#main" onClick={skipToMain}>
         Skip to content
       </a>

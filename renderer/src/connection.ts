@@ -122,13 +122,53 @@ const QUEUE_WAIT_MS = 15_000
 /** Close codes that mean "your token is no good" (policy violation, or 4401/4403 by convention). */
 const REJECT_CODES = new Set([1008, 4401, 4403])
 
+/** Why a WebSocket handshake failed, as far as plain HTTP to the same daemon can tell. */
+export type Probe = { kind: 'down' } | { kind: 'up' } | { kind: 'refused'; reason: string }
+
 export interface SocketOptions {
   url: string
+  /**
+   * Asked after a handshake fails: a browser shows a refused upgrade (wrong token: HTTP 401) the
+   * same as a daemon that is not running, so the UI asks the daemon over HTTP which it was.
+   */
+  probe?: () => Promise<Probe>
   /** Injected in tests; defaults to the browser's WebSocket. */
   WebSocketImpl?: typeof WebSocket
 }
 
-export function socketConnection({ url, WebSocketImpl = WebSocket }: SocketOptions): Connection {
+/**
+ * Probes the daemon's HTTP API with the token: 401/403/421 mean it refuses this page (and says
+ * why, with a code); any other answer means it is up; no answer means it is down.
+ */
+export function httpProbe(origin: string, token: string): () => Promise<Probe> {
+  return async () => {
+    let res: Response
+    try {
+      res = await fetch(`${origin}/api/app.info`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: '{}',
+        cache: 'no-store',
+      })
+    } catch {
+      return { kind: 'down' }
+    }
+    if (![401, 403, 421].includes(res.status)) return { kind: 'up' }
+    const body = (await res.json().catch(() => null)) as {
+      code?: unknown
+      message?: unknown
+    } | null
+    const code = typeof body?.code === 'string' ? body.code : `HTTP ${res.status}`
+    const message = typeof body?.message === 'string' ? body.message : res.statusText
+    return { kind: 'refused', reason: `${code}: ${message}` }
+  }
+}
+
+export function socketConnection({
+  url,
+  probe,
+  WebSocketImpl = WebSocket,
+}: SocketOptions): Connection {
   const events = new Listeners<ApiEvent>()
   const links = new Listeners<LinkState>()
   const pending = new Map<number, (outcome: Outcome<unknown>) => void>()
@@ -151,9 +191,11 @@ export function socketConnection({ url, WebSocketImpl = WebSocket }: SocketOptio
     if (closed) return
     setState({ kind: 'connecting', attempt })
     const ws = new WebSocketImpl(url)
+    let opened = false
     socket = ws
     ws.onopen = () => {
       if (socket !== ws) return
+      opened = true
       attempt = 0
       setState({ kind: 'open' })
       for (const item of queued.splice(0)) {
@@ -197,18 +239,30 @@ export function socketConnection({ url, WebSocketImpl = WebSocket }: SocketOptio
         })
         return
       }
-      const base = BACKOFF_MS[attempt] ?? BACKOFF_CAP_MS
-      const delay = Math.round(base * (0.8 + Math.random() * 0.4))
-      attempt += 1
-      setState({
-        kind: 'closed',
-        attempt,
-        retryAt: Date.now() + delay,
-        reason:
-          ev.reason || (ev.wasClean ? 'The node closed the connection' : 'Cannot reach the node'),
+      const reason =
+        ev.reason || (ev.wasClean ? 'The node closed the connection' : 'Cannot reach the node')
+      if (opened || !probe) {
+        scheduleRetry(reason)
+        return
+      }
+      // The handshake itself failed: find out whether retrying can help before showing why.
+      void probe().then((found) => {
+        if (closed || socket !== null) return
+        if (found.kind === 'refused') setState({ kind: 'rejected', reason: found.reason })
+        else
+          scheduleRetry(
+            found.kind === 'up' ? 'The node is running but refused the live connection' : reason,
+          )
       })
-      retryTimer = setTimeout(open, delay)
     }
+  }
+
+  const scheduleRetry = (reason: string) => {
+    const base = BACKOFF_MS[attempt] ?? BACKOFF_CAP_MS
+    const delay = Math.round(base * (0.8 + Math.random() * 0.4))
+    attempt += 1
+    setState({ kind: 'closed', attempt, retryAt: Date.now() + delay, reason })
+    retryTimer = setTimeout(open, delay)
   }
 
   const transport: Transport = {
@@ -265,5 +319,5 @@ export function connect(): Connection | null {
   if (!token || !/^https?:$/.test(window.location.protocol)) return null
   const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:'
   const url = `${scheme}//${window.location.host}/api/ws?token=${encodeURIComponent(token)}`
-  return socketConnection({ url })
+  return socketConnection({ url, probe: httpProbe(window.location.origin, token) })
 }

@@ -29,6 +29,7 @@ import {
   waitForLink,
   waitForLossPoints,
   waitForSample,
+  waitLoaded,
   type OpenedUi,
   type PageName,
 } from '../support/ui-driver.js'
@@ -587,8 +588,9 @@ describe('UI over the daemon WebSocket transport', { skip: chromiumMissing }, ()
     await browser?.close()
   })
 
-  // Chromium logs each refused WebSocket handshake as a console error; those are the point here.
-  const socketErrors = [/WebSocket connection to .* failed/]
+  // Chromium logs each refused WebSocket handshake (and the 401 of the token probe) as a console
+  // error; those are the point here.
+  const socketErrors = [/WebSocket connection to .* failed/, /status of 401 \(Unauthorized\)/]
 
   it('takes the token from the fragment, gets live events, reconnects after a drop', async () => {
     const node = new FakeNode(activeNodeFixture())
@@ -623,7 +625,7 @@ describe('UI over the daemon WebSocket transport', { skip: chromiumMissing }, ()
       await page.getByRole('button', { name: 'Retry now' }).click()
       await waitConnected(page)
       await testIds(page, 'disconnected-banner').waitFor({ state: 'detached' })
-      await node.waitForCall('node.status')
+      await waitLoaded(page, 2)
       assert.ok(node.callsOf('node.status').length > statusCalls, 'no refetch after reconnecting')
 
       // A reload has no fragment any more: the token comes from sessionStorage.
@@ -645,7 +647,9 @@ describe('UI over the daemon WebSocket transport', { skip: chromiumMissing }, ()
     try {
       await waitForLink(ui.page, 'rejected')
       assert.equal(await testIds(ui.page, 'node-state').textContent(), 'Access refused')
-      await testIds(ui.page, 'rejected-banner').waitFor()
+      const banner = testIds(ui.page, 'rejected-banner')
+      await banner.waitFor()
+      assert.match((await banner.textContent()) ?? '', /UNAUTHORIZED/)
       assert.equal(node.calls.length, 0)
       assert.deepEqual(ui.errors, [])
     } finally {

@@ -53,6 +53,17 @@ export async function waitForLink(
 
 export const waitConnected = (page: Page) => waitForLink(page, 'open')
 
+/**
+ * Waits until the UI finished its initial fetches `times` times (once per connection: a reconnect
+ * fetches everything again).
+ */
+export async function waitLoaded(page: Page, times = 1): Promise<void> {
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('[data-loaded]')?.getAttribute('data-loaded')) >= n,
+    times,
+  )
+}
+
 /** The page's section, once it is on screen. */
 export function pageSection(page: Page, name: PageName): Locator {
   return page.locator(`section[data-page="${name}"]`)

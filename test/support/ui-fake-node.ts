@@ -233,7 +233,8 @@ export async function attachBridge(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Transport 2: the daemon's protocol, built UI and WebSocket on one loopback port.
+// Transport 2: the daemon's protocol (core/server/api-server.ts): the built UI, POST /api/<method>
+// with a Bearer token, and the WebSocket at /api/ws?token=, on one loopback port.
 
 const types: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -263,6 +264,28 @@ export async function serveFakeDaemon(
   const base = normalize(root) + sep
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
+    const method = /^\/api\/([a-z]+\.[a-zA-Z]+)$/.exec(path)?.[1]
+    if (method) {
+      // POST /api/<method> with a Bearer token, as the daemon serves it (the UI probes with it).
+      if (req.headers.authorization !== `Bearer ${token}`) {
+        res.writeHead(401, { 'content-type': 'application/json' })
+        res.end(
+          JSON.stringify({ ok: false, code: 'UNAUTHORIZED', message: 'missing or wrong token' }),
+        )
+        return
+      }
+      let body = ''
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()))
+      req.on('end', () => {
+        void node
+          .handle({ id: 0, method, params: body.trim() ? JSON.parse(body) : undefined })
+          .then((outcome) => {
+            res.writeHead(200, { 'content-type': 'application/json' })
+            res.end(JSON.stringify(outcome))
+          })
+      })
+      return
+    }
     const file = normalize(join(base, path === '/' ? 'index.html' : path))
     if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404).end('not found')
@@ -280,11 +303,16 @@ export async function serveFakeDaemon(
       socket.destroy()
       return
     }
+    if (url.searchParams.get('token') !== token) {
+      // Like the daemon: a plain HTTP 401 instead of the upgrade, which a browser cannot read.
+      const body = JSON.stringify({ ok: false, code: 'UNAUTHORIZED', message: 'wrong token' })
+      socket.end(
+        'HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\nconnection: close\r\n' +
+          `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      )
+      return
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      if (url.searchParams.get('token') !== token) {
-        ws.close(4401, 'Unknown access token')
-        return
-      }
       sockets.add(ws)
       ws.on('close', () => sockets.delete(ws))
       ws.on('message', async (data) => {

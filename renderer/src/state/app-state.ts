@@ -84,12 +84,22 @@ export function withReceipts(state: AppState, receipts: ReceiptView[]): AppState
   return { ...state, receipts: [...receipts].sort(newestReceiptFirst).slice(0, MAX_RECEIPTS) }
 }
 
+/**
+ * A fetched history, plus whatever pushed events already brought that is newer than its newest
+ * entry: events that arrive while the fetch is on its way are not lost when its answer lands.
+ */
+function mergeFetched<T extends { t: number }>(held: T[], fetched: T[], cap: number): T[] {
+  const sorted = [...fetched].sort(byTime)
+  const newest = sorted.at(-1)?.t ?? -Infinity
+  return [...sorted, ...held.filter((x) => x.t > newest)].slice(-cap)
+}
+
 export function withLogs(state: AppState, logs: LogEntry[]): AppState {
-  return { ...state, logs: [...logs].sort(byTime).slice(-MAX_LOGS) }
+  return { ...state, logs: mergeFetched(state.logs, logs, MAX_LOGS) }
 }
 
 export function withLoss(state: AppState, loss: LossPoint[]): AppState {
-  return { ...state, loss: [...loss].sort(byTime).slice(-MAX_LOSS_POINTS) }
+  return { ...state, loss: mergeFetched(state.loss, loss, MAX_LOSS_POINTS) }
 }
 
 function appendCapped<T>(list: T[], item: T, cap: number): T[] {
@@ -118,7 +128,8 @@ export function applyEvent(state: AppState, event: ApiEvent): AppState {
     case 'loss': {
       if (sameLossPoint(state.loss.at(-1), event.data)) return state
       const last = state.loss.at(-1)
-      if (last && last.t > event.data.t) return withLoss(state, [...state.loss, event.data])
+      if (last && last.t > event.data.t)
+        return { ...state, loss: [...state.loss, event.data].sort(byTime).slice(-MAX_LOSS_POINTS) }
       return { ...state, loss: appendCapped(state.loss, event.data, MAX_LOSS_POINTS) }
     }
     case 'receipt': {
