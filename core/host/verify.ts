@@ -311,14 +311,15 @@ export async function verifyLedger(opts: VerifyOptions): Promise<VerifyReport> {
   return { project, ok: problems.length === 0 && rounds.every((r) => r.ok), rounds, problems }
 }
 
-/** A report as lines of text, for the CLI. */
-export function formatVerifyReport(report: VerifyReport): string {
-  const lines = [`project ${report.project}`]
-  for (const p of report.problems) lines.push(`  ${p.code}: ${p.message}`)
-  for (const r of report.rounds) {
-    lines.push(`round ${r.round}: ${r.ok ? 'ok' : r.replayed ? 'MISMATCH' : 'not verifiable'}`)
-    for (const p of r.problems) lines.push(`  ${p.code}: ${p.message}`)
-  }
+/** One round's verdict and problems as text lines. */
+export function formatRoundReport(r: RoundReport): string {
+  const head = `round ${r.round}: ${r.ok ? 'ok' : r.replayed ? 'MISMATCH' : 'not verifiable'}`
+  return [head, ...r.problems.map((p) => `  ${p.code}: ${p.message}`)].join('\n') + '\n'
+}
+
+/** The problems outside rounds and the summary line (rounds: formatRoundReport). */
+export function formatVerifySummary(report: VerifyReport): string {
+  const lines = report.problems.map((p) => `${p.code}: ${p.message}`)
   const bad = report.rounds.filter((r) => !r.ok).length
   lines.push(
     report.ok
