@@ -207,6 +207,13 @@ describe('UI pages in Chromium against a fake node', { skip: chromiumMissing }, 
     await node.push('progress', { ...node.state.status.progress!, phase: 'closed', step: 50 })
     assert.match(await waitForSample(page, 13), /JULIET/)
     assert.equal(node.callsOf('model.sample').length, calls + 1)
+    // A node that reports closed rounds only by their receipt refreshes the text too.
+    node.state.samples[LM_KEY] = 'MERCUTIO:\nA plague o’ both your houses!'
+    node.state.projects = node.state.projects.map((p) =>
+      p.key === LM_KEY ? { ...p, round: 14 } : p,
+    )
+    await node.push('receipt', { ...node.state.receipts.at(-1)!, round: 13 })
+    assert.match(await waitForSample(page, 14), /MERCUTIO/)
   })
 
   it('dashboard: pause now, pause after this round, and resume', async () => {

@@ -78,9 +78,13 @@ export class Controller {
 
   private onEvent(event: ApiEvent): void {
     this.store.update((s) => applyEvent(s, event))
-    if (event.event === 'progress' && event.data.phase === 'closed') {
-      void this.loadSample(event.data.project)
-    }
+    // A round closed: the global model changed, so its sample text is stale. Nodes say so with a
+    // receipt, a validation loss point, or a progress phase of 'closed'.
+    const closedRound =
+      (event.event === 'progress' && event.data.phase === 'closed') ||
+      (event.event === 'loss' && event.data.kind === 'validation') ||
+      event.event === 'receipt'
+    if (closedRound) void this.loadSample(event.data.project)
     if (event.event === 'projects') this.noticeRounds()
   }
 
