@@ -9,7 +9,9 @@ import assert from 'node:assert/strict'
 import type Corestore from 'corestore'
 import crypto from 'hypercore-crypto'
 import { before, describe, it, type TestContext } from 'node:test'
+import { run } from '../../../core/cli/main.js'
 import { importDataset } from '../../../core/data/import.js'
+import { joinDataset } from '../../../core/data/seeding.js'
 import { Dataset } from '../../../core/data/dataset.js'
 import { DatasetStore } from '../../../core/data/dataset-store.js'
 import { selectBackend } from '../../../core/engine/backends/probe.js'
@@ -32,6 +34,7 @@ import {
   tempDir,
   writeText,
 } from '../../support/data.js'
+import { loopbackTestnet } from '../../support/swarm.js'
 import { innerJob, syntheticBatch, syntheticData } from '../../support/engine-fixtures.js'
 import { tinyProjectInput } from '../../support/project-fixtures.js'
 
@@ -209,7 +212,7 @@ async function verify(
   ledgerStore: Corestore,
   contributors = p.contributors,
   timeoutMs = 10_000,
-): Promise<VerifyReport> {
+): Promise<VerifyReport & { store: Corestore }> {
   const store = await plainCorestore(t)
   linkStores(t, store, ledgerStore)
   linkStores(t, store, p.dataStore)
@@ -220,10 +223,20 @@ async function verify(
     timeoutMs,
   })
   defer(t, () => dataset.close())
-  return verifyLedger({ ledger, store, dataset, timeoutMs })
+  return { ...(await verifyLedger({ ledger, store, dataset, timeoutMs })), store }
 }
 
 const codes = (r: VerifyReport['rounds'][number] | undefined) => r?.problems.map((p) => p.code)
+
+function capture() {
+  const io = {
+    outText: '',
+    errText: '',
+    out: (text: string) => void (io.outText += text),
+    err: (text: string) => void (io.errText += text),
+  }
+  return io
+}
 
 describe('verifyLedger', () => {
   before(async () => {
@@ -305,5 +318,32 @@ describe('verifyLedger', () => {
       assert.equal(r.replayed, false)
       assert.deepEqual([...new Set(codes(r))], ['VERIFY_UPDATE_UNAVAILABLE'])
     }
+  })
+
+  it('tandem verify replays a project served on a loopback testnet', async (t) => {
+    const p = await honestProject(t)
+    // A node that holds what a verifier needs (ledger, validation shards, the updates) and serves
+    // it: the store of an in-process verification.
+    const { store: mirror, ok } = await verify(t, p, p.hostStore)
+    assert.ok(ok)
+    const net = await loopbackTestnet(t)
+    const seeder = net.node({ corestore: mirror })
+    seeder.joinProject(Buffer.from(p.key, 'hex'))
+    await joinDataset(seeder.swarm, Buffer.from(p.datasetKey, 'hex'))
+    const io = capture()
+    const args = ['--bootstrap', net.bootstrap.join(','), '--timeout', '20', '--backend', 'cpu']
+    const code = await run(['node', 'tandem', 'verify', p.key, ...args, '--json'], io)
+    assert.equal(code, 0, io.errText)
+    const report = JSON.parse(io.outText) as VerifyReport
+    assert.equal(report.project, p.key)
+    assert.ok(report.ok)
+    assert.deepEqual(
+      report.rounds.map((r) => [r.round, r.ok, r.replayed]),
+      [
+        [0, true, true],
+        [1, true, true],
+        [2, true, true],
+      ],
+    )
   })
 })
