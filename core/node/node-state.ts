@@ -16,6 +16,8 @@ import { emptySchedulerState, SchedulerState } from './scheduler.js'
 export const NODE_STATE_VERSION = 1
 export const MAX_RECEIPTS = 5000
 export const MAX_LOSS_POINTS = 4000
+/** A failed write is tried again after this long even if nothing else changes. */
+const RETRY_MS = 5000
 
 const Hex32 = z.string().regex(/^[0-9a-f]{64}$/)
 
@@ -83,6 +85,12 @@ export class NodeStateStore {
     return this.value
   }
 
+  /**
+   * Called when a write fails (disk full, permissions). The change stays pending: the next update,
+   * flush() or a retry a few seconds later writes it. Default: ignored (the node logs it).
+   */
+  onWriteError: (err: unknown) => void = () => {}
+
   /** Applies a change now and schedules the write (coalesced over `delayMs`). */
   update(change: (s: NodeStateFile) => void, delayMs = 200): void {
     change(this.value)
@@ -90,26 +98,43 @@ export class NodeStateStore {
     this.value.loss = this.value.loss.slice(-MAX_LOSS_POINTS)
     this.dirty = true
     if (delayMs <= 0) {
-      void this.flush()
+      this.flush().catch(() => {}) // reported through onWriteError
       return
     }
-    this.timer ??= setTimeout(() => {
-      this.timer = null
-      void this.flush()
-    }, delayMs)
+    this.schedule(delayMs)
   }
 
-  /** Writes pending changes; resolves when the file holds everything changed so far. */
+  /**
+   * Writes pending changes; resolves when the file holds everything changed so far, rejects if that
+   * write failed (the changes stay pending, and later writes still run).
+   */
   flush(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer)
       this.timer = null
     }
-    this.writing = this.writing.then(async () => {
+    const write = this.writing.then(async () => {
       if (!this.dirty) return
       this.dirty = false
-      await writeJsonAtomic(this.path, this.value)
+      try {
+        await writeJsonAtomic(this.path, this.value)
+      } catch (err) {
+        this.dirty = true
+        this.schedule(RETRY_MS)
+        this.onWriteError(err)
+        throw err
+      }
     })
-    return this.writing
+    // The chain itself never stays rejected: one failed write must not wedge every later one.
+    this.writing = write.catch(() => {})
+    return write
+  }
+
+  private schedule(delayMs: number): void {
+    this.timer ??= setTimeout(() => {
+      this.timer = null
+      this.flush().catch(() => {})
+    }, delayMs)
+    this.timer.unref?.()
   }
 }
