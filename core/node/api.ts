@@ -73,7 +73,11 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
       if (!block)
         throw new TandemError('PROJECT_NOT_FOUND', `project ${key} is not reachable right now`)
       const manifest = readManifestBlock(block)
-      const ledger = await readLedger(core, { wait: false }).catch(() => null)
+      // A member's participant holds the ledger as read; for others read it now (a contributor
+      // never downloads the outer-state blocks, so waiting is needed to read a ledger whole).
+      const ledger =
+        node.participant(key)?.ledgerState ??
+        (await readLedger(core, { wait: true, timeout: timeoutMs }).catch(() => null))
       let header: DatasetHeader | null = null
       const ds = await Dataset.open(store.get({ key: Buffer.from(manifest.dataset.key, 'hex') }), {
         wait: node.participant(key) !== undefined,
@@ -250,14 +254,19 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
       const core = store.get({ key: Buffer.from(project, 'hex') })
       try {
         await core.ready()
-        const state = await readLedger(core, { wait: false }).catch(() => {
-          throw new TandemError('PROJECT_NOT_FOUND', `project ${project} is not on this node`)
-        })
+        const state =
+          node.participant(project)?.ledgerState ??
+          (await readLedger(core, { wait: true, timeout: 10_000 }).catch(() => {
+            throw new TandemError('PROJECT_NOT_FOUND', `project ${project} is not reachable`)
+          }))
         const manifest = state.manifest
         if (manifest.model.type !== 'transformer')
           throw new TandemError('BAD_ARGUMENT', 'only language-model projects generate text')
         const round = state.rounds.length - 1
-        const { weights } = await readCheckpoint(core, state, round, { wait: false })
+        const { weights } = await readCheckpoint(core, state, round, {
+          wait: true,
+          timeout: 10_000,
+        })
         const ds = await Dataset.open(
           store.get({ key: Buffer.from(manifest.dataset.key, 'hex') }),
           {
@@ -266,7 +275,7 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
         )
         const layout = ds.header.layout
         await ds.close()
-        if (layout.kind !== 'tokens' || vocabSize(layout) !== manifest.model.vocab)
+        if (layout.kind !== 'tokens' || vocabSize(layout) > manifest.model.vocab)
           throw new TandemError(
             'SPEC_MISMATCH',
             "the model's vocabulary does not match its dataset",

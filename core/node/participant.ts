@@ -228,6 +228,11 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     return this.ledger?.manifest ?? null
   }
 
+  /** The ledger as last read (null until it arrived). */
+  get ledgerState(): LedgerState | null {
+    return this.ledger
+  }
+
   receipts(): ReceiptRecord[] {
     return this.receiptList.map((r) => ({ ...r }))
   }
@@ -616,6 +621,12 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       if (!o || o.hash !== hexOf(m.ref)) return
       if (o.status === 'accepted' || o.status === 'rejected' || o.status === 'not-in-receipt')
         return
+      if (m.status === 'rejected' && m.reason === 'UPDATE_UNAVAILABLE') {
+        // The host could not download it (we were away?): offered again after offerRetryMs.
+        o.sentAt = this.now()
+        o.reason = m.reason
+        return
+      }
       o.status = m.status
       if (m.reason) o.reason = m.reason
       this.emit('offer', { ...o })
