@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander'
 import { isTandemError } from '../api/errors.js'
 import { packageInfo } from '../util/package-info.js'
+import { registerClientCommands } from './commands/client.js'
 import { registerDataset } from './commands/dataset.js'
 import { registerDemo } from './commands/demo.js'
 import { registerInfo } from './commands/info.js'
@@ -33,6 +34,7 @@ export function buildProgram(io: CliIO = stdio): Command {
     .exitOverride()
   registerInfo(program, io)
   registerNode(program, io)
+  registerClientCommands(program, io)
   registerDemo(program, io)
   registerTestnet(program, io)
   registerSwarm(program, io)

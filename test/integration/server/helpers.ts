@@ -44,10 +44,12 @@ export interface Fixture {
 export async function startFixture(
   t: TestContext,
   extra: Partial<ApiServerOptions> = {},
+  moreHandlers: Partial<Handlers> = {},
 ): Promise<Fixture> {
   const dir = await tempDir(t, 'tandem-api-')
   const uiDir = join(dir, 'ui')
-  const stateDir = join(dir, 'state')
+  // Laid out like TANDEM_HOME=<dir>: daemon.json in <dir>/data, where `tandem --home` looks.
+  const stateDir = join(dir, 'data')
   await mkdir(join(uiDir, 'assets'), { recursive: true })
   await writeFile(
     join(uiDir, 'index.html'),
@@ -85,6 +87,7 @@ export async function startFixture(
     'credits.summary': () => {
       throw new Error('a bug')
     },
+    ...moreHandlers,
   }
   const server = await startApiServer({
     handlers,
