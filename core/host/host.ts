@@ -250,7 +250,9 @@ export class ProjectHost extends EventEmitter<HostEvents> {
   /** Joins the project, announces, and runs rounds in the background until stop(). */
   async start(): Promise<void> {
     if (this.loop) throw new TandemError('BAD_ARGUMENT', 'the host is already running')
-    this.validation = await roundValidationBatch(this.opts.dataset, this.manifest, { wait: false })
+    this.validation = await roundValidationBatch(this.opts.dataset, this.manifest, {
+      timeoutMs: 60_000,
+    })
     const onMessage = (peer: Peer, msg: WireMessage) => this.onMessage(peer, msg)
     const onPeer = (peer: Peer) => this.onPeer(peer)
     this.node.on('message', onMessage)
@@ -554,6 +556,11 @@ export class ProjectHost extends EventEmitter<HostEvents> {
     const key = `${contributor}:${hexOf(m.core)}:${m.start}:${hash}`
     const known = o.byKey.get(key)
     if (known) {
+      // An update that was not available may be now (the contributor was away): try once more.
+      if (known.fetchError === 'UPDATE_UNAVAILABLE' && !o.closeStarted) {
+        known.fetchError = null
+        known.fetching = this.fetch(o, known)
+      }
       if (known.fetchError) reject(known.fetchError)
       else this.ack(peer.key, m.round, m.hash, 'received')
       this.emit('offer', { round: m.round, contributor, hash, status: 'retransmitted' })
