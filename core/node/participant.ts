@@ -191,8 +191,8 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   private current: ParticipantState = 'starting'
   private detail = ''
   private training: Training | null = null
-  /** Rounds we will not train (deadline passed, or already published). */
-  private readonly skipped = new Set<number>()
+  /** Rounds we will not train, and why ('deadline': it had passed; an extension revives it). */
+  private readonly skipped = new Map<number, 'deadline' | 'late' | 'failed'>()
   /** Extended deadlines the host announced, by round. */
   private readonly hinted = new Map<number, number>()
   private readonly offers = new Map<number, OfferRecord>()
@@ -407,7 +407,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     if (this.skipped.has(r)) return
     const deadline = this.deadline(r, cur.open.deadline)
     if (this.now() >= deadline) {
-      this.skipped.add(r)
+      this.skipped.set(r, 'deadline')
       this.setState('idle', `round ${r} is past its deadline; waiting for the next`)
       return
     }
@@ -506,7 +506,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       if (this.now() > deadline) {
         // The host would only record it as late. The error-feedback residual is left as it was:
         // folding a stale Δ into the next round is what the straggler policy avoids.
-        this.skipped.add(round)
+        this.skipped.set(round, 'late')
         this.setState('idle', `round ${round}: finished after the deadline, not offered`)
         return
       }
@@ -550,7 +550,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
         this.setState('idle', `round ${round}: ${err.message}; retrying`)
         setTimeout(() => this.kick(), 2000).unref()
       } else {
-        this.skipped.add(round)
+        this.skipped.set(round, 'failed')
         this.setState('idle', `round ${round} failed: ${(err as Error).message}`)
       }
     } finally {
@@ -606,6 +606,9 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       const m = msg.body
       if (!this.project.equals(m.project)) return
       this.hinted.set(m.round, Math.max(this.hinted.get(m.round) ?? 0, m.deadline))
+      // The host extended a round we let pass: there is time again.
+      if (this.skipped.get(m.round) === 'deadline' && m.deadline > this.now())
+        this.skipped.delete(m.round)
       const o = this.offers.get(m.round)
       // A roundOpen for a round we offered in and that is not settled: the host may have restarted.
       if (o && (o.status === 'sent' || o.status === 'received')) {
