@@ -34,7 +34,7 @@ import type {
 } from '../api/contract.js'
 import { TandemError } from '../api/errors.js'
 import { DatasetStore } from '../data/dataset-store.js'
-import { BACKENDS, probeBackend } from '../engine/backends/probe.js'
+import { BACKENDS, probeBackend, type BackendSelection } from '../engine/backends/probe.js'
 import { TrainingEngine, type EngineOptions } from '../engine/engine.js'
 import type { ProjectHost } from '../host/host.js'
 import {
@@ -85,6 +85,10 @@ interface Joined {
 }
 
 const HEX32 = /^[0-9a-f]{64}$/
+
+function finiteOrNull(x: number | undefined): number | null {
+  return x !== undefined && Number.isFinite(x) ? x : null
+}
 
 /** A project key from a hex key or a `tandem://project/<key>` link. */
 export function parseProjectRef(ref: string): string {
@@ -177,6 +181,9 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     for (const note of this.settings.migrationNotes) this.logger.info(note)
     this.logger.info(`node ${this.identity.displayId} starting (${this.opts.shell})`)
     this.settings.on('change', (settings, keys) => this.applySettings(settings, keys))
+    this.state.onWriteError = (err) =>
+      this.logger.warn(`cannot save node state (will retry): ${(err as Error).message}`)
+    this.engine.on('backend', (selection: BackendSelection) => this.onEngineBackend(selection))
     this.log.on('entry', (entry) => this.push({ event: 'log', data: entry }))
     this.net.on('state', () => this.pushStatus())
     this.net.on('peer', () => this.pushStatus())
@@ -204,6 +211,22 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     this.limiter.setCaps(capsFromSettings(settings))
     this.evaluatePolicy()
     this.push({ event: 'settings', data: settings })
+  }
+
+  /**
+   * A job is about to start on the engine's workers. engine.train() marks the engine running when
+   * it starts, so a pause decided while the round was still fetching its checkpoint (training was
+   * granted, no job yet) would be lost: apply it again before the first step. Also: the backend
+   * the engine really uses is what the status reports from now on.
+   */
+  private onEngineBackend(selection: BackendSelection): void {
+    if (!this.decision.run && this.training) this.engine.pause()
+    this.backend = {
+      chosen: selection.chosen,
+      device: selection.device,
+      skipped: selection.skipped.map((b) => ({ name: b.name, reason: b.detail })),
+    }
+    this.pushStatus()
   }
 
   /** The shell reports the user's idle time and power source. */
@@ -454,8 +477,9 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
       samples: r.samples,
       quality: r.quality,
       credits: r.credits,
-      lossBefore: r.score?.lossBefore ?? null,
-      lossAfter: r.score?.lossAfter ?? null,
+      // A non-finite loss would be written as null and make the state file fail its schema.
+      lossBefore: finiteOrNull(r.score?.lossBefore),
+      lossAfter: finiteOrNull(r.score?.lossAfter),
     }
     const known = this.state
       .get()
@@ -555,12 +579,12 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     const training = this.training ? this.joined.get(this.training) : undefined
     let activity: NodeActivity
     let reason: string
-    if (this.net.status().state === 'offline' && this.net.status().peers.length === 0) {
-      activity = 'offline'
-      reason = 'not connected to the network yet'
-    } else if (!this.decision.run) {
+    if (!this.decision.run) {
       activity = this.decision.activity
       reason = this.decision.reason
+    } else if (this.net.status().state === 'offline' && this.net.status().peers.length === 0) {
+      activity = 'offline'
+      reason = 'not connected to the network yet'
     } else if (training) {
       activity = 'training'
       reason = `${training.participant.manifest?.name ?? 'project'}: round ${training.progress?.round ?? '?'}`

@@ -1,14 +1,16 @@
 /**
- * Electron main process: a thin shell. It owns the window and forwards the local API to handlers;
- * training and networking live in core/ (started as a utility process once the node exists).
+ * Electron main process: a thin shell. It owns the window, runs the contributor node (node-host.ts)
+ * and forwards the local API to the node's handlers over IPC; training runs in the engine's worker
+ * threads, never on this thread.
  */
-import { app, BrowserWindow, ipcMain, shell } from 'electron'
+import { app, BrowserWindow, ipcMain, powerMonitor, shell } from 'electron'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseEvent } from '../../core/api/contract.js'
 import type { Handlers } from '../../core/api/dispatch.js'
 import { createEventHub } from '../../core/api/event-hub.js'
 import { pushEvent, registerApi, rendererUrlCheck } from './ipc.js'
+import { startNodeHost, type NodeHost } from './node-host.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const rendererFile = join(here, '../renderer/index.html')
@@ -29,6 +31,8 @@ events.subscribe((event) =>
     isTrustedUrl,
   ),
 )
+
+let nodeHost: NodeHost | null = null
 
 const handlers: Partial<Handlers> = {
   'app.info': () => ({
@@ -77,7 +81,30 @@ if (!app.requestSingleInstanceLock()) {
       win.focus()
     }
   })
-  void app.whenReady().then(() => {
+  void app.whenReady().then(async () => {
+    try {
+      nodeHost = await startNodeHost(
+        {
+          appPath: app.getAppPath(),
+          userData: app.getPath('userData'),
+          ...(process.env['TANDEM_BOOTSTRAP']
+            ? { bootstrap: process.env['TANDEM_BOOTSTRAP'].split(',') }
+            : {}),
+          systemIdleSeconds: () => powerMonitor.getSystemIdleTime(),
+          onBattery: () => powerMonitor.isOnBatteryPower(),
+          onPowerChange: (listener) => {
+            powerMonitor.on('on-battery', listener)
+            powerMonitor.on('on-ac', listener)
+          },
+          setOpenAtLogin: (openAtLogin) => app.setLoginItemSettings({ openAtLogin }),
+        },
+        (event) => events.emit(event),
+      )
+      Object.assign(handlers, nodeHost.handlers, { 'app.info': handlers['app.info'] })
+    } catch (err) {
+      // The window still opens and says "No node"; the reason goes to the terminal.
+      process.stderr.write(`tandem: the node did not start: ${String(err)}\n`)
+    }
     registerApi(ipcMain, handlers, isTrustedUrl)
     createWindow()
     app.on('activate', () => {
@@ -86,5 +113,13 @@ if (!app.requestSingleInstanceLock()) {
   })
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit()
+  })
+  // Stop the node (flush state, leave the swarm) before quitting; a second quit goes through.
+  let quitting = false
+  app.on('before-quit', (event) => {
+    if (quitting || !nodeHost) return
+    quitting = true
+    event.preventDefault()
+    void nodeHost.close().finally(() => app.quit())
   })
 }

@@ -61,7 +61,17 @@ declare module 'electron' {
     getVersion(): string
     requestSingleInstanceLock(): boolean
     readonly isPackaged: boolean
+    on(event: 'before-quit', listener: (event: { preventDefault(): void }) => void): this
+    getAppPath(): string
+    getPath(name: 'userData'): string
+    setLoginItemSettings(settings: { openAtLogin?: boolean }): void
   }
+  interface PowerMonitor {
+    getSystemIdleTime(): number
+    isOnBatteryPower(): boolean
+    on(event: 'on-battery' | 'on-ac', listener: () => void): this
+  }
+  export const powerMonitor: PowerMonitor
   interface IpcMain {
     handle(
       channel: string,
