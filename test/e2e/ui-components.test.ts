@@ -33,7 +33,12 @@ import {
   type OpenedUi,
   type PageName,
 } from '../support/ui-driver.js'
-import { attachBridge, FakeNode, serveFakeDaemon } from '../support/ui-fake-node.js'
+import {
+  attachBridge,
+  FakeNode,
+  serveFakeDaemon,
+  serveWithApiServer,
+} from '../support/ui-fake-node.js'
 import {
   activeNodeFixture,
   firstRunFixture,
@@ -643,6 +648,58 @@ describe('UI over the daemon WebSocket transport', { skip: chromiumMissing }, ()
     } finally {
       await ui.page.close()
       await daemon.close()
+    }
+  })
+
+  it('works against the daemon’s real API server (core/server): token, events, refusal, stop', async () => {
+    const node = new FakeNode(activeNodeFixture())
+    const server = await serveWithApiServer(built, node)
+    const refused = await openUi(browser, `${server.url}#token=${'0'.repeat(64)}`, {
+      allowErrors: socketErrors,
+    })
+    const ui = await openUi(browser, server.uiUrl, { allowErrors: socketErrors })
+    try {
+      await waitForLink(refused.page, 'rejected')
+      assert.match(
+        (await testIds(refused.page, 'rejected-banner').textContent()) ?? '',
+        /UNAUTHORIZED/,
+      )
+
+      const { page } = ui
+      await waitConnected(page)
+      await waitLoaded(page)
+      assert.ok(!page.url().includes('token'))
+      await waitForActivity(page, 'training')
+      const points = await waitForLossPoints(page, 55)
+      await node.push('loss', {
+        t: T0 + 9e6,
+        project: LM_KEY,
+        round: 13,
+        step: 1,
+        loss: 1.7,
+        kind: 'train',
+      })
+      await waitForLossPoints(page, points + 1)
+      await gotoPage(page, 'settings')
+      const idle = settingField(page, 'idleMinutes').getByLabel('Away after')
+      await idle.fill('9')
+      await idle.blur()
+      await node.waitForCall(
+        'settings.set',
+        (p) => (p as { idleMinutes?: number }).idleMinutes === 9,
+      )
+      await settingField(page, 'idleMinutes').getByTestId('saved').waitFor()
+
+      // The daemon stopping closes the socket with a reason; the page says it is disconnected.
+      await server.close()
+      await waitForLink(page, 'closed')
+      await testIds(page, 'disconnected-banner').waitFor()
+      assert.deepEqual(ui.errors, [])
+      assert.deepEqual(refused.errors, [])
+    } finally {
+      await ui.page.close()
+      await refused.page.close()
+      await server.close()
     }
   })
 

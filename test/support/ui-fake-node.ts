@@ -22,6 +22,7 @@ import type {
 } from '../../core/api/contract.js'
 import { dispatch, type Handlers } from '../../core/api/dispatch.js'
 import { TandemError, type ErrorCode } from '../../core/api/errors.js'
+import { startApiServer, type ApiServer } from '../../core/server/api-server.js'
 import type { FixtureState } from './ui-fixture.js'
 import { waitUntil } from './wait.js'
 
@@ -57,6 +58,26 @@ export class FakeNode {
     return this.callsOf(method)
       .filter((c) => match(c.params))
       .at(-1)!
+  }
+
+  /**
+   * The handlers with call recording and failNext in front, for servers that dispatch themselves
+   * (the daemon's real API server). Params are recorded after validation, defaults filled in.
+   */
+  recordingHandlers(): Handlers {
+    const wrapped: Record<string, (params: unknown) => unknown> = {}
+    for (const [method, handler] of Object.entries(this.handlers)) {
+      wrapped[method] = (params: unknown) => {
+        this.calls.push({ method, params })
+        const failure = this.failures.get(method)
+        if (failure) {
+          this.failures.delete(method)
+          throw new TandemError(failure.code, failure.message)
+        }
+        return (handler as (p: unknown) => unknown)(params)
+      }
+    }
+    return wrapped as unknown as Handlers
   }
 
   async handle(raw: unknown): Promise<Outcome<unknown>> {
@@ -348,6 +369,27 @@ export async function serveFakeDaemon(
       for (const ws of sockets) ws.terminate()
       wss.close()
       await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transport 3: the daemon's real API server (core/server) in front of the fake node's answers.
+
+export async function serveWithApiServer(uiDir: string, node: FakeNode): Promise<ApiServer> {
+  const server = await startApiServer({
+    handlers: node.recordingHandlers(),
+    uiDir,
+    stateDir: null,
+  })
+  const remove = node.addSink(async (envelope) => {
+    server.broadcast(envelope)
+  })
+  return {
+    ...server,
+    close: async () => {
+      remove()
+      await server.close()
     },
   }
 }
