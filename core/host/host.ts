@@ -380,6 +380,7 @@ export class ProjectHost extends EventEmitter<HostEvents> {
           await this.journal?.append({ t: 'extend', round: r, deadline: o.deadline })
           this.emit('round-open', { round: r, deadline: o.deadline, resumed, extended: true })
           this.node.broadcast('roundOpen', this.roundOpenBody(o), this.project)
+          this.announce()
           continue
         }
         break
