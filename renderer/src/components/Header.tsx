@@ -7,7 +7,7 @@ export function linkLabel(link: LinkState | null): string {
     case undefined:
       return 'No node'
     case 'connecting':
-      return 'Connecting…'
+      return link.attempt > 0 ? 'Reconnecting…' : 'Connecting…'
     case 'open':
       return 'Connected'
     case 'closed':
@@ -70,6 +70,17 @@ export function LinkBanner({ link, onRetry }: { link: LinkState; onRetry: () => 
         <button type="button" onClick={onRetry}>
           Retry now
         </button>
+      </div>
+    )
+  }
+  if (link.kind === 'connecting' && link.attempt > 0) {
+    // Between retries the banner stays up, so it does not flicker with every attempt.
+    return (
+      <div className="banner banner-bad" data-testid="disconnected-banner">
+        <span>
+          <strong>Disconnected from the node.</strong> Reconnecting… What you see may be out of
+          date.
+        </span>
       </div>
     )
   }
