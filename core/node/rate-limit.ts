@@ -39,7 +39,10 @@ export function capsFromSettings(s: Pick<Settings, 'uploadKiBps' | 'downloadKiBp
 }
 
 export interface BucketOptions {
-  /** Seconds of traffic the bucket may hold when unused (default 0.2). */
+  /**
+   * Seconds of traffic the bucket may hold when unused (default 0.5). Enough to make up for a
+   * short stall (a busy event loop, a retransmission) without a visible burst above the cap.
+   */
   burstSec?: number
   /** Clock in ms (tests). */
   now?: () => number
@@ -64,7 +67,7 @@ export class TokenBucket {
   waits = 0
 
   constructor(bytesPerSec: number, opts: BucketOptions = {}) {
-    this.burstSec = opts.burstSec ?? 0.2
+    this.burstSec = opts.burstSec ?? 0.5
     this.now = opts.now ?? (() => performance.now())
     this.last = this.now()
     this.setRate(bytesPerSec)

@@ -148,8 +148,13 @@ describe('rate limiter on swarm connections', () => {
     const t0 = performance.now()
     await copy.download({ start: 0, end: blocks.length }).done()
     const sec = (performance.now() - t0) / 1000
-    const rate = (blocks.length * 16) / sec
-    near(rate, 512, `hypercore replication (${blocks.length * 16} KiB in ${sec.toFixed(2)} s)`)
+    // The bucket filled up while the peers met: its saved burst (0.5 s of traffic) goes first.
+    const rate = (blocks.length * 16 - 0.5 * 512) / sec
+    near(
+      rate,
+      512,
+      `hypercore replication after the burst (${blocks.length * 16} KiB in ${sec.toFixed(2)} s)`,
+    )
     assert.deepEqual(await copy.get(95), blocks[95])
   })
 })

@@ -29,7 +29,7 @@ describe('token bucket', () => {
 
   it('lets a large message through whole, then makes the next wait out the debt', (t) => {
     const clock = fakeClock(t)
-    const bucket = new TokenBucket(100_000, { now: clock.now }) // starts empty, holds ≤ 0.2 s
+    const bucket = new TokenBucket(100_000, { now: clock.now, burstSec: 0.2 }) // starts empty, holds ≤ 0.2 s
     assert.ok(bucket.ready())
     bucket.consume(30_000) // 300 ms of debt
     const order: string[] = []
@@ -43,7 +43,7 @@ describe('token bucket', () => {
 
   it('refills at the rate up to the burst, never beyond', (t) => {
     const clock = fakeClock(t)
-    const bucket = new TokenBucket(100_000, { now: clock.now })
+    const bucket = new TokenBucket(100_000, { now: clock.now, burstSec: 0.2 })
     clock.advance(10_000) // idle for 10 s: still only 0.2 s worth saved
     bucket.consume(20_000)
     assert.ok(bucket.ready())
