@@ -340,7 +340,11 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       conn.destroy()
       return
     }
-    this.opts.wrapConnection?.(conn)
+    try {
+      this.opts.wrapConnection?.(conn)
+    } catch (err) {
+      this.emit('warning', err) // our bug, not the peer's: keep the connection, unwrapped
+    }
     this.opts.corestore?.replicate(conn)
 
     const peer = new Peer(conn)
