@@ -26,6 +26,7 @@ import { join } from 'node:path'
 import { isTandemError, TandemError } from '../api/errors.js'
 import { assignShards } from '../data/assignment.js'
 import { Dataset } from '../data/dataset.js'
+import { DiskCap } from '../data/disk-cap.js'
 import { ShardSampler, type SamplerOptions } from '../data/sampler.js'
 import { ErrorFeedback } from '../engine/compress/error-feedback.js'
 import { TrainingEngine, type EngineOptions } from '../engine/engine.js'
@@ -127,6 +128,11 @@ export interface ParticipantOptions {
    * schedule). The node calls poke() when the answer may have changed.
    */
   gate?: (round: number) => boolean | Promise<boolean>
+  /**
+   * This project's disk budget in bytes, read at each round (the setting may change live):
+   * shards beyond it are evicted, least recently used first (core/data/disk-cap.ts).
+   */
+  diskCapBytes?: () => number
   now?: () => number
 }
 
@@ -435,6 +441,15 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     })
   }
 
+  private cap: DiskCap | null = null
+
+  /** One DiskCap (it remembers which shards were used last), replaced when the budget changes. */
+  private diskCap(dataset: Dataset): DiskCap {
+    const bytes = this.opts.diskCapBytes!()
+    if (!this.cap || this.cap.capBytes !== bytes) this.cap = new DiskCap(dataset, bytes)
+    return this.cap
+  }
+
   private deadline(round: number, ledgerDeadline: number): number {
     return Math.max(ledgerDeadline, this.hinted.get(round) ?? 0)
   }
@@ -495,6 +510,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
             seed: `${this.projectHex}/${round}/${hexOf(this.keyPair.publicKey)}`,
             ...samplerShape(manifest),
             read: { timeoutMs: this.dataTimeoutMs },
+            ...(this.opts.diskCapBytes ? { diskCap: this.diskCap(dataset) } : {}),
           })
           return sampler
         },
