@@ -34,7 +34,7 @@ import type {
 } from '../api/contract.js'
 import { TandemError } from '../api/errors.js'
 import { DatasetStore } from '../data/dataset-store.js'
-import { BACKENDS, probeBackend, type BackendSelection } from '../engine/backends/probe.js'
+import { BACKENDS, probeBackend } from '../engine/backends/probe.js'
 import { TrainingEngine, type EngineOptions } from '../engine/engine.js'
 import type { ProjectHost } from '../host/host.js'
 import {
@@ -68,6 +68,13 @@ export interface ContributorNodeOptions {
   engine?: Partial<EngineOptions>
   /** ms a participant waits for a ledger or dataset block before retrying (default 60 s). */
   fetchTimeoutMs?: number
+  /**
+   * How long the scheduler holds the engine for the project whose turn it is but which has no
+   * round open right now, because it just finished one (its next round usually opens within
+   * moments) or was told to go and has not yet come (default 10 s). See gate().
+   */
+  handoffGraceMs?: number
+  /** Wall clock (Unix ms) for the schedule and timestamps; tests move it. */
   now?: () => number
 }
 
@@ -82,6 +89,10 @@ interface Joined {
   waiting: number | null
   progress: RoundProgress | null
   startedAt: number | null
+  /** When (monotonic ms) this project last finished a round. */
+  trainedAt: number | null
+  /** When (monotonic ms) the scheduler chose it while it waited, if it has not come since. */
+  chosenAt: number | null
 }
 
 const HEX32 = /^[0-9a-f]{64}$/
@@ -116,6 +127,8 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
   private pauseAfterRound = false
   private training: string | null = null
   private policyTimer: NodeJS.Timeout | null = null
+  private handoffTimer: NodeJS.Timeout | null = null
+  private readonly handoffGraceMs: number
   private closed = false
   private hostRole: ProjectHost | null = null
   readonly startedAt: number
@@ -138,6 +151,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     this.logger = log.child('node')
     this.limiter = limiter
     this.now = opts.now ?? Date.now
+    this.handoffGraceMs = opts.handoffGraceMs ?? 10_000
     this.startedAt = this.now()
     this.env = { headless: opts.shell === 'daemon' }
     this.engine = new TrainingEngine(this.engineOptions(settings.get()))
@@ -183,7 +197,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     this.settings.on('change', (settings, keys) => this.applySettings(settings, keys))
     this.state.onWriteError = (err) =>
       this.logger.warn(`cannot save node state (will retry): ${(err as Error).message}`)
-    this.engine.on('backend', (selection: BackendSelection) => this.onEngineBackend(selection))
+    this.engine.on('backend', () => this.onEngineBackend())
     this.log.on('entry', (entry) => this.push({ event: 'log', data: entry }))
     this.net.on('state', () => this.pushStatus())
     this.net.on('peer', () => this.pushStatus())
@@ -216,17 +230,10 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
   /**
    * A job is about to start on the engine's workers. engine.train() marks the engine running when
    * it starts, so a pause decided while the round was still fetching its checkpoint (training was
-   * granted, no job yet) would be lost: apply it again before the first step. Also: the backend
-   * the engine really uses is what the status reports from now on.
+   * granted, no job yet) would be lost: apply it again before the first step.
    */
-  private onEngineBackend(selection: BackendSelection): void {
+  private onEngineBackend(): void {
     if (!this.decision.run && this.training) this.engine.pause()
-    this.backend = {
-      chosen: selection.chosen,
-      device: selection.device,
-      skipped: selection.skipped.map((b) => ({ name: b.name, reason: b.detail })),
-    }
-    this.pushStatus()
   }
 
   /** The shell reports the user's idle time and power source. */
@@ -352,7 +359,15 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
       gate: (round) => this.gate(info.key, round),
       now: this.now,
     })
-    const j: Joined = { info, participant, waiting: null, progress: null, startedAt: null }
+    const j: Joined = {
+      info,
+      participant,
+      waiting: null,
+      progress: null,
+      startedAt: null,
+      trainedAt: null,
+      chosenAt: null,
+    }
     this.joined.set(info.key, j)
     const log = this.log.child('project')
     const short = info.key.slice(0, 8)
@@ -408,27 +423,47 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
   /**
    * The participants ask here before training a round. One round trains at a time (one engine);
    * the scheduler picks among the projects that want to train, by resource share.
+   *
+   * "Want to train" is not only "has an open round right now". A project whose rounds follow one
+   * another (the host opens the next as soon as it closes one) never has a round open at the
+   * instant its own round ends, so a work-conserving pick would hand the engine to the other
+   * project at every boundary: strict alternation, whatever the shares. So a project that just
+   * finished a round still counts as ready for handoffGraceMs, and if it is its turn the others
+   * wait that long for its next round. Likewise a waiting project the scheduler chose keeps its
+   * claim only that long: if its round closed meanwhile (it will not come), the others go.
    */
   private gate(key: string, round: number): boolean {
     const j = this.joined.get(key)
     if (!j || this.closed) return false
     j.waiting = round
+    j.chosenAt = null
     if (!this.decision.run || this.pauseAfterRound || j.info.paused) return false
     if (this.training !== null && this.training !== key) return false
+    const at = performance.now()
     const projects = [...this.joined.values()].map((x) => ({
       key: x.info.key,
       share: x.info.share,
       joined: true,
       paused: x.info.paused,
-      ready: x.waiting !== null,
+      ready: x === j || this.ready(x, at),
     }))
     const choice = pick(projects, this.state.get().scheduler)
     this.state.update((s) => void (s.scheduler = choice.state))
     if (choice.key !== key) {
-      if (choice.key) this.joined.get(choice.key)?.participant.poke()
+      const chosen = choice.key ? this.joined.get(choice.key) : undefined
+      if (chosen) {
+        if (chosen.waiting !== null) {
+          chosen.chosenAt ??= at
+          chosen.participant.poke()
+        }
+        // When its claim lapses, the others ask again.
+        const since = chosen.waiting !== null ? chosen.chosenAt! : (chosen.trainedAt ?? at)
+        this.armHandoff(since + this.handoffGraceMs - at)
+      }
       return false
     }
     j.waiting = null
+    j.trainedAt = null
     j.startedAt = this.now()
     this.training = key
     j.progress = {
@@ -446,12 +481,31 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     return true
   }
 
+  /** Whether the scheduler may pick `x` now (see gate). */
+  private ready(x: Joined, at: number): boolean {
+    if (x.waiting !== null) return x.chosenAt === null || at - x.chosenAt < this.handoffGraceMs
+    return x.trainedAt !== null && at - x.trainedAt < this.handoffGraceMs
+  }
+
+  private armHandoff(ms: number): void {
+    if (this.handoffTimer) clearTimeout(this.handoffTimer)
+    this.handoffTimer = setTimeout(
+      () => {
+        this.handoffTimer = null
+        this.pokeWaiting()
+      },
+      Math.max(0, ms) + 20,
+    )
+    this.handoffTimer.unref()
+  }
+
   private onTrained(j: Joined, round: number, seconds: number): void {
     this.state.update((s) => void (s.scheduler = record(s.scheduler, j.info.key, seconds)))
     this.log
       .child('engine')
       .info(`${j.info.key.slice(0, 8)}: round ${round} trained in ${seconds.toFixed(1)} s`)
     if (this.training === j.info.key) this.training = null
+    j.trainedAt = performance.now()
     if (this.pauseAfterRound) {
       this.pauseAfterRound = false
       this.state.update((s) => void (s.userPaused = true), 0)
@@ -682,6 +736,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     if (this.closed) return
     this.closed = true
     if (this.policyTimer) clearTimeout(this.policyTimer)
+    if (this.handoffTimer) clearTimeout(this.handoffTimer)
     this.logger.info('node stopping')
     await this.hostRole?.stop().catch(() => {})
     await Promise.all([...this.joined.values()].map((j) => j.participant.stop().catch(() => {})))
