@@ -16,6 +16,13 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 const rendererFile = join(here, '../renderer/index.html')
 const preloadFile = join(here, '../preload/index.cjs')
 const devServerUrl = process.env['ELECTRON_RENDERER_URL']
+/**
+ * `tandem demo` opens this window on its own node's UI (the daemon's loopback URL with its token)
+ * instead of starting a second node here.
+ */
+const externalUi = /^http:\/\/127\.0\.0\.1:\d+\//.test(process.env['TANDEM_UI_URL'] ?? '')
+  ? process.env['TANDEM_UI_URL']!
+  : null
 
 const isTrustedUrl = rendererUrlCheck(pathToFileURL(rendererFile).href, devServerUrl)
 
@@ -66,7 +73,8 @@ function createWindow(): BrowserWindow {
     return { action: 'deny' }
   })
   win.webContents.on('will-navigate', (event) => event.preventDefault())
-  if (devServerUrl) void win.loadURL(devServerUrl)
+  if (externalUi) void win.loadURL(externalUi)
+  else if (devServerUrl) void win.loadURL(devServerUrl)
   else void win.loadFile(rendererFile)
   return win
 }
@@ -82,6 +90,10 @@ if (!app.requestSingleInstanceLock()) {
     }
   })
   void app.whenReady().then(async () => {
+    if (externalUi) {
+      createWindow()
+      return
+    }
     try {
       nodeHost = await startNodeHost(
         {

@@ -13,6 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import type { Command } from 'commander'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -33,6 +34,7 @@ interface DemoFlags {
   dir?: string
   port?: string
   corpusKb: string
+  window?: boolean
 }
 
 export const DEMO_CORPUS_SEED = 1
@@ -74,6 +76,21 @@ export function demoSpec(contributors: number): Record<string, unknown> {
 interface Child {
   name: string
   proc: ChildProcess
+}
+
+/**
+ * The Electron binary, when the optional `electron` package installed it (its install script
+ * downloads it, which fails offline): read from the package's own path.txt, never imported.
+ */
+export function electronBinary(): string | null {
+  const dir = join(packageInfo().root, 'node_modules', 'electron')
+  try {
+    const rel = readFileSync(join(dir, 'path.txt'), 'utf8').trim()
+    const bin = join(dir, 'dist', rel)
+    return rel && existsSync(bin) ? bin : null
+  } catch {
+    return null
+  }
 }
 
 function binPath(): string {
@@ -131,6 +148,7 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--dir <dir>', 'keep all state in this directory (default: a temporary one)')
     .option('--port <n>', "port of this node's UI and API (default: any free port)")
     .option('--corpus-kb <n>', 'size of the generated corpus in KiB', '1024')
+    .option('--no-window', 'do not open the Electron window even if Electron is installed')
     .action((flags: DemoFlags) => runDemo(flags, io))
 }
 
@@ -255,6 +273,18 @@ async function runDemo(flags: DemoFlags, io: CliIO): Promise<void> {
     say(`this node: ${me.node.identity.displayId}`)
     say(`open the UI: ${server.uiUrl}`)
     say(`API token: ${server.token}`)
+    const electron = flags.window === false ? null : electronBinary()
+    if (electron) {
+      // The desktop window shows this node's UI through the same URL (electron/main/index.ts).
+      const env: NodeJS.ProcessEnv = { ...process.env, TANDEM_UI_URL: server.uiUrl }
+      delete env['NODE_TEST_CONTEXT']
+      const proc = spawn(electron, [packageInfo().root], { env, stdio: 'ignore' })
+      proc.on('error', (err) => say(`could not open the Tandem window: ${err.message}`))
+      children.push({ name: 'window', proc })
+      say('opened the Tandem window')
+    } else if (flags.window !== false) {
+      say('(no Electron binary installed: open the URL above in a browser)')
+    }
     let done = 0
     const finished = new Promise<string>((resolve) => {
       me!.node.on('event', (e) => {
