@@ -1,8 +1,9 @@
 /**
  * Contributor-node fixtures: a real ContributorNode (own home dir, identity, corestore, swarm) on a
- * loopback testnet, training on the cpu backend, closed when the test ends; and small helpers to
- * wait on its events and the engine's steps.
+ * loopback testnet, training on the cpu backend, closed when the test ends; small helpers to wait
+ * on its events and the engine's steps; and a node in a child process (node-process.ts) to kill.
  */
+import { spawn, type ChildProcess } from 'node:child_process'
 import type { TestContext } from 'node:test'
 import type { ApiEvent, RoundProgress } from '../../core/api/contract.js'
 import type { StepInfo } from '../../core/engine/inner-loop.js'
@@ -120,4 +121,95 @@ export function recordSteps(node: ContributorNode): Array<StepInfo & { at: numbe
   const steps: Array<StepInfo & { at: number }> = []
   node.engine.on('step', (info: StepInfo) => steps.push({ ...info, at: performance.now() }))
   return steps
+}
+
+export type NodeProcessEvent = Record<string, unknown> & { event: string }
+
+export interface NodeProcess {
+  child: ChildProcess
+  events: NodeProcessEvent[]
+  output(): string
+  /** Resolves with the first event (already printed or to come) that matches. */
+  waitFor(
+    match: (e: NodeProcessEvent) => boolean,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<NodeProcessEvent>
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+/**
+ * Starts test/support/node-process.ts (a contributor node via startNode) on `home`; killed with
+ * SIGKILL when the test ends if still running.
+ */
+export function spawnNodeProcess(
+  t: TestContext,
+  home: string,
+  bootstrap: string,
+  options: { join?: string[]; share?: number; settings?: Record<string, unknown> } = {},
+): NodeProcess {
+  const env = { ...process.env }
+  delete env['NODE_TEST_CONTEXT'] // the child is not a test file
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/support/node-process.ts', home, bootstrap, JSON.stringify(options)],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let text = ''
+  let partial = ''
+  const events: NodeProcessEvent[] = []
+  const waiters = new Set<() => void>()
+  child.stdout.on('data', (chunk: Buffer) => {
+    text += chunk.toString()
+    partial += chunk.toString()
+    const lines = partial.split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) {
+      try {
+        events.push(JSON.parse(line) as NodeProcessEvent)
+      } catch {
+        // not an event line
+      }
+    }
+    for (const w of waiters) w()
+  })
+  child.stderr.on('data', (chunk: Buffer) => void (text += chunk.toString()))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      for (const w of waiters) w()
+      resolve({ code, signal })
+    }),
+  )
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  const tail = () => text.slice(-4000)
+  return {
+    child,
+    events,
+    output: () => text,
+    exited,
+    waitFor(match, what, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check)
+          reject(new Error(`timed out waiting for ${what}; node output:\n${tail()}`))
+        }, timeoutMs)
+        const check = () => {
+          const e = events.find(match)
+          if (e) {
+            clearTimeout(timer)
+            waiters.delete(check)
+            resolve(e)
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            clearTimeout(timer)
+            waiters.delete(check)
+            reject(new Error(`node exited before ${what}; output:\n${tail()}`))
+          }
+        }
+        waiters.add(check)
+        check()
+      })
+    },
+  }
 }
