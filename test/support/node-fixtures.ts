@@ -9,7 +9,11 @@ import type { ApiEvent, RoundProgress } from '../../core/api/contract.js'
 import type { StepInfo } from '../../core/engine/inner-loop.js'
 import { ContributorNode, type ContributorNodeOptions } from '../../core/node/node.js'
 import type { ReceiptRecord } from '../../core/node/participant.js'
-import { defer, tempDir } from './data.js'
+import crypto from 'hypercore-crypto'
+import { ProjectHost } from '../../core/host/host.js'
+import { createProject, LedgerWriter } from '../../core/ledger/ledger.js'
+import { defer, openStore, tempDir } from './data.js'
+import { createLearnableDataset, hostSpec, type TestHost } from './host-fixtures.js'
 import type { TestNetwork } from './swarm.js'
 
 export interface TestNodeOptions extends Partial<Omit<ContributorNodeOptions, 'bootstrap'>> {
@@ -121,6 +125,43 @@ export function recordSteps(node: ContributorNode): Array<StepInfo & { at: numbe
   const steps: Array<StepInfo & { at: number }> = []
   node.engine.on('step', (info: StepInfo) => steps.push({ ...info, at: performance.now() }))
   return steps
+}
+
+/**
+ * Like startTestHost (host-fixtures.ts), with a wider MLP (12 → hidden → 3): steps of tens of ms
+ * instead of a few, for measurements that per-step scheduling noise would swamp. Not started.
+ */
+export async function startWideHost(
+  t: TestContext,
+  net: TestNetwork,
+  recipe: Record<string, unknown>,
+  hidden: number[] = [128, 128],
+): Promise<TestHost> {
+  const store = await openStore(t)
+  const datasetKey = await createLearnableDataset(store)
+  const keyPair = crypto.keyPair()
+  const base = hostSpec(datasetKey, recipe)
+  const spec = { ...base, model: { ...base.model, hidden } } as typeof base
+  const project = await createProject(store.corestore, spec, keyPair)
+  const node = net.node({ keyPair, corestore: store.corestore, roles: ['host'] })
+  const ledger = await LedgerWriter.open(store.corestore, keyPair)
+  const dataset = await store.openLocal(datasetKey)
+  const host = new ProjectHost({
+    node,
+    store: store.corestore,
+    keyPair,
+    ledger,
+    dataset,
+    announceEveryMs: 5_000,
+    fetchTimeoutMs: 20_000,
+  })
+  host.on('warning', (err) => t.diagnostic(`host warning: ${String(err)}`))
+  defer(t, async () => {
+    await host.stop()
+    await dataset.close()
+    await ledger.close()
+  })
+  return { store, keyPair, node, ledger, dataset, project, host }
 }
 
 export type NodeProcessEvent = Record<string, unknown> & { event: string }
