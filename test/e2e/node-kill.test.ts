@@ -1,12 +1,15 @@
 /**
  * Crash safety of the contributor node: the node runs in its own process (startNode, what `tandem
- * start` runs) with its state in a home dir; it is killed with SIGKILL in the middle of training
- * a round, after an earlier round's receipt, and started again on the same home. It must come back
- * as itself (same key), still joined (same share), with its settings and its receipts from before,
- * settle the interrupted round (retrain it, or re-offer an update it had published) and go on to
- * the next round's receipt. The host runs in the test process; the node is its only contributor.
+ * start` runs) with its state in a home dir, and is killed with SIGKILL twice: in the middle of
+ * training a round (after an earlier round's receipt), and again right after it published and
+ * offered a round's update. Each time it is started again on the same home and must come back as
+ * itself (same key), still joined (same share), with its settings and its receipts from before;
+ * the round cut short in training is trained again (or, had it been published, re-offered), the
+ * published one is not trained again, and the rounds after land their receipts, with exactly one
+ * contribution per round in the ledger. The host runs in the test process; the node is its only
+ * contributor.
  *
- * node-state.json is read and schema-checked every few ms for the whole test, kill included: it
+ * node-state.json is read and schema-checked every few ms for the whole test, kills included: it
  * must never be seen half-written.
  */
 import assert from 'node:assert/strict'
@@ -135,11 +138,41 @@ describe('contributor node: kill -9 mid-round', () => {
     console.log(
       `  # round 1 after the restart: ${retrained.length ? `retrained from step ${retrained[0]!.step as number}` : 're-offered'}; accepted ${String(r1.accepted)}`,
     )
-    await second.waitFor(isReceipt(2), 'the receipt of round 2', 60_000)
-    second.child.kill('SIGTERM')
-    const stopped = await second.exited
-    assert.equal(stopped.code, 0, second.output().slice(-3000))
-    assert.ok(second.events.some((e) => e.event === 'stopped'))
+
+    // Second kill: round 2 trained, its update published and offered, its receipt not yet seen.
+    const offered2 = await second.waitFor(
+      (e) => e.event === 'offer' && e.round === 2,
+      'round 2 to be offered',
+      60_000,
+    )
+    second.child.kill('SIGKILL')
+    await second.exited
+    const seen2 = second.events.some(isReceipt(2))
+    console.log(
+      `  # killed after offering round 2 (offer ${String(offered2.status)}, receipt ${seen2 ? 'already seen' : 'not seen'})`,
+    )
+
+    // Third life: the published update is not trained again; round 2 settles with it, 3 follows.
+    const third = spawnNodeProcess(t, home, bootstrap)
+    const third0 = await third.waitFor((e) => e.event === 'started', 'the second restart')
+    assert.equal(third0.key, key)
+    assert.equal(third0.recovered, null)
+    const held = (third0.receipts as Array<{ round: number }>).map((r) => r.round)
+    assert.deepEqual(held.slice(0, 2), [0, 1])
+    await third.waitFor(isReceipt(3), 'the receipt of round 3', 60_000)
+    assert.equal(
+      third.events.filter((e) => e.event === 'progress' && e.round === 2).length,
+      0,
+      'round 2 was trained again after its update was published',
+    )
+    const reoffer = third.events.find((e) => e.event === 'offer' && e.round === 2)
+    console.log(
+      `  # round 2 after the restart: ${reoffer ? `re-offered (${String(reoffer.status)})` : 'already closed with the update'}`,
+    )
+    third.child.kill('SIGTERM')
+    const stopped = await third.exited
+    assert.equal(stopped.code, 0, third.output().slice(-3000))
+    assert.ok(third.events.some((e) => e.event === 'stopped'))
 
     const watched = await watcher.stop()
     console.log(
@@ -148,16 +181,18 @@ describe('contributor node: kill -9 mid-round', () => {
     assert.deepEqual(watched.bad, [], 'node-state.json was seen half-written or invalid')
     assert.ok(watched.reads > 50, `only ${watched.reads} reads of node-state.json`)
 
-    // The node's local history after a clean stop, and the ledger's: one contribution per round.
+    // The node's local history after a clean stop, and the ledger's: one contribution per round,
+    // and round 2's is the update published before the second kill.
     const final = NodeStateFile.parse(JSON.parse(await readFile(statePath, 'utf8')))
     assert.deepEqual(
       final.receipts.map((r) => r.round),
-      [0, 1, 2],
+      [0, 1, 2, 3],
     )
     const ledger = await readLedger(h.ledger.core, { wait: false })
-    for (const round of [0, 1, 2]) {
+    for (const round of [0, 1, 2, 3]) {
       const mine = ledger.rounds[round]!.receipt!.contributions.filter((c) => c.contributor === key)
       assert.equal(mine.length, 1, `round ${round}: ${mine.length} contributions from the node`)
+      if (round === 2) assert.equal(mine[0]!.updateHash, offered2.hash)
     }
     console.log(`  # done in ${Date.now() - started} ms`)
   })

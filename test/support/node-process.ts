@@ -4,11 +4,12 @@
  *   node --import tsx test/support/node-process.ts <home> <bootstrap host:port> [options JSON]
  *
  * It runs startNode (core/cli/commands/node.ts, what `tandem start` runs) on the home dir, on the
- * cpu backend with one thread. Options: `join` (project keys to join, with `share`), `settings`
- * (a settings patch applied once started). Prints one JSON line per thing a test waits for: `started` (key,
- * joined projects, settings, receipts and recovered state as loaded), then the node's `progress`
- * (training steps), `receipt`, `warn` (node log warnings) events; SIGTERM stops it cleanly
- * (`stopped`).
+ * cpu backend with one thread. Options: `join` (project keys to join, with `share`), `settings` (a
+ * settings patch applied once started). Prints one JSON line per thing a test waits for: `started`
+ * (key, joined projects, settings, receipts and recovered state as loaded), then the node's
+ * `progress` (training steps), `phase` (a round's other phases: downloading, uploading,
+ * submitted), `receipt`, `offer` (each offer's status) and `warn` (node log warnings) events.
+ * SIGTERM stops it cleanly (`stopped`).
  */
 import { startNode } from '../../core/cli/commands/node.js'
 
@@ -43,8 +44,17 @@ node.log.on('entry', (e) => {
 node.on('event', (e) => {
   if (e.event === 'progress' && e.data.phase === 'training' && e.data.step > 0)
     say('progress', { project: e.data.project, round: e.data.round, step: e.data.step })
+  else if (e.event === 'progress' && e.data.phase !== 'training')
+    say('phase', { project: e.data.project, round: e.data.round, phase: e.data.phase })
   else if (e.event === 'receipt') say('receipt', { ...e.data })
 })
+for (const p of node.joinedProjects()) {
+  node
+    .participant(p.key)
+    ?.on('offer', (o) =>
+      say('offer', { project: p.key, round: o.round, hash: o.hash, status: o.status }),
+    )
+}
 if (options.settings) await node.settings.update(options.settings)
 const state = node.state.get()
 say('started', {
