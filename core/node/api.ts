@@ -37,13 +37,15 @@ interface ProjectFacts {
 export class DiscoveredProjects {
   private readonly seen = new Map<string, Announce & { at: number }>()
 
-  constructor(node: ContributorNode) {
+  /** `onNew` runs when a project is announced for the first time. */
+  constructor(node: ContributorNode, onNew?: (key: string) => void) {
     node.net.on('message', (_peer, msg) => {
       if (msg.type !== 'announce') return
       const key = Buffer.from(msg.body.project).toString('hex')
       const old = this.seen.get(key)
       if (old && old.seq > msg.body.seq) return
       this.seen.set(key, { ...msg.body, at: Date.now() })
+      if (!old) onNew?.(key)
     })
   }
 
@@ -61,7 +63,9 @@ function datasetBytes(h: DatasetHeader): number {
 }
 
 export function createApi(node: ContributorNode, shell: AppInfo['host']): Handlers {
-  const discovered = new DiscoveredProjects(node)
+  // A project heard of for the first time is pushed at once: a first-run page open before the
+  // host's announcement reached this node would otherwise list nothing until it reconnects.
+  const discovered = new DiscoveredProjects(node, () => pushProjects())
   const store = node.datasets.corestore
 
   /** Manifest, dataset header and ledger of a project, from local cores or briefly from peers. */

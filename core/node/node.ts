@@ -36,6 +36,7 @@ import { TandemError } from '../api/errors.js'
 import { DatasetStore } from '../data/dataset-store.js'
 import { BACKENDS, probeBackend } from '../engine/backends/probe.js'
 import { TrainingEngine, type EngineOptions } from '../engine/engine.js'
+import * as tf from '../engine/tf.js'
 import type { ProjectHost } from '../host/host.js'
 import {
   DEFAULT_CREDIT_POLICY,
@@ -714,9 +715,27 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
    * here would change the main thread's tfjs backend, which scores rounds and must stay put.
    */
   async backendReport(): Promise<BackendReport> {
-    const pref = this.engineOptions(this.settings.get()).backend ?? 'auto'
+    // A probe registers its backend in this thread's tfjs. If tfjs had no backend yet, the best one
+    // registered becomes this thread's at its first op: a probed wasm (whose init is async) makes
+    // every later op throw, a probed tfjs-node silently takes over. Settle this thread's backend
+    // (the default) first, so scoring and sampling here never depend on whether a probe ran.
+    await tf.ready()
+    const settings = this.settings.get()
+    const pref = this.engineOptions(settings).backend ?? 'auto'
     const candidates = pref === 'auto' ? BACKENDS : [pref]
     const skipped: BackendReport['skipped'] = []
+    if (pref !== 'auto') {
+      // A forced backend is not "the fastest here": name the better ones and what passed them
+      // over. They are not probed: a person may force one precisely because a better one breaks.
+      const by =
+        this.opts.engine?.backend !== undefined && this.opts.engine.backend !== 'auto'
+          ? `this node was started with --backend ${pref}`
+          : settings.backend === pref
+            ? `the Backend setting is ${pref}`
+            : `"Use the GPU" is off`
+      for (const name of BACKENDS.slice(0, Math.max(0, BACKENDS.indexOf(pref))))
+        skipped.push({ name, reason: `not tried: ${by}` })
+    }
     for (const name of candidates) {
       const status = await probeBackend(name)
       if (status.available) {

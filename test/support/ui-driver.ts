@@ -82,6 +82,66 @@ export async function waitForActivity(page: Page, activity: Activity): Promise<v
   await page.locator(`[data-testid="activity"][data-activity="${activity}"]`).waitFor()
 }
 
+/** Waits until the activity is any of `activities`; returns the one shown. */
+export async function waitForActivityIn(page: Page, activities: Activity[]): Promise<Activity> {
+  const any = activities.map((a) => `[data-testid="activity"][data-activity="${a}"]`).join(', ')
+  const shown = page.locator(any)
+  await shown.waitFor()
+  return (await shown.getAttribute('data-activity')) as Activity
+}
+
+/** Waits until the activity's reason matches (or, with `matches: false`, no longer matches). */
+export async function waitForReason(page: Page, re: RegExp, matches = true): Promise<string> {
+  await page.waitForFunction(
+    ([source, flags, want]) => {
+      const text = document.querySelector('[data-testid="activity-reason"]')?.textContent
+      return text != null && new RegExp(source, flags).test(text) === want
+    },
+    [re.source, re.flags, matches] as const,
+  )
+  return (await page.getByTestId('activity-reason').textContent()) ?? ''
+}
+
+/**
+ * Waits until the round's progress moves on from what it shows now (a later step, or another
+ * round); returns the new step.
+ */
+export async function waitForProgressMove(page: Page): Promise<number> {
+  const shown = () =>
+    page.evaluate(() => {
+      const bar = document.querySelector('[data-testid="round-progress"]')
+      const round = document.querySelector('[data-testid="current-round"]')?.textContent
+      return `${round}|${bar?.getAttribute('value')}|${bar?.getAttribute('max')}`
+    })
+  const before = await shown()
+  await page.waitForFunction((was) => {
+    const bar = document.querySelector('[data-testid="round-progress"]')
+    const round = document.querySelector('[data-testid="current-round"]')?.textContent
+    return `${round}|${bar?.getAttribute('value')}|${bar?.getAttribute('max')}` !== was
+  }, before)
+  return Number(await page.getByTestId('round-progress').getAttribute('value'))
+}
+
+/** Waits until the round's progress bar is at step ≥ `atLeast` of a known step count. */
+export async function waitForProgressStep(page: Page, atLeast: number): Promise<number> {
+  await page.waitForFunction((n) => {
+    const bar = document.querySelector('[data-testid="round-progress"]')
+    const value = bar?.getAttribute('value')
+    return value != null && Number(bar?.getAttribute('max')) > 1 && Number(value) >= n
+  }, atLeast)
+  return Number(await page.getByTestId('round-progress').getAttribute('value'))
+}
+
+/** The round card's phase, and whether it says the round is on hold; null with no round. */
+export async function roundPhase(page: Page): Promise<{ phase: string; onHold: boolean } | null> {
+  const label = page.getByTestId('round-phase')
+  if ((await label.count()) === 0) return null
+  return {
+    phase: (await label.getAttribute('data-phase')) ?? '',
+    onHold: (await label.getAttribute('data-on-hold')) === 'true',
+  }
+}
+
 export async function lossPointCount(page: Page): Promise<number> {
   return Number(await page.getByTestId('loss-chart').getAttribute('data-points'))
 }
@@ -122,6 +182,25 @@ export async function resumeNode(page: Page): Promise<void> {
 
 // ---- Projects -------------------------------------------------------------------------------
 
+/**
+ * Pastes `text` into a field the way a person does: through the clipboard and Ctrl+V, so the page
+ * sees a real paste (an input event with the whole key at once), not typed keys.
+ */
+export async function pasteInto(field: Locator, text: string): Promise<void> {
+  const page = field.page()
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], {
+    origin: new URL(page.url()).origin,
+  })
+  await page.evaluate((t) => navigator.clipboard.writeText(t), text)
+  await field.focus()
+  await field.press('ControlOrMeta+A')
+  await field.press('ControlOrMeta+V')
+  await page.waitForFunction(([el, want]) => (el as HTMLInputElement).value === want, [
+    await field.elementHandle(),
+    text,
+  ] as const)
+}
+
 /** Adds a project by key or tandem:// link from the Projects page; waits for "Joined …". */
 export async function joinProject(page: Page, ref: string): Promise<void> {
   const section = await gotoPage(page, 'projects')
@@ -161,6 +240,14 @@ export async function verifyLedger(page: Page, projectName: string): Promise<Loc
   return report
 }
 
+/** Waits until the receipts table lists at least `atLeast` receipts; returns their rows. */
+export async function waitForReceipts(page: Page, atLeast = 1): Promise<Locator> {
+  const section = await gotoPage(page, 'credits')
+  const rows = section.getByTestId('receipt-row')
+  await rows.nth(atLeast - 1).waitFor()
+  return rows
+}
+
 // ---- Settings -------------------------------------------------------------------------------
 
 export function settingField(page: Page, key: string): Locator {
@@ -178,6 +265,14 @@ export async function setSetting(page: Page, key: string, value: string): Promis
     await input.blur()
   }
   await field.getByTestId('saved').waitFor()
+}
+
+/** Turns the schedule ("Only run inside these time windows") on or off; waits for "Saved". */
+export async function setScheduleEnabled(page: Page, enabled: boolean): Promise<void> {
+  await gotoPage(page, 'settings')
+  const editor = page.getByTestId('schedule-editor')
+  await editor.getByLabel('Only run inside these time windows').setChecked(enabled)
+  await editor.getByTestId('saved').waitFor()
 }
 
 // ---- Artifacts ------------------------------------------------------------------------------

@@ -31,6 +31,22 @@ const axisColors = {
   dark: { text: '#a3a39e', grid: 'rgba(255,255,255,0.08)' },
 }
 
+/** Half the time axis shown around a single instant (seconds). */
+const LONE_POINT_PAD_SEC = 300
+
+/**
+ * The x range is the data's span. For a zero span (one point, or all at one instant) uPlot makes
+ * it a day of milliseconds, which with seconds on the axis is about three years, the point lost at
+ * the left edge. Show a few minutes around that instant instead.
+ */
+const timeRange: uPlot.Range.Function = (u, min, max) => {
+  const xs = u.data[0]
+  const first = xs[0]
+  return first !== undefined && first === xs[xs.length - 1]
+    ? [first - LONE_POINT_PAD_SEC, first + LONE_POINT_PAD_SEC]
+    : [min, max]
+}
+
 function options(
   width: number,
   height: number,
@@ -42,7 +58,7 @@ function options(
   return {
     width,
     height,
-    scales: { x: { time: true } },
+    scales: { x: { time: true, range: timeRange } },
     legend: { show: true },
     cursor: { drag: { x: false, y: false } },
     axes: [
@@ -64,7 +80,9 @@ function options(
         width: 2,
         spanGaps: true,
         ...(s.dash ? { dash: s.dash } : {}),
-        points: { show: s.points ?? false, size: 6 },
+        // Unless asked for, uPlot shows points only where they are sparse: a lone point (the
+        // first receipt, the first step) is still drawn, a dense line is not dotted.
+        points: s.points ? { show: true, size: 6 } : { size: 6 },
       })),
     ],
   }

@@ -136,6 +136,12 @@ const phaseLabels = {
 function RoundCard({ status, project }: { status: NodeStatus; project: ProjectSummary | null }) {
   const progress = status.progress
   const fraction = progress && progress.steps > 0 ? progress.step / progress.steps : null
+  // While the node may not compute (paused by you, or a rule such as the schedule) the round stands
+  // still where it is: say so instead of "Training" and a countdown that is not running.
+  const onHold =
+    progress !== null &&
+    status.activity !== 'training' &&
+    (progress.phase === 'downloading' || progress.phase === 'training')
   const backend = status.backend
   return (
     <Card id="round" title="Current work" testId="round-card">
@@ -151,9 +157,16 @@ function RoundCard({ status, project }: { status: NodeStatus; project: ProjectSu
       ) : null}
       {progress ? (
         <>
-          <label className="progress-label" htmlFor="round-progress">
+          <label
+            className="progress-label"
+            htmlFor="round-progress"
+            data-testid="round-phase"
+            data-phase={progress.phase}
+            data-on-hold={onHold}
+          >
             {phaseLabels[progress.phase]}
             {progress.steps > 0 ? ` · step ${progress.step} of ${progress.steps}` : ''}
+            {onHold ? ' · on hold' : ''}
           </label>
           <progress
             id="round-progress"
@@ -163,7 +176,14 @@ function RoundCard({ status, project }: { status: NodeStatus; project: ProjectSu
           />
           <Facts
             rows={[
-              ['Time left', progress.etaSec === null ? 'unknown' : formatDuration(progress.etaSec)],
+              [
+                'Time left',
+                onHold
+                  ? 'on hold'
+                  : progress.etaSec === null
+                    ? 'unknown'
+                    : formatDuration(progress.etaSec),
+              ],
               [
                 'Throughput',
                 <span data-testid="throughput">
