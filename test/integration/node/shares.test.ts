@@ -11,6 +11,10 @@
  * neither project starves, at most one round trains at a time (switching only at round
  * boundaries), and every round trained is offered and lands in its receipt (none abandoned for a
  * switch).
+ *
+ * And a project that looks as if it wanted the engine but will never come for it (its host left
+ * with a round open, whose deadline then passed) does not keep the others waiting for longer than
+ * the node's hand-off grace.
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
@@ -91,5 +95,61 @@ describe('resource shares between joined projects', () => {
         `${name(key)} rounds`,
       )
     }
+  })
+
+  it('a project whose host vanished with a round open does not hold the engine', async (t) => {
+    const started = Date.now()
+    const net = await loopbackTestnet(t)
+    // A: short rounds with the shortest deadline. B: rounds that outlast A's deadline.
+    const [a, b] = await Promise.all([
+      startTestHost(t, net, { recipe: { ...RECIPE, roundDeadlineSec: 5 } }),
+      startTestHost(t, net, { recipe: { ...RECIPE, innerSteps: 3000, roundDeadlineSec: 300 } }),
+    ])
+    await Promise.all([a.host.start(), b.host.start()])
+    const node = await startTestNode(t, net, { settings: { dutyCycle: 1 }, handoffGraceMs: 3000 })
+    const grants: string[] = []
+    node.on('event', (e) => {
+      if (e.event === 'progress' && e.data.phase === 'downloading')
+        grants.push(`${e.data.project === a.project ? 'A' : 'B'}${e.data.round}`)
+    })
+    await node.join(a.project, 3)
+    await node.join(b.project, 1)
+    const pa = node.participant(a.project)!
+
+    // A round of A's opens while B has the engine, and A's host disappears at that moment. The
+    // round stays open in A's ledger and its deadline passes while B trains: A still looks as if
+    // it wanted the engine, and it is owed the most, but it will never come for it.
+    const stranded = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pa.off('state', onState)
+        reject(new Error(`A never waited for B's round; grants ${grants.join(' ')}`))
+      }, 60_000)
+      const onState = (_: string, detail: string) => {
+        const m = /^round (\d+) is open; waiting for this node's turn/.exec(detail)
+        if (!m || m[1] === '0') return
+        clearTimeout(timer)
+        pa.off('state', onState)
+        resolve(Number(m[1]))
+      }
+      pa.on('state', onState)
+    })
+    await a.host.stop()
+    await a.node.destroy()
+    const goneAt = Date.now()
+    const before = grants.filter((g) => g.startsWith('B')).length
+    await waitUntil(
+      () => grants.filter((g) => g.startsWith('B')).length > before,
+      'B to be granted a round after A went quiet',
+      60_000,
+    )
+    const line =
+      `grants ${grants.join(' ')}; B's next ${Date.now() - goneAt} ms after A's host left ` +
+      `(A: ${pa.status().detail}); ${Date.now() - started} ms`
+    console.log(`  # ${line}`)
+    assert.equal(pa.status().training, null, line)
+    assert.ok(
+      !grants.includes(`A${stranded}`),
+      `A trained round ${stranded} without its host: ${line}`,
+    )
   })
 })
