@@ -358,6 +358,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
       ledgerTimeoutMs: this.opts.fetchTimeoutMs,
       dataTimeoutMs: this.opts.fetchTimeoutMs,
       gate: (round) => this.gate(info.key, round),
+      diskCapBytes: () => this.settings.get().diskCapMiB * 1024 * 1024,
       now: this.now,
     })
     const j: Joined = {
