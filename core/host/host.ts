@@ -117,6 +117,8 @@ export interface ProjectHostOptions {
   fetchTimeoutMs?: number
   /** Offers one contributor may make per round, retransmissions aside (default 4). */
   maxOffersPerPeer?: number
+  /** Offers one round records at most (default maxRoundEntries(manifest)). */
+  maxRoundEntries?: number
   /** Also announce on the global discovery topic (default false). */
   discovery?: boolean
   /** Stop after closing this many rounds (default: run until stop()). */
@@ -174,6 +176,11 @@ export function maxUpdateBytes(manifest: Manifest): number {
   const n = parameterCount(manifest)
   const sized = encodedSize(compressOnce(new Float32Array(n), manifest.recipe.compression))
   return Math.max(sized, 12 + 4 * n)
+}
+
+/** Offers one round records at most: room for retries and rejects, far below the receipt cap. */
+export function maxRoundEntries(manifest: Manifest): number {
+  return Math.min(9_000, 4 * manifest.recipe.maxUpdates + 256)
 }
 
 /** Deterministic: anyone can recompute it from the checkpoint it opens on. */
@@ -572,6 +579,10 @@ export class ProjectHost extends EventEmitter<HostEvents> {
     if (o.closeStarted && receivedAt <= o.deadline) return reject('ROUND_FULL')
     if (o.entries.filter((e) => e.contributor === contributor).length >= this.maxOffersPerPeer)
       return reject('TOO_MANY_OFFERS')
+    // Every entry is listed in the receipt, which holds at most 10,000 contributions; identities
+    // cost nothing, so cap what a round records (rejected-without-download offers included).
+    if (o.entries.length >= (this.opts.maxRoundEntries ?? maxRoundEntries(this.manifest)))
+      return reject('ROUND_FULL')
     if (m.byteLength > this.maxBytes) return reject('UPDATE_TOO_LARGE')
     if (m.length < 2 || Math.ceil(m.byteLength / UPDATE_CHUNK_BYTES) !== m.length - 1)
       return reject('UPDATE_INVALID')

@@ -90,8 +90,10 @@ export const ProjectSpec = z
       .object({
         qualityFloor: Prob.default(0),
         halfLifeDays: z.number().positive().max(365).default(7),
-        reputationRate: Prob.default(0.2),
-        initialReputation: Prob.default(0.5),
+        // Both keep every reputation above 0: a round whose accepted updates all weigh 0 could
+        // not be aggregated (AGGREGATE_BAD_WEIGHT) and would stall the project.
+        reputationRate: z.number().min(0).lt(1).default(0.2),
+        initialReputation: z.number().gt(0).max(1).default(0.5),
       })
       .strict()
       .default({ qualityFloor: 0, halfLifeDays: 7, reputationRate: 0.2, initialReputation: 0.5 }),

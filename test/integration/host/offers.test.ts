@@ -102,6 +102,40 @@ describe('project host: offers', () => {
   })
 })
 
+describe('project host: entry cap', () => {
+  it('a flood of offers that need no download stops at the per-round cap; the round still closes', async (t) => {
+    const net = await loopbackTestnet(t)
+    const h = await startTestHost(t, net, {
+      recipe: { roundDeadlineSec: 5, minUpdates: 1, maxUpdates: 8 },
+      host: { rounds: 1, maxRoundEntries: 3, maxOffersPerPeer: 20 },
+    })
+    await h.host.start()
+    const [a, c] = await Promise.all([0, 1].map(() => rawContributor(t, net, h.project)))
+    await fullMesh([h.node, a!.node, c!.node], h.ledger.core.key!)
+    const n = parameterCount(h.ledger.manifest)
+    const ckpt = h.ledger.state.rounds[0]!.checkpoint.contentHash
+    const offerA = await a!.publish(0, smallUpdate(n, 1), ckpt)
+    a!.offer(offerA)
+    await a!.ack(0, hex(offerA.hash), 'received')
+    // Offers naming A's core from C (bad-signature, recorded without a download), each new.
+    const forged = [1, 2, 3, 4].map((i) => ({ ...offerA, hash: Buffer.alloc(32, i) }))
+    for (const f of forged) c!.offer(f)
+    for (const f of forged.slice(0, 2)) await c!.ack(0, hex(f.hash), 'received')
+    for (const f of forged.slice(2))
+      assert.equal((await c!.ack(0, hex(f.hash), 'rejected')).reason, 'ROUND_FULL')
+    await h.host.finished()
+    const receipt = h.ledger.state.rounds[0]!.receipt!
+    assert.deepEqual(
+      receipt.contributions.map((x) => [x.contributor, x.accepted, x.reason ?? null]),
+      [
+        [a!.hex, true, null],
+        [c!.hex, false, 'bad-signature'],
+        [c!.hex, false, 'bad-signature'],
+      ],
+    )
+  })
+})
+
 describe('project host: deadline extension', () => {
   it('fewer than minUpdates at the deadline: extended once, then closed with what arrived', async (t) => {
     const net = await loopbackTestnet(t)

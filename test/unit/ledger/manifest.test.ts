@@ -47,6 +47,13 @@ describe('project spec and manifest', () => {
       { ...valid, recipe: { ...valid.recipe, inner: { ...valid.recipe.inner, peakLr: Infinity } } },
       'PROJECT_INVALID',
     ],
+    // A reputation of 0 for everyone would make a round's accepted updates weigh nothing.
+    [
+      'a zero initial reputation',
+      { ...valid, credits: { initialReputation: 0 } },
+      'PROJECT_INVALID',
+    ],
+    ['a reputation rate of 1', { ...valid, credits: { reputationRate: 1 } }, 'PROJECT_INVALID'],
   ]
   for (const [name, value, code] of bad)
     it(`rejects ${name} with ${code}`, () => assert.throws(() => parseProjectSpec(value), { code }))
