@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
-import type { Participant } from '../../../core/node/participant.js'
 import { startTestNode } from '../../support/node-fixtures.js'
 import { loopbackTestnet } from '../../support/swarm.js'
 
