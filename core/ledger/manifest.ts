@@ -125,7 +125,11 @@ export function parseProjectSpec(value: unknown): ProjectSpec {
   return { ...parsed.data, model: parseSpec(parsed.data.model) }
 }
 
-export function parseProjectSpecJson(text: string): ProjectSpec {
+/**
+ * A spec file's text as a plain JSON object (size-capped, parsed), before the schema: callers such
+ * as `project host --dataset` fill fields in first.
+ */
+export function readProjectSpecObject(text: string): Record<string, unknown> {
   if (new TextEncoder().encode(text).byteLength > MAX_MANIFEST_BYTES) {
     throw new TandemError(
       'PROJECT_INVALID',
@@ -141,7 +145,13 @@ export function parseProjectSpecJson(text: string): ProjectSpec {
       `Project spec is not valid JSON: ${(err as Error).message}`,
     )
   }
-  return parseProjectSpec(value)
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new TandemError('PROJECT_INVALID', 'Project spec is not a JSON object')
+  return value as Record<string, unknown>
+}
+
+export function parseProjectSpecJson(text: string): ProjectSpec {
+  return parseProjectSpec(readProjectSpecObject(text))
 }
 
 export function createManifest(spec: ProjectSpec, hostKeyHex: string, now = Date.now()): Manifest {

@@ -21,8 +21,8 @@ import { importDataset } from '../../data/import.js'
 import { ProjectHost } from '../../host/host.js'
 import { createProject, LedgerWriter, type HostKeyPair } from '../../ledger/ledger.js'
 import {
-  MAX_MANIFEST_BYTES,
   parseProjectSpec,
+  readProjectSpecObject,
   parseProjectSpecJson,
   type ProjectSpec,
 } from '../../ledger/manifest.js'
@@ -130,24 +130,7 @@ async function hostedProject(
 
 /** A spec file as a plain object, so --dataset can fill in `dataset` before it is checked. */
 async function readSpecObject(path: string): Promise<Record<string, unknown>> {
-  const text = await readSpecFile(path)
-  if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES)
-    throw new TandemError(
-      'PROJECT_INVALID',
-      `Project spec is larger than ${MAX_MANIFEST_BYTES} bytes`,
-    )
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch (err) {
-    throw new TandemError(
-      'PROJECT_INVALID',
-      `Project spec is not valid JSON: ${(err as Error).message}`,
-    )
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new TandemError('PROJECT_INVALID', 'Project spec is not a JSON object')
-  return value as Record<string, unknown>
+  return readProjectSpecObject(await readSpecFile(path))
 }
 
 async function hostProject(key: string | undefined, flags: HostFlags, io: CliIO): Promise<void> {
