@@ -38,13 +38,8 @@ import { BACKENDS, probeBackend } from '../engine/backends/probe.js'
 import { TrainingEngine, type EngineOptions } from '../engine/engine.js'
 import * as tf from '../engine/tf.js'
 import type { ProjectHost } from '../host/host.js'
-import {
-  DEFAULT_CREDIT_POLICY,
-  racAt,
-  updateRac,
-  updateReputation,
-  type Rac,
-} from '../ledger/credits.js'
+import { DEFAULT_CREDIT_POLICY, racAt, type CreditPolicy } from '../ledger/credits.js'
+import { addContribution, newStanding, type Standing } from '../ledger/standing.js'
 import { loadOrCreateIdentity, type Identity } from '../net/identity.js'
 import { TandemNode } from '../net/node.js'
 import { appPaths, type AppPaths } from '../util/app-paths.js'
@@ -570,36 +565,35 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
   creditsSummary(): CreditsSummary {
     const now = this.now()
     const receipts = [...this.state.get().receipts].sort((a, b) => a.closedAt - b.closedAt)
-    const per = new Map<string, CreditsSummary['projects'][number] & { racState: Rac | null }>()
+    const policyOf = (project: string) =>
+      this.joined.get(project)?.participant.manifest?.credits ?? DEFAULT_CREDIT_POLICY
+    const per = new Map<string, { name: string; policy: CreditPolicy; standing: Standing }>()
     const history: CreditsSummary['history'] = []
     let total = 0
     for (const r of receipts) {
-      const policy =
-        this.joined.get(r.project)?.participant.manifest?.credits ?? DEFAULT_CREDIT_POLICY
-      const p = per.get(r.project) ?? {
-        project: r.project,
-        name: r.projectName,
-        credits: 0,
-        rac: 0,
-        racState: null,
-        reputation: policy.initialReputation,
-        accepted: 0,
-        rejected: 0,
+      let p = per.get(r.project)
+      if (!p) {
+        const policy = policyOf(r.project)
+        p = {
+          name: r.projectName,
+          policy,
+          standing: newStanding(this.identity.publicKey.toString('hex'), policy),
+        }
+        per.set(r.project, p)
       }
-      p.credits += r.credits
-      p.racState = updateRac(p.racState, r.credits, r.closedAt, policy.halfLifeDays)
-      p.reputation = updateReputation(p.reputation, r.accepted ? r.quality : 0, policy)
-      if (r.accepted) p.accepted++
-      else p.rejected++
-      per.set(r.project, p)
+      addContribution(p.standing, r, r.closedAt, p.policy)
       total += r.credits
       history.push({ t: r.closedAt, total })
     }
-    const projects = [...per.values()].map(({ racState, ...p }) => {
-      const policy =
-        this.joined.get(p.project)?.participant.manifest?.credits ?? DEFAULT_CREDIT_POLICY
-      return { ...p, rac: racState ? racAt(racState, now, policy.halfLifeDays) : 0 }
-    })
+    const projects = [...per].map(([project, { name, policy, standing: s }]) => ({
+      project,
+      name,
+      credits: s.credits,
+      rac: s.rac ? racAt(s.rac, now, policy.halfLifeDays) : 0,
+      reputation: s.reputation,
+      accepted: s.accepted,
+      rejected: s.rejected,
+    }))
     return { total, rac: projects.reduce((sum, p) => sum + p.rac, 0), projects, history }
   }
 
