@@ -6,7 +6,6 @@
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import crypto from 'hypercore-crypto'
-import { spawn, type ChildProcess } from 'node:child_process'
 import type { TestContext } from 'node:test'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -33,6 +32,7 @@ import type { Ack, UpdateOffer } from '../../core/wire/messages.js'
 import { Participant, type ParticipantOptions } from '../../core/node/participant.js'
 import { defer } from './data.js'
 import type { TestNetwork } from './swarm.js'
+import { spawnJsonProcess, type JsonProcess } from './process.js'
 
 export const FEATURES = 12
 export const CLASSES = 3
@@ -327,82 +327,9 @@ export async function prepareHostState(
   }
 }
 
-export interface HostProcess {
-  child: ChildProcess
-  events: Array<Record<string, unknown> & { event: string }>
-  output(): string
-  /** Resolves with the first event (already printed or to come) that matches. */
-  waitFor(
-    match: (e: Record<string, unknown> & { event: string }) => boolean,
-    what: string,
-    timeoutMs?: number,
-  ): Promise<Record<string, unknown> & { event: string }>
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
+export type HostProcess = JsonProcess
 
 /** Starts test/support/host-process.ts on a state dir; killed (SIGKILL) when the test ends. */
 export function spawnHostProcess(t: TestContext, dir: string, bootstrap: string): HostProcess {
-  const env = { ...process.env }
-  delete env['NODE_TEST_CONTEXT'] // the child is not a test file
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/support/host-process.ts', dir, bootstrap],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let text = ''
-  let partial = ''
-  const events: HostProcess['events'] = []
-  const waiters = new Set<() => void>()
-  child.stdout.on('data', (chunk: Buffer) => {
-    text += chunk.toString()
-    partial += chunk.toString()
-    const lines = partial.split('\n')
-    partial = lines.pop() ?? ''
-    for (const line of lines) {
-      try {
-        events.push(JSON.parse(line) as HostProcess['events'][number])
-      } catch {
-        // not an event line
-      }
-    }
-    for (const w of waiters) w()
-  })
-  child.stderr.on('data', (chunk: Buffer) => void (text += chunk.toString()))
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      for (const w of waiters) w()
-      resolve({ code, signal })
-    }),
-  )
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  return {
-    child,
-    events,
-    output: () => text,
-    exited,
-    waitFor(match, what, timeoutMs = 60_000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(check)
-          reject(new Error(`timed out waiting for ${what}; host output:\n${text}`))
-        }, timeoutMs)
-        const check = () => {
-          const e = events.find(match)
-          if (e) {
-            clearTimeout(timer)
-            waiters.delete(check)
-            resolve(e)
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            clearTimeout(timer)
-            waiters.delete(check)
-            reject(new Error(`host exited before ${what}; output:\n${text}`))
-          }
-        }
-        waiters.add(check)
-        check()
-      })
-    },
-  }
+  return spawnJsonProcess(t, 'test/support/host-process.ts', [dir, bootstrap], 'host')
 }

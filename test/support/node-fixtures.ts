@@ -3,7 +3,6 @@
  * loopback testnet, training on the cpu backend, closed when the test ends; small helpers to wait
  * on its events and the engine's steps; and a node in a child process (node-process.ts) to kill.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import type { TestContext } from 'node:test'
 import type { ApiEvent, RoundProgress } from '../../core/api/contract.js'
 import type { StepInfo } from '../../core/engine/inner-loop.js'
@@ -15,6 +14,7 @@ import { createProject, LedgerWriter } from '../../core/ledger/ledger.js'
 import { defer, openStore, tempDir } from './data.js'
 import { createLearnableDataset, hostSpec, type TestHost } from './host-fixtures.js'
 import type { TestNetwork } from './swarm.js'
+import { spawnJsonProcess, type JsonEvent, type JsonProcess } from './process.js'
 
 export interface TestNodeOptions extends Partial<Omit<ContributorNodeOptions, 'bootstrap'>> {
   /** Written before the node starts (as if the person had set them in an earlier run). */
@@ -164,20 +164,8 @@ export async function startWideHost(
   return { store, keyPair, node, ledger, dataset, project, host }
 }
 
-export type NodeProcessEvent = Record<string, unknown> & { event: string }
-
-export interface NodeProcess {
-  child: ChildProcess
-  events: NodeProcessEvent[]
-  output(): string
-  /** Resolves with the first event (already printed or to come) that matches. */
-  waitFor(
-    match: (e: NodeProcessEvent) => boolean,
-    what: string,
-    timeoutMs?: number,
-  ): Promise<NodeProcessEvent>
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
+export type NodeProcessEvent = JsonEvent
+export type NodeProcess = JsonProcess
 
 /**
  * Starts test/support/node-process.ts (a contributor node via startNode) on `home`; killed with
@@ -189,68 +177,10 @@ export function spawnNodeProcess(
   bootstrap: string,
   options: { join?: string[]; share?: number; settings?: Record<string, unknown> } = {},
 ): NodeProcess {
-  const env = { ...process.env }
-  delete env['NODE_TEST_CONTEXT'] // the child is not a test file
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/support/node-process.ts', home, bootstrap, JSON.stringify(options)],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  return spawnJsonProcess(
+    t,
+    'test/support/node-process.ts',
+    [home, bootstrap, JSON.stringify(options)],
+    'node',
   )
-  let text = ''
-  let partial = ''
-  const events: NodeProcessEvent[] = []
-  const waiters = new Set<() => void>()
-  child.stdout.on('data', (chunk: Buffer) => {
-    text += chunk.toString()
-    partial += chunk.toString()
-    const lines = partial.split('\n')
-    partial = lines.pop() ?? ''
-    for (const line of lines) {
-      try {
-        events.push(JSON.parse(line) as NodeProcessEvent)
-      } catch {
-        // not an event line
-      }
-    }
-    for (const w of waiters) w()
-  })
-  child.stderr.on('data', (chunk: Buffer) => void (text += chunk.toString()))
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      for (const w of waiters) w()
-      resolve({ code, signal })
-    }),
-  )
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  const tail = () => text.slice(-4000)
-  return {
-    child,
-    events,
-    output: () => text,
-    exited,
-    waitFor(match, what, timeoutMs = 60_000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(check)
-          reject(new Error(`timed out waiting for ${what}; node output:\n${tail()}`))
-        }, timeoutMs)
-        const check = () => {
-          const e = events.find(match)
-          if (e) {
-            clearTimeout(timer)
-            waiters.delete(check)
-            resolve(e)
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            clearTimeout(timer)
-            waiters.delete(check)
-            reject(new Error(`node exited before ${what}; output:\n${tail()}`))
-          }
-        }
-        waiters.add(check)
-        check()
-      })
-    },
-  }
 }
