@@ -25,7 +25,7 @@ import { seededRandom } from '../../core/engine/model/init.js'
 import { ProjectHost, type ProjectHostOptions } from '../../core/host/host.js'
 import { openContributorUpdateCore } from '../../core/host/update-core.js'
 import { createProject, LedgerWriter, type HostKeyPair } from '../../core/ledger/ledger.js'
-import { parseProjectSpec } from '../../core/ledger/manifest.js'
+import { parseProjectSpec, type ProjectSpec } from '../../core/ledger/manifest.js'
 import { publishUpdate } from '../../core/ledger/updates.js'
 import type { TandemNode } from '../../core/net/node.js'
 import type { Ack, UpdateOffer } from '../../core/wire/messages.js'
@@ -137,22 +137,26 @@ async function tempStore(t: TestContext, prefix: string): Promise<DatasetStore> 
   return store
 }
 
-/** A host node (its identity = the project's host key) with a fresh dataset and project. */
-export async function startTestHost(
+export type TestHostOptions = Partial<
+  Omit<ProjectHostOptions, 'node' | 'store' | 'keyPair' | 'ledger' | 'dataset'>
+>
+
+/**
+ * Creates `spec`'s project in `store` (whose dataset it names) and a host node for it (its identity
+ * = the project's host key); not started. Torn down with the test.
+ */
+export async function hostProjectIn(
   t: TestContext,
   net: TestNetwork,
-  opts: {
-    recipe?: Record<string, unknown>
-    host?: Partial<Omit<ProjectHostOptions, 'node' | 'store' | 'keyPair' | 'ledger' | 'dataset'>>
-  } = {},
+  store: DatasetStore,
+  spec: ProjectSpec,
+  opts: TestHostOptions = {},
 ): Promise<TestHost> {
-  const store = await tempStore(t, 'tandem-host-')
-  const datasetKey = await createLearnableDataset(store)
   const keyPair = crypto.keyPair()
-  const project = await createProject(store.corestore, hostSpec(datasetKey, opts.recipe), keyPair)
+  const project = await createProject(store.corestore, spec, keyPair)
   const node = net.node({ keyPair, corestore: store.corestore, roles: ['host'] })
   const ledger = await LedgerWriter.open(store.corestore, keyPair)
-  const dataset = await store.openLocal(datasetKey)
+  const dataset = await store.openLocal(spec.dataset.key)
   const host = new ProjectHost({
     node,
     store: store.corestore,
@@ -161,7 +165,7 @@ export async function startTestHost(
     dataset,
     announceEveryMs: 5_000,
     fetchTimeoutMs: 20_000,
-    ...opts.host,
+    ...opts,
   })
   host.on('warning', (err) => t.diagnostic(`host warning: ${String(err)}`))
   defer(t, async () => {
@@ -170,6 +174,17 @@ export async function startTestHost(
     await ledger.close()
   })
   return { store, keyPair, node, ledger, dataset, project, host }
+}
+
+/** A host node (its identity = the project's host key) with a fresh dataset and project. */
+export async function startTestHost(
+  t: TestContext,
+  net: TestNetwork,
+  opts: { recipe?: Record<string, unknown>; host?: TestHostOptions } = {},
+): Promise<TestHost> {
+  const store = await tempStore(t, 'tandem-host-')
+  const datasetKey = await createLearnableDataset(store)
+  return hostProjectIn(t, net, store, hostSpec(datasetKey, opts.recipe), opts.host)
 }
 
 export interface TestContributor {
