@@ -633,9 +633,26 @@ describe('UI over the daemon WebSocket transport', { skip: chromiumMissing }, ()
       await waitForActivity(page, 'training')
       await screenshot(page, 'ui-disconnected-light')
       const statusCalls = node.callsOf('node.status').length
+      // "Retry now" must not race the automatic retry: wait until the backoff has grown past 5 s
+      // (the page says when it will retry), let the daemon accept again, click, and expect the
+      // link back before that time.
+      const retryAt = Number(
+        await page
+          .waitForFunction(
+            () => {
+              const banner = document.querySelector('[data-testid="disconnected-banner"]')
+              const at = Number(banner?.getAttribute('data-retry-at'))
+              return at - Date.now() > 5000 ? at : null
+            },
+            undefined,
+            { timeout: 30_000 },
+          )
+          .then((handle) => handle.jsonValue()),
+      )
       daemon.refuse(false)
       await page.getByRole('button', { name: 'Retry now' }).click()
       await waitConnected(page)
+      assert.ok(Date.now() < retryAt, 'the link came back only with the automatic retry')
       await testIds(page, 'disconnected-banner').waitFor({ state: 'detached' })
       await waitLoaded(page, 2)
       assert.ok(node.callsOf('node.status').length > statusCalls, 'no refetch after reconnecting')

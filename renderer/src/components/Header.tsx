@@ -62,7 +62,11 @@ export function LinkBanner({ link, onRetry }: { link: LinkState; onRetry: () => 
   if (link.kind === 'closed') {
     const wait = Math.max(0, Math.ceil((link.retryAt - now) / 1000))
     return (
-      <div className="banner banner-bad" data-testid="disconnected-banner">
+      <div
+        className="banner banner-bad"
+        data-testid="disconnected-banner"
+        data-retry-at={link.retryAt}
+      >
         <span>
           <strong>Disconnected from the node.</strong> {link.reason}.{' '}
           {wait > 0 ? `Retrying in ${wait} s.` : 'Retrying…'} What you see may be out of date.
