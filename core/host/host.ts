@@ -404,7 +404,12 @@ export class ProjectHost extends EventEmitter<HostEvents> {
 
   /** Waits for the fetches, computes the round and writes it. Retries a failed write. */
   private async close(o: OpenRound): Promise<void> {
-    await Promise.all(o.entries.map((e) => e.fetching))
+    // A failed fetch can start another (reconsider), so wait until a pass starts nothing new.
+    for (;;) {
+      const fetching = o.entries.map((e) => e.fetching)
+      await Promise.all(fetching)
+      if (o.entries.every((e, i) => e.fetching === fetching[i])) break
+    }
     o.snapshotted = true
     const candidates: RoundCandidate[] = o.entries
       .filter((e) => !e.fetchError)
@@ -642,6 +647,21 @@ export class ProjectHost extends EventEmitter<HostEvents> {
     return null
   }
 
+  /**
+   * An entry whose fetch failed leaves the receipt, so a later one that was `duplicate` only
+   * because of it (the same hash, or a second update from that contributor) is first now: as
+   * computeRound and an honest verifier will see it. Those are fetched after all, else the receipt
+   * would call them wrong-shape (and a free-rider that offered a copy first, then never served
+   * it, would sink the honest original).
+   */
+  private reconsider(o: OpenRound): void {
+    o.entries.forEach((e, index) => {
+      if (e.verdict !== 'duplicate' || this.knownVerdict(o, e, index) !== null) return
+      e.verdict = null
+      e.fetching = this.fetch(o, e)
+    })
+  }
+
   private fetchable(e: Entry): boolean {
     return e.verdict === null
   }
@@ -688,6 +708,7 @@ export class ProjectHost extends EventEmitter<HostEvents> {
         status: 'rejected',
         reason: e.fetchError,
       })
+      this.reconsider(o)
       return
     }
     const ready = o.entries.filter((x) => x.encoded && this.fetchable(x)).length

@@ -8,6 +8,9 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { parameterCount } from '../../../core/host/round.js'
 import type { Contribution } from '../../../core/ledger/entries.js'
+import { Dataset } from '../../../core/data/dataset.js'
+import { verifyLedger } from '../../../core/host/verify.js'
+import { defer, linkStores, plainCorestore } from '../../support/data.js'
 import { rawContributor, smallUpdate, startTestHost } from '../../support/host-fixtures.js'
 import { fullMesh, loopbackTestnet } from '../../support/swarm.js'
 
@@ -99,6 +102,59 @@ describe('project host: offers', () => {
     const receipts = h.ledger.state.rounds.flatMap((r) => (r.receipt ? [r.receipt] : []))
     assert.equal(receipts.length, 2)
     assert.equal(receipts[0]!.contributions.length, 5)
+  })
+})
+
+describe('project host: a copy offered first that never arrives', () => {
+  it('the original, first recorded as duplicate, is fetched after all; verify agrees', async (t) => {
+    const net = await loopbackTestnet(t)
+    const h = await startTestHost(t, net, {
+      recipe: { roundDeadlineSec: 5, minUpdates: 1, maxUpdates: 8 },
+      host: { rounds: 1, fetchTimeoutMs: 500 },
+    })
+    const offers: string[] = []
+    h.host.on('offer', (e) =>
+      offers.push(`${e.contributor.slice(0, 4)}:${e.status}:${e.reason ?? ''}`),
+    )
+    await h.host.start()
+    const [a, b] = await Promise.all([0, 1].map(() => rawContributor(t, net, h.project)))
+    await fullMesh([h.node, a!.node, b!.node], h.ledger.core.key!)
+    const n = parameterCount(h.ledger.manifest)
+    const ckpt = h.ledger.state.rounds[0]!.checkpoint.contentHash
+    const original = await b!.publish(0, smallUpdate(n, 3), ckpt)
+    // A claims B's update hash at blocks of its own core that it never writes: its fetch waits
+    // until the deadline and fails; meanwhile B's offer of those bytes looks like a copy.
+    a!.offer({ ...original, core: a!.core.key!, start: a!.core.length + 5 })
+    await a!.ack(0, hex(original.hash), 'received')
+    b!.offer(original)
+    await b!.ack(0, hex(original.hash), 'received')
+    assert.ok(offers.includes(`${b!.hex.slice(0, 4)}:recorded:DUPLICATE`), offers.join(' '))
+    assert.equal((await a!.ack(0, hex(original.hash), 'rejected')).reason, 'UPDATE_UNAVAILABLE')
+    await h.host.finished()
+    const receipt = h.ledger.state.rounds[0]!.receipt!
+    assert.deepEqual(
+      receipt.contributions.map((c) => [c.contributor, c.accepted, c.reason ?? null]),
+      [[b!.hex, true, null]],
+    )
+    assert.ok(receipt.contributions[0]!.credits > 0)
+
+    // A fresh verifier replays the round to the same verdicts.
+    const store = await plainCorestore(t)
+    linkStores(t, store, h.store)
+    linkStores(t, store, b!.store)
+    const ledger = store.get({ key: Buffer.from(h.project, 'hex') })
+    defer(t, () => ledger.close())
+    const dataset = await Dataset.open(
+      store.get({ key: Buffer.from(h.ledger.manifest.dataset.key, 'hex') }),
+      { timeoutMs: 10_000 },
+    )
+    defer(t, () => dataset.close())
+    const report = await verifyLedger({ ledger, store, dataset, timeoutMs: 10_000 })
+    assert.deepEqual(
+      report.rounds.flatMap((r) => r.problems.map((p) => p.code)),
+      [],
+    )
+    assert.ok(report.ok)
   })
 })
 
