@@ -80,6 +80,7 @@ export const ErrorCodes = [
   'SETTINGS_INVALID',
   'STATE_CORRUPT',
   'STATE_IO',
+  'STATE_STALE',
   'UNAUTHORIZED',
   'FORBIDDEN_ORIGIN',
   'FORBIDDEN_HOST',

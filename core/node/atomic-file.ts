@@ -67,14 +67,34 @@ export interface ReadOptions {
  * (after moving the file to `<path>.corrupt-<ts>`) when it is not JSON or fails `parse`, and
  * STATE_IO when it cannot be read at all.
  */
-export async function readJsonFile<T>(
+export function readJsonFile<T>(
   path: string,
   parse: Parser<T>,
   opts: ReadOptions = {},
 ): Promise<T | null> {
-  let text: string
+  return readCheckedFile(
+    path,
+    (bytes) => {
+      const raw: unknown = JSON.parse(bytes.toString('utf8'))
+      return typeof parse === 'function' ? parse(raw) : parse.parse(raw)
+    },
+    opts,
+  )
+}
+
+/**
+ * Reads a file and decodes it with `decode`, which throws on anything it does not accept. Null when
+ * the file does not exist; STATE_CORRUPT (the file moved aside first, unless `quarantine` is false)
+ * when `decode` throws; STATE_IO when it cannot be read.
+ */
+export async function readCheckedFile<T>(
+  path: string,
+  decode: (bytes: Buffer) => T,
+  opts: ReadOptions = {},
+): Promise<T | null> {
+  let bytes: Buffer
   try {
-    text = await readFile(path, 'utf8')
+    bytes = await readFile(path)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
     throw new TandemError('STATE_IO', `cannot read ${path}: ${(err as Error).message}`, {
@@ -83,8 +103,7 @@ export async function readJsonFile<T>(
   }
   let problem: string
   try {
-    const raw: unknown = JSON.parse(text)
-    return typeof parse === 'function' ? parse(raw) : parse.parse(raw)
+    return decode(bytes)
   } catch (err) {
     problem = describeProblem(err)
   }

@@ -323,6 +323,11 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
       s.scheduler = forget(s.scheduler, key)
     }, 0)
     await j?.participant.stop()
+    await j?.participant
+      .discardLocalState()
+      .catch((err: unknown) =>
+        this.logger.warn(`left project ${key.slice(0, 12)}…: ${String(err)}`),
+      )
     this.logger.info(`left project ${key.slice(0, 12)}…`)
     this.pushStatus()
   }

@@ -15,13 +15,16 @@
  * while we train (the engine is stopped and nothing is offered), our own restart mid-round (the last
  * update in our update core is found and re-offered instead of training again), and stop().
  *
+ * With a stateDir the error-feedback residual survives restarts (residual-file.ts): it is saved
+ * after each update is published, and read back only if it follows the last update in our core.
+ *
  * A Δ finished after the deadline is not offered: the host would only record it as late (see
  * docs/host.md, stragglers), which costs reputation and helps no one.
  */
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { EventEmitter } from 'node:events'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isTandemError, TandemError } from '../api/errors.js'
 import { assignShards } from '../data/assignment.js'
@@ -31,6 +34,7 @@ import { ShardSampler, type SamplerOptions } from '../data/sampler.js'
 import { ErrorFeedback } from '../engine/compress/error-feedback.js'
 import { TrainingEngine, type EngineOptions } from '../engine/engine.js'
 import type { InnerJob, StepInfo } from '../engine/inner-loop.js'
+import { parameterCount } from '../host/round.js'
 import { openContributorUpdateCore } from '../host/update-core.js'
 import type { Contribution } from '../ledger/entries.js'
 import type { Manifest } from '../ledger/manifest.js'
@@ -39,6 +43,8 @@ import { decodeUpdateHeader, publishUpdate, UpdateBlockKind } from '../ledger/up
 import type { TandemNode } from '../net/node.js'
 import type { Peer } from '../net/peer.js'
 import type { UpdateOffer, WireMessage } from '../wire/messages.js'
+import { readJsonFile, writeJsonAtomic } from './atomic-file.js'
+import { readResidual, saveResidual } from './residual-file.js'
 
 export type ParticipantState =
   | 'starting'
@@ -115,7 +121,10 @@ export interface ParticipantOptions {
   /** Default: a new engine with `engineOptions`. */
   engine?: TrainingEngine
   engineOptions?: EngineOptions
-  /** Where receipts are kept between runs (`receipts-<project>.json`); none: memory only. */
+  /**
+   * Where receipts (`receipts-<project>.json`) and the error-feedback residual
+   * (`residual-<project>.bin`) are kept between runs; none: memory only.
+   */
   stateDir?: string
   /** ms one ledger or checkpoint read may wait for peers (default 60 s). */
   ledgerTimeoutMs?: number
@@ -305,6 +314,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     if (!this.dataset) return
     this.updateCore = await openContributorUpdateCore(this.store, this.keyPair, this.project)
     await this.recoverPublished()
+    this.feedback = await this.loadFeedback(parameterCount(manifest))
     this.retryTimer = setInterval(() => this.resendOffers(true), this.offerRetryMs)
     this.retryTimer.unref()
     if (!this.pendingOffer()) this.setState('idle', 'waiting for a round')
@@ -527,15 +537,23 @@ export class Participant extends EventEmitter<ParticipantEvents> {
         return
       }
       this.setState('publishing', `round ${round}: compressing and publishing`)
-      this.feedback ??= new ErrorFeedback(outcome.delta.length)
-      const compressed = this.feedback.compress(outcome.delta, recipe.compression)
-      const ref = await publishUpdate(this.updateCore!, {
-        project: this.project,
-        round,
-        checkpointHash: record.checkpoint.contentHash,
-        samples: roundSamples(manifest),
-        encoded: compressed.bytes,
-      })
+      const feedback = (this.feedback ??= new ErrorFeedback(outcome.delta.length))
+      const before = Float32Array.from(feedback.residual)
+      const compressed = feedback.compress(outcome.delta, recipe.compression)
+      let ref: Awaited<ReturnType<typeof publishUpdate>>
+      try {
+        ref = await publishUpdate(this.updateCore!, {
+          project: this.project,
+          round,
+          checkpointHash: record.checkpoint.contentHash,
+          samples: roundSamples(manifest),
+          encoded: compressed.bytes,
+        })
+      } catch (err) {
+        feedback.residual.set(before) // nothing was sent: what compression left out is still owed
+        throw err
+      }
+      await this.saveFeedback(feedback, hexOf(ref.hash))
       const offer: UpdateOffer = {
         project: this.project,
         round,
@@ -690,36 +708,98 @@ export class Participant extends EventEmitter<ParticipantEvents> {
    * is offered again instead of training that round a second time.
    */
   private async recoverPublished(): Promise<void> {
-    const core = this.updateCore!
     const cur = this.ledger?.rounds.at(-1)
-    if (!cur?.open || cur.receipt || core.length === 0) return
+    if (!cur?.open || cur.receipt) return
+    const last = await this.lastPublished()
+    if (!last) return
+    const { index, header: h } = last
+    if (h.project !== this.projectHex || h.round !== cur.round) return
+    if (h.checkpointHash !== cur.checkpoint.contentHash) return
+    this.offers.set(cur.round, {
+      round: cur.round,
+      hash: h.hash,
+      offer: {
+        project: this.project,
+        round: cur.round,
+        core: this.updateCore!.key!,
+        start: index,
+        length: h.chunkCount + 1,
+        byteLength: h.byteLength,
+        hash: Buffer.from(h.hash, 'hex'),
+        samples: h.samples,
+      },
+      status: 'sent',
+      sentAt: null,
+    })
+    this.sendOffer(this.offers.get(cur.round)!)
+  }
+
+  /** The header of the last update in our own update core, if any. */
+  private async lastPublished(): Promise<{
+    index: number
+    header: ReturnType<typeof decodeUpdateHeader>
+  } | null> {
+    const core = this.updateCore!
     for (let i = core.length - 1; i >= 0; i--) {
       const block = await core.get(i, { wait: false })
-      if (!block) return
-      if (block[0] !== UpdateBlockKind.header) continue
-      const h = decodeUpdateHeader(block, i)
-      if (h.project !== this.projectHex || h.round !== cur.round) return
-      if (h.checkpointHash !== cur.checkpoint.contentHash) return
-      const hash = Buffer.from(h.hash, 'hex')
-      this.offers.set(cur.round, {
-        round: cur.round,
-        hash: h.hash,
-        offer: {
-          project: this.project,
-          round: cur.round,
-          core: core.key!,
-          start: i,
-          length: h.chunkCount + 1,
-          byteLength: h.byteLength,
-          hash,
-          samples: h.samples,
-        },
-        status: 'sent',
-        sentAt: null,
-      })
-      this.sendOffer(this.offers.get(cur.round)!)
-      return
+      if (!block) return null
+      if (block[0] === UpdateBlockKind.header)
+        return { index: i, header: decodeUpdateHeader(block, i) }
     }
+    return null
+  }
+
+  private residualPath(): string | null {
+    return this.opts.stateDir ? join(this.opts.stateDir, `residual-${this.projectHex}.bin`) : null
+  }
+
+  /**
+   * The residual saved by an earlier run, if it follows the last update in our core and fits the
+   * model; otherwise null (start from zero) with a warning saying why.
+   */
+  private async loadFeedback(n: number): Promise<ErrorFeedback | null> {
+    const path = this.residualPath()
+    if (!path) return null
+    try {
+      const saved = await readResidual(path)
+      if (!saved) return null
+      const last = await this.lastPublished()
+      if (saved.residual.length !== n)
+        throw new TandemError(
+          'STATE_STALE',
+          `the saved error-feedback residual has ${saved.residual.length} values, the model ${n}; starting from zero`,
+        )
+      if (saved.updateHash !== last?.header.hash)
+        throw new TandemError(
+          'STATE_STALE',
+          'the saved error-feedback residual is older than the last update published ' +
+            '(it was already sent with it); starting from zero',
+        )
+      return new ErrorFeedback(n, saved.residual)
+    } catch (err) {
+      this.emit('warning', err)
+      return null
+    }
+  }
+
+  /** After an update is published; a failed write costs only the residual, so it only warns. */
+  private async saveFeedback(feedback: ErrorFeedback, updateHash: string): Promise<void> {
+    const path = this.residualPath()
+    if (!path) return
+    await saveResidual(path, { updateHash, residual: feedback.residual }).catch((err: unknown) =>
+      this.emit('warning', err),
+    )
+  }
+
+  /** The error-feedback residual in use (null before the first update); a copy. */
+  residual(): Float32Array | null {
+    return this.feedback ? Float32Array.from(this.feedback.residual) : null
+  }
+
+  /** Deletes what only matters while a member (the residual); receipts stay. After stop(). */
+  async discardLocalState(): Promise<void> {
+    const path = this.residualPath()
+    if (path) await rm(path, { force: true })
   }
 
   private receiptsPath(): string | null {
@@ -729,26 +809,23 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   private async loadReceipts(): Promise<void> {
     const path = this.receiptsPath()
     if (!path) return
-    let list: unknown
+    let list: ReceiptRecord[] | null
     try {
-      list = JSON.parse(await readFile(path, 'utf8'))
+      list = await readJsonFile(path, (raw) => {
+        if (!Array.isArray(raw)) throw new Error('not a list of receipts')
+        return raw as ReceiptRecord[]
+      })
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
-      // Only a local cache of what the ledger says: start over, the ledger fills it again.
+      // Only a local cache of what the ledger says (the bad file is set aside): start over, the
+      // ledger fills it again.
       this.emit('warning', err)
       return
     }
-    if (!Array.isArray(list)) return
-    for (const r of list as ReceiptRecord[])
-      if (r && typeof r.round === 'number') this.receiptList.push(r)
+    for (const r of list ?? []) if (r && typeof r.round === 'number') this.receiptList.push(r)
   }
 
-  private async saveReceipts(): Promise<void> {
+  private saveReceipts(): Promise<void> {
     const path = this.receiptsPath()
-    if (!path) return
-    await mkdir(this.opts.stateDir!, { recursive: true })
-    const tmp = `${path}.${process.pid}.tmp`
-    await writeFile(tmp, JSON.stringify(this.receiptList, null, 1))
-    await rename(tmp, path)
+    return path ? writeJsonAtomic(path, this.receiptList) : Promise.resolve()
   }
 }

@@ -48,6 +48,7 @@ import {
   UNKNOWN_KEY,
   type FixtureState,
 } from '../support/ui-fixture.js'
+import { waitUntil } from '../support/wait.js'
 
 const built = 'out/renderer'
 const PAGES: PageName[] = ['dashboard', 'projects', 'credits', 'settings', 'activity']
@@ -110,6 +111,7 @@ describe('UI pages in Chromium against a fake node', { skip: chromiumMissing }, 
       'online, 6 peers found',
     ])
       assert.ok(facts.includes(expected), `pre-flight facts lack "${expected}": ${facts}`)
+    await testIds(page, 'discover-project').nth(2).waitFor() // receipts and projects load apart
     assert.equal(await testIds(page, 'discover-project').count(), 3)
     await screenshot(page, 'ui-first-run-light')
 
@@ -221,6 +223,24 @@ describe('UI pages in Chromium against a fake node', { skip: chromiumMissing }, 
     assert.match(await waitForSample(page, 14), /MERCUTIO/)
   })
 
+  it('dashboard: a round that closes while sample text is generated is sampled too', async () => {
+    const { page, node } = await open(activeNodeFixture())
+    await waitForSample(page, 12)
+    const calls = node.callsOf('model.sample').length
+    const release = node.hold('model.sample') // the node takes its time generating
+    const closeRound = async (round: number, text: string) => {
+      node.state.samples[LM_KEY] = text
+      node.state.projects = node.state.projects.map((p) => (p.key === LM_KEY ? { ...p, round } : p))
+      await node.push('receipt', { ...node.state.receipts.at(-1)!, round: round - 1 })
+    }
+    await closeRound(13, 'JULIET:\nO Romeo, Romeo!')
+    await waitUntil(() => node.callsOf('model.sample').length === calls + 1, 'a sample request')
+    await closeRound(14, 'MERCUTIO:\nA plague o’ both your houses!')
+    release()
+    assert.match(await waitForSample(page, 14), /MERCUTIO/)
+    assert.equal(node.callsOf('model.sample').length, calls + 2)
+  })
+
   it('dashboard: pause now, pause after this round, and resume', async () => {
     const { page, node } = await open(activeNodeFixture())
     await waitForActivity(page, 'training')
@@ -316,6 +336,7 @@ describe('UI pages in Chromium against a fake node', { skip: chromiumMissing }, 
     assert.match((await testIds(page, 'credits-rac').textContent()) ?? '', /31\.2/)
     assert.equal(await testIds(page, 'credits-chart').getAttribute('data-points'), '11')
     const rows = section.getByTestId('receipt-row')
+    await rows.nth(10).waitFor() // receipts.list answers apart from credits.summary
     assert.equal(await rows.count(), 11)
     const rejected = section.locator('[data-testid="receipt-row"][data-accepted="false"]')
     assert.equal(await rejected.count(), 1)
@@ -674,7 +695,10 @@ describe('UI over the daemon WebSocket transport', { skip: chromiumMissing }, ()
     const refused = await openUi(browser, `${server.url}#token=${'0'.repeat(64)}`, {
       allowErrors: socketErrors,
     })
-    const ui = await openUi(browser, server.uiUrl, { allowErrors: socketErrors })
+    // Once the daemon is gone, the page's next retry and its probe find the port closed.
+    const ui = await openUi(browser, server.uiUrl, {
+      allowErrors: [...socketErrors, /net::ERR_CONNECTION_REFUSED/],
+    })
     try {
       await waitForLink(refused.page, 'rejected')
       assert.match(

@@ -35,6 +35,7 @@ export class FakeNode {
   readonly state: FixtureState
   readonly calls: Call[] = []
   private readonly failures = new Map<string, { code: ErrorCode; message: string }>()
+  private readonly holds = new Map<string, Promise<void>>()
   private readonly sinks = new Set<(envelope: { event: string; data: unknown }) => Promise<void>>()
 
   constructor(state: FixtureState) {
@@ -88,7 +89,20 @@ export class FakeNode {
       this.failures.delete(String(envelope.method))
       return { ok: false, ...failure }
     }
-    return dispatch(this.handlers, raw)
+    // A held method answers from the state at the time of the call, but only once released.
+    const outcome = await dispatch(this.handlers, raw)
+    await this.holds.get(String(envelope.method))
+    return outcome
+  }
+
+  /** Answers to `method` wait (as a slow node's would) until the returned function is called. */
+  hold(method: MethodName): () => void {
+    let release = () => {}
+    this.holds.set(method, new Promise<void>((resolve) => (release = resolve)))
+    return () => {
+      this.holds.delete(method)
+      release()
+    }
   }
 
   /** Push an event to every attached page; also folds it into the state, as a node would. */

@@ -35,6 +35,8 @@ export class Controller {
   private readonly stops: Array<() => void> = []
   private readonly roundSeen = new Map<string, number>()
   private readonly sampling = new Set<string>()
+  /** Projects whose sample was asked for again while one was being fetched. */
+  private readonly sampleAgain = new Set<string>()
   private generation = 0
 
   constructor(conn: Connection | null) {
@@ -152,18 +154,32 @@ export class Controller {
     }
   }
 
+  /**
+   * Fetches sample text from the project's current global model. One request per project at a
+   * time; asked again meanwhile (a round closed while the node was generating), it runs once more
+   * afterwards, so the text never stays a round behind.
+   */
   async loadSample(project: string): Promise<void> {
     const summary = this.store.get().projects?.find((p) => p.key === project)
-    if (!summary || !isLanguageModel(summary) || this.sampling.has(project)) return
+    if (!summary || !isLanguageModel(summary)) return
+    if (this.sampling.has(project)) {
+      this.sampleAgain.add(project)
+      return
+    }
     this.sampling.add(project)
     try {
-      const sample = await this.call('model.sample', { project, length: SAMPLE_LENGTH })
-      this.store.update((s) => {
-        const { sample: _gone, ...failures } = s.failures
-        return { ...s, samples: { ...s.samples, [project]: sample }, failures }
-      })
-    } catch (err) {
-      this.store.update((s) => ({ ...s, failures: { ...s.failures, sample: toUiError(err) } }))
+      do {
+        this.sampleAgain.delete(project)
+        try {
+          const sample = await this.call('model.sample', { project, length: SAMPLE_LENGTH })
+          this.store.update((s) => {
+            const { sample: _gone, ...failures } = s.failures
+            return { ...s, samples: { ...s.samples, [project]: sample }, failures }
+          })
+        } catch (err) {
+          this.store.update((s) => ({ ...s, failures: { ...s.failures, sample: toUiError(err) } }))
+        }
+      } while (this.sampleAgain.has(project))
     } finally {
       this.sampling.delete(project)
     }

@@ -5,14 +5,20 @@
  * receipt (or the ack) with the documented reason, and nothing but honest updates earns credit.
  */
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { describe, it, type TestContext } from 'node:test'
 import { parameterCount } from '../../../core/host/round.js'
 import type { Contribution } from '../../../core/ledger/entries.js'
 import { Dataset } from '../../../core/data/dataset.js'
 import { verifyLedger } from '../../../core/host/verify.js'
 import { defer, linkStores, plainCorestore } from '../../support/data.js'
-import { rawContributor, smallUpdate, startTestHost } from '../../support/host-fixtures.js'
-import { fullMesh, loopbackTestnet } from '../../support/swarm.js'
+import {
+  rawContributor,
+  smallUpdate,
+  startTestHost,
+  type RawContributor,
+  type TestHost,
+} from '../../support/host-fixtures.js'
+import { fullMesh, loopbackTestnet, type TestNetwork } from '../../support/swarm.js'
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
@@ -28,11 +34,7 @@ describe('project host: offers', () => {
     h.host.on('round-closed', (e) => closed.set(e.round, e.contributions))
     const opened: number[] = []
     h.host.on('round-open', (e) => opened.push(e.round))
-    await h.host.start()
-    const [a, b, c, d] = await Promise.all(
-      [0, 1, 2, 3].map(() => rawContributor(t, net, h.project)),
-    )
-    await fullMesh([h.node, a!.node, b!.node, c!.node, d!.node], h.ledger.core.key!)
+    const [a, b, c, d] = await meetThenStart(t, net, h, 4)
     const n = parameterCount(h.ledger.manifest)
     const ckpt = (r: number) => h.ledger.state.rounds[r]!.checkpoint.contentHash
 
@@ -116,9 +118,7 @@ describe('project host: a copy offered first that never arrives', () => {
     h.host.on('offer', (e) =>
       offers.push(`${e.contributor.slice(0, 4)}:${e.status}:${e.reason ?? ''}`),
     )
-    await h.host.start()
-    const [a, b] = await Promise.all([0, 1].map(() => rawContributor(t, net, h.project)))
-    await fullMesh([h.node, a!.node, b!.node], h.ledger.core.key!)
+    const [a, b] = await meetThenStart(t, net, h, 2)
     const n = parameterCount(h.ledger.manifest)
     const ckpt = h.ledger.state.rounds[0]!.checkpoint.contentHash
     const original = await b!.publish(0, smallUpdate(n, 3), ckpt)
@@ -165,9 +165,7 @@ describe('project host: entry cap', () => {
       recipe: { roundDeadlineSec: 5, minUpdates: 1, maxUpdates: 8 },
       host: { rounds: 1, maxRoundEntries: 3, maxOffersPerPeer: 20 },
     })
-    await h.host.start()
-    const [a, c] = await Promise.all([0, 1].map(() => rawContributor(t, net, h.project)))
-    await fullMesh([h.node, a!.node, c!.node], h.ledger.core.key!)
+    const [a, c] = await meetThenStart(t, net, h, 2)
     const n = parameterCount(h.ledger.manifest)
     const ckpt = h.ledger.state.rounds[0]!.checkpoint.contentHash
     const offerA = await a!.publish(0, smallUpdate(n, 1), ckpt)
@@ -201,9 +199,7 @@ describe('project host: deadline extension', () => {
     })
     const opens: Array<{ deadline: number; extended: boolean }> = []
     h.host.on('round-open', (e) => opens.push(e))
-    await h.host.start()
-    const [a, b] = await Promise.all([0, 1].map(() => rawContributor(t, net, h.project)))
-    await fullMesh([h.node, a!.node, b!.node], h.ledger.core.key!)
+    const [a, b] = await meetThenStart(t, net, h, 2)
     const roundOpens: number[] = []
     b!.node.on(
       'message',
@@ -232,6 +228,27 @@ describe('project host: deadline extension', () => {
     assert.ok(receipt.closedAt >= opens[1]!.deadline)
   })
 })
+
+/**
+ * The contributors meet the host before it starts, then round 0 opens: its deadline (5 s) runs
+ * only while offers can be sent, however slowly the machine set the peers up.
+ */
+async function meetThenStart(
+  t: TestContext,
+  net: TestNetwork,
+  h: TestHost,
+  count: number,
+): Promise<RawContributor[]> {
+  h.node.joinProject(Buffer.from(h.project, 'hex'))
+  const peers = await Promise.all(
+    Array.from({ length: count }, () => rawContributor(t, net, h.project)),
+  )
+  await fullMesh([h.node, ...peers.map((p) => p.node)], h.ledger.core.key!)
+  const opened = new Promise((resolve) => h.host.once('round-open', resolve))
+  await h.host.start()
+  await opened
+  return peers
+}
 
 async function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
   const end = Date.now() + ms

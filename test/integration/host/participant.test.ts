@@ -4,9 +4,12 @@
  * training again), a round that closes while it trains, and stop() in the middle of training.
  */
 import assert from 'node:assert/strict'
+import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { ProjectHost } from '../../../core/host/host.js'
 import { Participant, type ParticipantState } from '../../../core/node/participant.js'
+import { saveResidual } from '../../../core/node/residual-file.js'
+import { tempDir } from '../../support/data.js'
 import { startTestHost, testContributor } from '../../support/host-fixtures.js'
 import { loopbackTestnet } from '../../support/swarm.js'
 import { waitUntil } from '../../support/wait.js'
@@ -21,7 +24,12 @@ describe('participant', () => {
   it('waits for the ledger, outlasts an offline host and its own restart without retraining', async (t) => {
     const net = await loopbackTestnet(t)
     const h = await startTestHost(t, net, { recipe: { minUpdates: 1, maxUpdates: 1 } })
-    const c = await testContributor(t, net, h.project)
+    const stateDir = await tempDir(t)
+    // Throttled (it rests 19× each step’s time), so its 16 steps outlast the host's shutdown below.
+    const c = await testContributor(t, net, h.project, {
+      stateDir,
+      engineOptions: { backend: 'cpu', maxThreads: 1, dutyCycle: 0.05 },
+    })
     const seen1 = states(c.participant)
     const starting = c.participant.start()
     // No host on the swarm yet: nobody serves the ledger.
@@ -39,22 +47,37 @@ describe('participant', () => {
     assert.equal(published.sentAt, null, 'never reached the host')
     assert.ok(seen1.some(([s]) => s === 'training'))
 
-    // The participant restarts (same node, store and key): it finds its update and does not retrain.
+    // The participant restarts (same node, store and key): it finds its update and does not retrain,
+    // and carries on with the error-feedback residual int8 left over from that update.
+    const residual = c.participant.residual()!
+    assert.ok(
+      residual.some((v) => v !== 0),
+      'int8 compression left no residual',
+    )
     await c.participant.stop()
-    const again = new Participant({
-      node: c.node,
-      store: c.store,
-      keyPair: c.keyPair,
-      project: h.project,
-      engineOptions: { backend: 'cpu', maxThreads: 1 },
-      offerRetryMs: 1000,
-    })
-    t.after(() => again.stop())
+    const restart = () => {
+      const p = new Participant({
+        node: c.node,
+        store: c.store,
+        keyPair: c.keyPair,
+        project: h.project,
+        engineOptions: { backend: 'cpu', maxThreads: 1 },
+        offerRetryMs: 1000,
+        stateDir,
+      })
+      const warnings: string[] = []
+      p.on('warning', (err) => warnings.push((err as { code?: string }).code ?? String(err)))
+      t.after(() => p.stop())
+      return { p, warnings }
+    }
+    const { p: again, warnings } = restart()
     let progress = 0
     again.on('progress', () => progress++)
     await again.start()
     assert.equal(again.offerFor(0)?.hash, published.hash)
     assert.equal(again.state, 'host-offline')
+    assert.deepEqual(again.residual(), residual)
+    assert.deepEqual(warnings, [])
 
     // The host comes back with the same key and ledger: round 0 resumes and takes the offer.
     const node = net.node({ keyPair: h.keyPair, corestore: h.store.corestore, roles: ['host'] })
@@ -77,6 +100,16 @@ describe('participant', () => {
     assert.equal(again.receipts()[0]!.accepted, true)
     assert.equal(progress, 0, 'the restarted participant trained again')
     await host.stop()
+
+    // A residual that does not follow the last published update (a crash between publishing and
+    // saving) was already sent with that update: the next run starts from zero and says why.
+    await again.stop()
+    const path = join(stateDir, `residual-${h.project}.bin`)
+    await saveResidual(path, { updateHash: '00'.repeat(32), residual })
+    const third = restart()
+    await third.p.start()
+    assert.equal(third.p.residual(), null)
+    assert.deepEqual(third.warnings, ['STATE_STALE'])
   })
 
   it('abandons a round that closes while it trains; stop() ends training at once', async (t) => {

@@ -17,6 +17,8 @@
  * the node's hand-off grace.
  */
 import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { startTestHost } from '../../support/host-fixtures.js'
 import { receiptFor, startTestNode } from '../../support/node-fixtures.js'
@@ -95,6 +97,19 @@ describe('resource shares between joined projects', () => {
         `${name(key)} rounds`,
       )
     }
+
+    // Leaving B deletes its error-feedback residual (model-sized) and keeps its receipts.
+    const file = (kind: string) =>
+      join(
+        node.paths.data,
+        'projects',
+        `${kind}-${b.project}${kind === 'residual' ? '.bin' : '.json'}`,
+      )
+    assert.ok(existsSync(file('residual')))
+    await waitUntil(() => existsSync(file('receipts')), 'B’s receipts saved')
+    await node.leave(b.project)
+    assert.ok(!existsSync(file('residual')), 'the residual outlived the membership')
+    assert.ok(existsSync(file('receipts')), 'leaving deleted the receipts')
   })
 
   it('a project whose host vanished with a round open does not hold the engine', async (t) => {
@@ -123,7 +138,7 @@ describe('resource shares between joined projects', () => {
       const timer = setTimeout(() => {
         pa.off('state', onState)
         reject(new Error(`A never waited for B's round; grants ${grants.join(' ')}`))
-      }, 60_000)
+      }, 150_000)
       const onState = (_: string, detail: string) => {
         const m = /^round (\d+) is open; waiting for this node's turn/.exec(detail)
         if (!m || m[1] === '0') return
@@ -140,7 +155,7 @@ describe('resource shares between joined projects', () => {
     await waitUntil(
       () => grants.filter((g) => g.startsWith('B')).length > before,
       'B to be granted a round after A went quiet',
-      60_000,
+      150_000,
     )
     const line =
       `grants ${grants.join(' ')}; B's next ${Date.now() - goneAt} ms after A's host left ` +
