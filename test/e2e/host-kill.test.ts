@@ -36,10 +36,13 @@ describe('project host: kill -9 mid-round', () => {
     const opened = await first.waitFor((e) => e.event === 'round-open', 'round 0 to open')
 
     const contributors = await Promise.all([0, 1, 2, 3].map(() => testContributor(t, net, project)))
-    await Promise.all(contributors.map((c) => c.participant.start()))
+    // Two train now and two after the kill: round 0 (4 updates) cannot close before it.
+    await Promise.all(contributors.slice(0, 2).map((c) => c.participant.start()))
     await waitUntil(() => received(first, 0).length >= 2, 'two offers received', 60_000)
     first.child.kill('SIGKILL')
     await first.exited
+    // (They may have to wait for the restarted host to read the ledger: not awaited here.)
+    const lateStarts = Promise.all(contributors.slice(2).map((c) => c.participant.start()))
     const before = new Set(received(first, 0).map((e) => e.contributor as string))
     t.diagnostic(`killed after ${before.size} offer(s) received, ${Date.now() - started} ms in`)
     assert.equal(
@@ -49,6 +52,7 @@ describe('project host: kill -9 mid-round', () => {
     )
 
     const second = spawnHostProcess(t, dir, bootstrap)
+    await lateStarts
     const resumed = await second.waitFor((e) => e.event === 'round-open', 'round 0 to resume')
     assert.equal(resumed.round, 0)
     assert.equal(resumed.resumed, true)

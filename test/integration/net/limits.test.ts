@@ -116,8 +116,8 @@ describe('recovery', () => {
 
     const bannedAt = Date.now()
     host.ban(peer.key, new TandemError('WIRE_INVALID', 'test ban'))
-    await waitUntil(() => host.peers().length === 0 && peer.peers().length === 0, 'the hang-up')
     assert.ok(host.isBanned(peer.key))
+    await waitUntil(() => host.peers().length === 0 && peer.peers().length === 0, 'the hang-up')
     await fullMesh([host, peer], PROJECT)
     assert.ok(Date.now() - bannedAt >= banMs, 'not before the ban ended')
     assert.equal(host.isBanned(peer.key), false)
