@@ -34,6 +34,10 @@ export default defineConfig({
     base: './',
     build: {
       outDir: 'out/renderer',
+      // electron-vite leaves bundles unminified by default; the renderer also goes over the
+      // network to browsers managing a headless rig, so it is minified (with a source map).
+      minify: 'esbuild',
+      sourcemap: true,
       rollupOptions: { input: resolve('renderer/index.html') },
     },
     plugins: [react()],
