@@ -34,7 +34,12 @@ import type {
 } from '../api/contract.js'
 import { TandemError } from '../api/errors.js'
 import { DatasetStore } from '../data/dataset-store.js'
-import { BACKENDS, probeBackend } from '../engine/backends/probe.js'
+import {
+  BACKENDS,
+  probeBackend,
+  type BackendName,
+  type BackendSelection,
+} from '../engine/backends/probe.js'
 import { TrainingEngine, type EngineOptions } from '../engine/engine.js'
 import * as tf from '../engine/tf.js'
 import type { ProjectHost } from '../host/host.js'
@@ -193,7 +198,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     this.settings.on('change', (settings, keys) => this.applySettings(settings, keys))
     this.state.onWriteError = (err) =>
       this.logger.warn(`cannot save node state (will retry): ${(err as Error).message}`)
-    this.engine.on('backend', () => this.onEngineBackend())
+    this.engine.on('backend', (selection) => this.onEngineBackend(selection))
     this.log.on('entry', (entry) => this.push({ event: 'log', data: entry }))
     this.net.on('state', () => this.pushStatus())
     this.net.on('peer', () => this.pushStatus())
@@ -228,8 +233,27 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
    * it starts, so a pause decided while the round was still fetching its checkpoint (training was
    * granted, no job yet) would be lost: apply it again before the first step.
    */
-  private onEngineBackend(): void {
+  /**
+   * The engine chose a backend for a round: that is what status reports from now on (pre-flight
+   * only predicts it; a fallback after a failure mid-run shows here). Reasons the pre-flight gave
+   * for better backends the engine did not try (a forced backend) are kept.
+   */
+  private onEngineBackend(selection: BackendSelection): void {
     if (!this.decision.run && this.training) this.engine.pause()
+    let skipped: BackendReport['skipped']
+    if (selection.forced) skipped = this.notTried(selection.chosen)
+    else {
+      const earlier = new Map((this.backend?.skipped ?? []).map((s) => [s.name, s.reason]))
+      const reasons = new Map<string, string>(selection.skipped.map((s) => [s.name, s.detail]))
+      skipped = BACKENDS.slice(0, Math.max(0, BACKENDS.indexOf(selection.chosen))).flatMap(
+        (name) => {
+          const reason = reasons.get(name) ?? earlier.get(name)
+          return reason === undefined ? [] : [{ name, reason }]
+        },
+      )
+    }
+    this.backend = { chosen: selection.chosen, device: selection.device, skipped }
+    this.pushStatus()
   }
 
   /** The shell reports the user's idle time and power source. */
@@ -723,19 +747,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     const settings = this.settings.get()
     const pref = this.engineOptions(settings).backend ?? 'auto'
     const candidates = pref === 'auto' ? BACKENDS : [pref]
-    const skipped: BackendReport['skipped'] = []
-    if (pref !== 'auto') {
-      // A forced backend is not "the fastest here": name the better ones and what passed them
-      // over. They are not probed: a person may force one precisely because a better one breaks.
-      const by =
-        this.opts.engine?.backend !== undefined && this.opts.engine.backend !== 'auto'
-          ? `this node was started with --backend ${pref}`
-          : settings.backend === pref
-            ? `the Backend setting is ${pref}`
-            : `"Use the GPU" is off`
-      for (const name of BACKENDS.slice(0, Math.max(0, BACKENDS.indexOf(pref))))
-        skipped.push({ name, reason: `not tried: ${by}` })
-    }
+    const skipped: BackendReport['skipped'] = pref === 'auto' ? [] : this.notTried(pref)
     for (const name of candidates) {
       const status = await probeBackend(name)
       if (status.available) {
@@ -745,6 +757,23 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
       skipped.push({ name, reason: status.detail })
     }
     return { chosen: 'none', device: 'none', skipped }
+  }
+
+  /**
+   * A forced backend is not "the fastest here": the better ones and what passed them over. They
+   * are not probed: a person may force one precisely because a better one breaks.
+   */
+  private notTried(forced: BackendName): BackendReport['skipped'] {
+    const by =
+      this.opts.engine?.backend !== undefined && this.opts.engine.backend !== 'auto'
+        ? `this node was started with --backend ${forced}`
+        : this.settings.get().backend === forced
+          ? `the Backend setting is ${forced}`
+          : `"Use the GPU" is off`
+    return BACKENDS.slice(0, Math.max(0, BACKENDS.indexOf(forced))).map((name) => ({
+      name,
+      reason: `not tried: ${by}`,
+    }))
   }
 
   get cores(): number {

@@ -197,6 +197,15 @@ describe('contributor node preferences', () => {
 
     await t.test('backend and threads changed mid-round apply to the next round', async () => {
       stillRound0()
+      // Status says what the engine runs on (no pre-flight ran), and why not the better ones.
+      const running = node.status().backend
+      assert.equal(running?.chosen, 'cpu')
+      assert.deepEqual(
+        running?.skipped.map((s) => `${s.name}: ${s.reason}`),
+        ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm'].map(
+          (name) => `${name}: not tried: the Backend setting is cpu`,
+        ),
+      )
       await node.settings.update({ backend: 'wasm', maxThreads: 2 })
       const opts = engineOptions(node)
       assert.equal(opts.backend, 'wasm')
