@@ -121,9 +121,19 @@ export async function receiptFor(
 }
 
 /** Every engine step, with the main thread's clock when it arrived. */
-export function recordSteps(node: ContributorNode): Array<StepInfo & { at: number }> {
-  const steps: Array<StepInfo & { at: number }> = []
-  node.engine.on('step', (info: StepInfo) => steps.push({ ...info, at: performance.now() }))
+export type RecordedStep = StepInfo & {
+  /** performance.now() when the step was reported. */
+  at: number
+  /** CPU time of this whole process (every thread) so far, ms. */
+  cpuMs: number
+}
+
+export function recordSteps(node: ContributorNode): RecordedStep[] {
+  const steps: RecordedStep[] = []
+  node.engine.on('step', (info: StepInfo) => {
+    const cpu = process.cpuUsage()
+    steps.push({ ...info, at: performance.now(), cpuMs: (cpu.user + cpu.system) / 1000 })
+  })
   return steps
 }
 
