@@ -176,6 +176,12 @@ export const ReceiptView = z.object({
   credits: NonNeg,
   lossBefore: z.number().nullable(),
   lossAfter: z.number().nullable(),
+  /** When the host received the offer, by the host's clock (as the receipt records it). */
+  receivedAt: Time.optional(),
+  /** The deadline the round closed under. */
+  deadline: Time.optional(),
+  /** When this node first sent the offer, by this node's clock. */
+  offeredAt: Time.optional(),
 })
 export type ReceiptView = z.infer<typeof ReceiptView>
 

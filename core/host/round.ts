@@ -193,6 +193,7 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
       updateIndex: c.updateIndex,
       updateHash: c.updateHash,
       samples: c.samples,
+      receivedAt: c.receivedAt,
       ...(scores[i] ? { score: scores[i] } : {}),
     }
     if (reason !== null) return { ...base, quality: 0, credits: 0, accepted: false, reason }
@@ -217,6 +218,7 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
   return {
     receipt: {
       closedAt: input.closedAt,
+      deadline: input.deadline,
       rule: manifest.aggregation.rule,
       contributions,
     },

@@ -9,8 +9,11 @@
  * unverifiable round (an update gone offline) does not stop the others.
  *
  * What a receipt states and the ledger cannot prove is taken as given: whether an offer's signature
- * was valid ('bad-signature') and when it arrived ('late'); those candidates are rebuilt from the
- * receipt (receivedAt deadline + 1 for 'late', 0 otherwise). Bytes are fetched only for candidates
+ * was valid ('bad-signature') and when it arrived. Receipts record each arrival time and the
+ * deadline the round closed under, so 'late' must agree with them (and the deadline may only be
+ * the round-open one or later); a contributor holding its receipt can hold the recorded arrival
+ * time against its own log. Older receipts without those fields are rebuilt as before (receivedAt
+ * deadline + 1 for 'late', 0 otherwise). Bytes are fetched only for candidates
  * whose verdict depends on them: a rejection for bad-signature, lateness, replay or duplication is
  * decided before decoding, so its update is not downloaded (a false claim of duplication still
  * shows: the replay decodes nothing for it and gets another verdict).
@@ -196,6 +199,14 @@ async function verifyRound(
         'VERIFY_RECEIPT_MISMATCH',
         `round ${r}, contribution ${i}: ${c.samples} samples credited, a round assigns ${assigned}`,
       )
+    if (
+      c.receivedAt !== undefined &&
+      (c.receivedAt < record.open!.openedAt || c.receivedAt > receipt.closedAt)
+    )
+      add(
+        'VERIFY_RECEIPT_MISMATCH',
+        `round ${r}, contribution ${i}: received at ${c.receivedAt}, outside the round (${record.open!.openedAt}–${receipt.closedAt})`,
+      )
   })
 
   // The inputs of the replay: checkpoint r, outer-state r, the updates.
@@ -212,12 +223,21 @@ async function verifyRound(
     else throw err
     return { round: r, ok: false, replayed: false, problems }
   }
-  const deadline = record.open!.deadline
+  const deadline = receipt.deadline ?? record.open!.deadline
+  if (deadline < record.open!.deadline)
+    add(
+      'VERIFY_RECEIPT_MISMATCH',
+      `round ${r} closed under deadline ${deadline}, before its round-open deadline ${record.open!.deadline}`,
+    )
   const candidates: RoundCandidate[] = []
   let unavailable = false
   for (const [i, c] of receipt.contributions.entries()) {
     let encoded: Uint8Array | null = null
-    if (!c.reason || !DECIDED_BEFORE_DECODING.has(c.reason)) {
+    // A 'late' that its own recorded arrival time contradicts is replayed in full, so the report
+    // says what the update should have got.
+    const lateClaimContradicted =
+      c.reason === 'late' && c.receivedAt !== undefined && c.receivedAt <= deadline
+    if (!c.reason || !DECIDED_BEFORE_DECODING.has(c.reason) || lateClaimContradicted) {
       const got = await fetchContribution(opts.store, project, r, c, opts.timeoutMs ?? 0)
       if ('unavailable' in got) {
         unavailable = true
@@ -236,7 +256,7 @@ async function verifyRound(
       updateHash: c.updateHash,
       samples: c.samples,
       encoded,
-      receivedAt: c.reason === 'late' ? deadline + 1 : 0,
+      receivedAt: c.receivedAt ?? (c.reason === 'late' ? deadline + 1 : 0),
       signatureValid: c.reason !== 'bad-signature',
     })
   }

@@ -7,7 +7,10 @@
  *                   chunkCount chunk blocks holding the checkpoint file (core/engine/checkpoint.ts)
  *     2 chunk       raw bytes of one checkpoint slice (CHUNK_BYTES, the last one shorter)
  *     3 round-open  JSON {v, round, openedAt, deadline, checkpointHash, assignmentSeed}
- *     4 receipt     JSON {v, round, closedAt, checkpointIn, checkpointOut, rule, contributions}
+ *     4 receipt     JSON {v, round, closedAt, deadline?, checkpointIn, checkpointOut, rule,
+ *                   contributions}; `deadline` is the one the round closed under (the round-open
+ *                   deadline or a later extension) and each contribution's `receivedAt` says when
+ *                   the host took its offer, so lateness can be checked (absent in older ledgers)
  *     5 outer-state JSON like a checkpoint header; followed by chunkCount chunk blocks holding the
  *                   outer Nesterov momentum entering that round, framed as a checkpoint file
  *                   (encodeCheckpoint(model, round, momentum)). Round 0 has none (zeros).
@@ -88,6 +91,8 @@ const Contribution = z
     updateIndex: z.number().int().min(0),
     updateHash: Hex32,
     samples: z.number().int().min(0),
+    /** When the host received the offer (its clock, ms); `late` ⇔ after the receipt's deadline. */
+    receivedAt: Time.optional(),
     /** Absent when the update was rejected before it could be scored. */
     score: Score.optional(),
     quality: z.number().min(0).max(1),
@@ -106,6 +111,8 @@ const Receipt = z
     v: z.literal(ENTRY_VERSION),
     round: Round,
     closedAt: Time,
+    /** The deadline the round closed under: round-open's, or later when the host extended it. */
+    deadline: Time.optional(),
     checkpointIn: Hex32,
     checkpointOut: Hex32,
     rule: z.string().min(1).max(40),

@@ -560,6 +560,9 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
       // A non-finite loss would be written as null and make the state file fail its schema.
       lossBefore: finiteOrNull(r.score?.lossBefore),
       lossAfter: finiteOrNull(r.score?.lossAfter),
+      ...(r.receivedAt !== undefined ? { receivedAt: r.receivedAt } : {}),
+      ...(r.deadline !== undefined ? { deadline: r.deadline } : {}),
+      ...(r.offeredAt !== undefined ? { offeredAt: r.offeredAt } : {}),
     }
     const known = this.state
       .get()

@@ -68,13 +68,20 @@ export interface OfferRecord {
   status: OfferStatus
   /** The host's ack reason or the receipt's rejection reason. */
   reason?: string
+  /** Last time it went to the host (our clock); null: never reached it. */
   sentAt: number | null
+  /** First time it went to the host in this run (our clock): our side of the arrival time. */
+  firstSentAt?: number
 }
 
 /** One of our contributions as the ledger's receipt recorded it. */
 export interface ReceiptRecord extends Contribution {
   round: number
   closedAt: number
+  /** The deadline the round closed under (the receipt's; absent in older ledgers). */
+  deadline?: number
+  /** When this node first sent the offer (its own clock), to hold against `receivedAt`. */
+  offeredAt?: number
 }
 
 export interface Progress {
@@ -616,6 +623,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     try {
       this.node.send(this.hostKey, 'updateOffer', o.offer)
       o.sentAt = this.now()
+      o.firstSentAt ??= o.sentAt
       this.setState('waiting-ack', `round ${o.round}: offered to the host`)
       this.emit('offer', { ...o })
     } catch (err) {
@@ -685,7 +693,15 @@ export class Participant extends EventEmitter<ParticipantEvents> {
         if (c.contributor !== me) continue
         if (this.receiptList.some((x) => x.round === rec.round && x.updateHash === c.updateHash))
           continue
-        const entry: ReceiptRecord = { ...c, round: rec.round, closedAt: receipt.closedAt }
+        const offer = this.offers.get(rec.round)
+        const offeredAt = offer?.hash === c.updateHash ? offer.firstSentAt : undefined
+        const entry: ReceiptRecord = {
+          ...c,
+          round: rec.round,
+          closedAt: receipt.closedAt,
+          ...(receipt.deadline !== undefined ? { deadline: receipt.deadline } : {}),
+          ...(offeredAt !== undefined ? { offeredAt } : {}),
+        }
         this.receiptList.push(entry)
         added = true
         this.emit('receipt', { ...entry })

@@ -40,12 +40,14 @@ export function formatTime(ms: number): string {
   return new Date(ms).toLocaleTimeString(undefined, { hour12: false })
 }
 
-export function formatDateTime(ms: number): string {
+/** Date and time to the minute; `seconds` where seconds matter (arrival against a deadline). */
+export function formatDateTime(ms: number, { seconds = false } = {}): string {
   return new Date(ms).toLocaleString(undefined, {
     month: 'short',
     day: 'numeric',
     hour: '2-digit',
     minute: '2-digit',
+    ...(seconds ? { second: '2-digit' as const } : {}),
     hour12: false,
   })
 }

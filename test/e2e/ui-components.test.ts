@@ -412,6 +412,34 @@ describe('UI pages in Chromium against a fake node', { skip: chromiumMissing }, 
     assert.match((await section.getByTestId('receipt-row').first().textContent()) ?? '', /^12/)
     const dialog = await openReceipt(page, 'Tiny Shakespeare LM', 12)
     assert.match((await dialog.textContent()) ?? '', /Credits20/)
+    assert.equal(await dialog.getByTestId('late-dispute').count(), 0)
+    await dialog.getByRole('button', { name: 'Close' }).click()
+
+    // Rejected as late, though this computer sent it 20 s before the deadline by its own clock:
+    // the dialog shows the three times and says so.
+    const deadline = last.closedAt + 1_100_000
+    await node.push('receipt', {
+      ...last,
+      round: 13,
+      closedAt: deadline + 30_000,
+      accepted: false,
+      reason: 'late',
+      credits: 0,
+      quality: 0,
+      offeredAt: deadline - 20_000,
+      receivedAt: deadline + 25_000,
+      deadline,
+    })
+    await section.getByTestId('receipt-row').nth(12).waitFor()
+    const late = await openReceipt(page, 'Tiny Shakespeare LM', 13)
+    const text = (await late.textContent()) ?? ''
+    assert.match(text, /Rejected: late/)
+    assert.match(text, /Sent \(this computer\).*Received \(host\).*Deadline/)
+    assert.match(
+      (await late.getByTestId('late-dispute').textContent()) ?? '',
+      /sent the update at .* before the deadline/,
+    )
+    await screenshot(page, 'ui-receipt-late-light')
   })
 
   it('a failed load shows the error code and message where the data would be', async () => {

@@ -226,6 +226,10 @@ describe('project host: deadline extension', () => {
       ],
     )
     assert.ok(receipt.closedAt >= opens[1]!.deadline)
+    // The receipt records the extended deadline and B's arrival after the first one: on time.
+    assert.equal(receipt.deadline, opens[1]!.deadline)
+    assert.ok(receipt.contributions[1]!.receivedAt! > opens[0]!.deadline)
+    assert.ok(receipt.contributions[1]!.receivedAt! <= receipt.deadline!)
   })
 })
 

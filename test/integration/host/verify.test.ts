@@ -301,6 +301,46 @@ describe('verifyLedger', () => {
     assert.ok(round0.every((c) => c === 'VERIFY_CREDIT_MISMATCH'))
     assert.match(cheat.rounds[0]!.problems[0]!.message, /round 0/)
     assert.deepEqual(codes(cheat.rounds[1]), [])
+
+    // Lateness against the recorded arrival times: in round 0 an update that arrived on time is
+    // called late; in round 1 an arrival time lies after the round closed.
+    let onTime = -1
+    const relabelled = await forgedLedger(t, project, async (w, r, out) => {
+      let contributions = out.receipt.contributions
+      if (r === 0) {
+        onTime = contributions.findIndex((c) => c.accepted)
+        contributions = contributions.map((c, i) =>
+          i === onTime
+            ? { ...c, accepted: false, reason: 'late' as const, quality: 0, credits: 0 }
+            : c,
+        )
+      }
+      if (r === 1)
+        contributions = contributions.map((c, i) =>
+          i === 0 ? { ...c, receivedAt: out.receipt.closedAt + 1 } : c,
+        )
+      await w.closeRound({ ...out.receipt, contributions }, out.weights, out.momentum)
+    })
+    const late = await verify(t, project, relabelled)
+    assert.ok(
+      late.rounds[0]!.problems.some(
+        (p) =>
+          p.code === 'VERIFY_RECEIPT_MISMATCH' &&
+          p.message.includes(`contribution ${onTime} `) &&
+          /says rejected \(late\), the replay gives accepted/.test(p.message),
+      ),
+      JSON.stringify(late.rounds[0]),
+    )
+    // (The replay also calls that contribution late, so the rest of round 1 differs as well.)
+    assert.ok(
+      late.rounds[1]!.problems.some(
+        (p) =>
+          p.code === 'VERIFY_RECEIPT_MISMATCH' &&
+          /contribution 0: received at \d+, outside the round/.test(p.message),
+      ),
+      JSON.stringify(late.rounds[1]),
+    )
+    assert.deepEqual(codes(late.rounds[2]), [])
   })
 
   it('reports an update that is no longer online as unverifiable, not as tampering', async (t) => {

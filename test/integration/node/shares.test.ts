@@ -86,6 +86,17 @@ describe('resource shares between joined projects', () => {
     for (const x of taken) {
       const r = await receiptFor(node, x.project, x.round, 30_000)
       verdicts.push(`${name(x.project)}${x.round}:${r.accepted ? 'ok' : r.reason}`)
+      // Each receipt says when the host received the offer, under which deadline, and when this
+      // node sent it: the contributor's side of a lateness dispute.
+      assert.ok(r.offeredAt! <= r.receivedAt! + 1000, JSON.stringify(r))
+      assert.ok(r.receivedAt! <= r.deadline! && r.receivedAt! <= r.closedAt, JSON.stringify(r))
+      const view = node.state
+        .get()
+        .receipts.find((v) => v.project === x.project && v.round === x.round)
+      assert.deepEqual(
+        [view?.offeredAt, view?.receivedAt, view?.deadline],
+        [r.offeredAt, r.receivedAt, r.deadline],
+      )
     }
     console.log(`  # receipts ${verdicts.join(' ')}`)
     // Each project's rounds are consecutive: nothing skipped, nothing trained twice.

@@ -128,6 +128,13 @@ describe('computeRound', () => {
       'norm-outlier',
       'harmful',
     ])
+    // Arrival times and the deadline are recorded, so 'late' can be checked against them.
+    assert.equal(out.receipt.deadline, 100)
+    assert.deepEqual(
+      out.receipt.contributions.map((c) => c.receivedAt),
+      cands.map((c) => c.receivedAt),
+    )
+    assert.ok(out.receipt.contributions[9]!.receivedAt! > out.receipt.deadline!)
     const harmful = out.receipt.contributions[15]!
     assert.ok(harmful.score && harmful.score.lossAfter > harmful.score.lossBefore * 1.1)
     for (const c of out.receipt.contributions) {
