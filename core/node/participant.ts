@@ -560,7 +560,6 @@ export class Participant extends EventEmitter<ParticipantEvents> {
         feedback.residual.set(before) // nothing was sent: what compression left out is still owed
         throw err
       }
-      await this.saveFeedback(feedback, hexOf(ref.hash))
       const offer: UpdateOffer = {
         project: this.project,
         round,
@@ -579,6 +578,8 @@ export class Participant extends EventEmitter<ParticipantEvents> {
         sentAt: null,
       })
       this.sendOffer(this.offers.get(round)!)
+      // After the offer, so a large model's residual never delays it; the bytes are taken now.
+      await this.saveFeedback(feedback, hexOf(ref.hash))
     } catch (err) {
       if (this.stopped) return // stop() closed the cores under the job
       if (isTandemError(err) && err.code === 'ENGINE_STOPPED') {

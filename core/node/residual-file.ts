@@ -12,11 +12,13 @@
  * bytes before it. Written with writeFileAtomic (never torn); the checksum catches anything else.
  */
 import { createHash } from 'node:crypto'
+import { endianness } from 'node:os'
 import { readCheckedFile, writeFileAtomic } from './atomic-file.js'
 
 const MAGIC = Buffer.from('TEF1', 'latin1')
 const HEAD = MAGIC.byteLength + 32 + 4
 const SUM = 32
+const LITTLE_ENDIAN = endianness() === 'LE'
 
 export interface SavedResidual {
   /** Hex hash of the update this residual follows. */
@@ -32,7 +34,10 @@ export function encodeResidual(saved: SavedResidual): Buffer {
   MAGIC.copy(out, 0)
   hash.copy(out, MAGIC.byteLength)
   out.writeUInt32LE(n, MAGIC.byteLength + 32)
-  for (let i = 0; i < n; i++) out.writeFloatLE(saved.residual[i] as number, HEAD + i * 4)
+  if (LITTLE_ENDIAN) {
+    const r = saved.residual
+    Buffer.from(r.buffer, r.byteOffset, r.byteLength).copy(out, HEAD)
+  } else for (let i = 0; i < n; i++) out.writeFloatLE(saved.residual[i] as number, HEAD + i * 4)
   createHash('sha256')
     .update(out.subarray(0, HEAD + n * 4))
     .digest()
@@ -56,7 +61,8 @@ export function decodeResidual(bytes: Buffer): SavedResidual {
   )
     throw new Error('checksum mismatch')
   const residual = new Float32Array(n)
-  for (let i = 0; i < n; i++) residual[i] = bytes.readFloatLE(HEAD + i * 4)
+  if (LITTLE_ENDIAN) Buffer.from(residual.buffer).set(bytes.subarray(HEAD, HEAD + n * 4))
+  else for (let i = 0; i < n; i++) residual[i] = bytes.readFloatLE(HEAD + i * 4)
   return { updateHash: bytes.toString('hex', MAGIC.byteLength, MAGIC.byteLength + 32), residual }
 }
 
