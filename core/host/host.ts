@@ -133,10 +133,23 @@ interface Entry extends JournalOffer {
   /** UPDATE_* code of a failed fetch: acknowledged as rejected, left out of the receipt. */
   fetchError: string | null
   fetching: Promise<void> | null
+  /** UPDATE_* code of a download tried while closing (see close()); null: none failed. */
+  lateFetchError: string | null
 }
+
+/** An entry with the verdict it gets among the entries kept before it (null: decided by bytes). */
+interface Kept {
+  entry: Entry
+  verdict: RejectionReason | null
+}
+
+/** Rounds of parallel downloads close() may add for verdicts that changed (each ≤ fetchTimeoutMs). */
+const CLOSE_FETCH_WAVES = 3
 
 interface OpenRound {
   round: number
+  /** The ledger's round-open time: no offer is received before it. */
+  openedAt: number
   checkpointIndex: number
   checkpointHash: string
   ledgerDeadline: number
@@ -336,6 +349,7 @@ export class ProjectHost extends EventEmitter<HostEvents> {
     let wake: () => void = () => {}
     const o: OpenRound = {
       round: r,
+      openedAt: rec.open!.openedAt,
       checkpointIndex: rec.checkpoint.index,
       checkpointHash: rec.checkpoint.contentHash,
       ledgerDeadline,
@@ -402,27 +416,26 @@ export class ProjectHost extends EventEmitter<HostEvents> {
     }
   }
 
-  /** Waits for the fetches, computes the round and writes it. Retries a failed write. */
+  /**
+   * Waits for the fetches, settles the verdicts, computes the round and writes it. Retries a failed
+   * write. Stopped meanwhile (downloads cut short), it writes nothing: the round resumes at the
+   * next start from the ledger and the journal.
+   */
   private async close(o: OpenRound): Promise<void> {
-    // A failed fetch can start another (reconsider), so wait until a pass starts nothing new.
-    for (;;) {
-      const fetching = o.entries.map((e) => e.fetching)
-      await Promise.all(fetching)
-      if (o.entries.every((e, i) => e.fetching === fetching[i])) break
-    }
+    await Promise.all(o.entries.map((e) => e.fetching))
     o.snapshotted = true
-    const candidates: RoundCandidate[] = o.entries
-      .filter((e) => !e.fetchError)
-      .map((e) => ({
-        contributor: e.contributor,
-        updateCore: e.core,
-        updateIndex: e.start,
-        updateHash: e.hash,
-        samples: this.manifest.recipe.innerSteps * this.manifest.recipe.batchSize,
-        encoded: e.encoded,
-        receivedAt: e.receivedAt,
-        signatureValid: e.signatureValid,
-      }))
+    const kept = await this.settleVerdicts(o)
+    if (this.stopping) return
+    const candidates: RoundCandidate[] = kept.map(({ entry: e }) => ({
+      contributor: e.contributor,
+      updateCore: e.core,
+      updateIndex: e.start,
+      updateHash: e.hash,
+      samples: this.manifest.recipe.innerSteps * this.manifest.recipe.batchSize,
+      encoded: e.encoded,
+      receivedAt: e.receivedAt,
+      signatureValid: e.signatureValid,
+    }))
     const history = o.history
     for (let attempt = 1; ; attempt++) {
       try {
@@ -436,7 +449,8 @@ export class ProjectHost extends EventEmitter<HostEvents> {
           reputation: history.reputation,
           validation: this.validation!,
           deadline: o.deadline,
-          closedAt: this.now(),
+          // Never before an arrival it lists, even if the wall clock stepped back meanwhile.
+          closedAt: Math.max(this.now(), ...candidates.map((c) => c.receivedAt)),
         })
         await this.ledger.closeRound(out.receipt, out.weights, out.momentum)
         this.closedRounds++
@@ -580,7 +594,8 @@ export class ProjectHost extends EventEmitter<HostEvents> {
       return
     }
     if (o.snapshotted) return reject('ROUND_CLOSED')
-    const receivedAt = this.now()
+    // Never before the round opened, even if the wall clock stepped back since.
+    const receivedAt = Math.max(this.now(), o.openedAt)
     if (o.closeStarted && receivedAt <= o.deadline) return reject('ROUND_FULL')
     if (o.entries.filter((e) => e.contributor === contributor).length >= this.maxOffersPerPeer)
       return reject('TOO_MANY_OFFERS')
@@ -628,38 +643,98 @@ export class ProjectHost extends EventEmitter<HostEvents> {
   }
 
   /**
-   * A verdict that needs no download, for the entry at `index` of the round. It follows
-   * computeRound's order and rules, so the receipt says the same: a second update from one
-   * contributor (any earlier candidate with a valid signature), then bad-signature, late, replayed,
-   * and a hash already offered by an earlier candidate that passed those checks.
+   * A verdict that needs no download, for the entry at `index` of the round, among the entries
+   * before it whose download has not failed (while the round collects offers).
    */
   private knownVerdict(o: OpenRound, e: JournalOffer, index: number): RejectionReason | null {
-    const earlier = o.entries.slice(0, index).filter((x) => !x.fetchError)
+    const earlier = o.entries
+      .slice(0, index)
+      .filter((x) => !x.fetchError)
+      .map((x) => ({ entry: x, verdict: x.verdict }))
+    return this.verdictAmong(o, e, earlier)
+  }
+
+  /**
+   * computeRound's verdicts that need no bytes, in its order and by its rules, so the receipt says
+   * the same: a second update from one contributor (any earlier candidate with a valid signature),
+   * then bad-signature, late, replayed, and a hash an earlier candidate that passed those checks
+   * already offered.
+   */
+  private verdictAmong(o: OpenRound, e: JournalOffer, earlier: Kept[]): RejectionReason | null {
     if (
       e.signatureValid &&
-      earlier.some((x) => x.signatureValid && x.contributor === e.contributor)
+      earlier.some((x) => x.entry.signatureValid && x.entry.contributor === e.contributor)
     )
       return 'duplicate'
     if (!e.signatureValid) return 'bad-signature'
     if (e.receivedAt > o.deadline) return 'late'
     if (o.history.seenBefore.has(e.hash)) return 'replayed'
-    if (earlier.some((x) => x.verdict === null && x.hash === e.hash)) return 'duplicate'
+    if (earlier.some((x) => x.verdict === null && x.entry.hash === e.hash)) return 'duplicate'
     return null
   }
 
   /**
-   * An entry whose fetch failed leaves the receipt, so a later one that was `duplicate` only
-   * because of it (the same hash, or a second update from that contributor) is first now: as
-   * computeRound and an honest verifier will see it. Those are fetched after all, else the receipt
-   * would call them wrong-shape (and a free-rider that offered a copy first, then never served
-   * it, would sink the honest original).
+   * The receipt's entries and verdicts, with the bytes each needs. An update whose download failed
+   * leaves the receipt, so verdicts that depended on it (a duplicate of its hash, a second update
+   * of its contributor) are decided again, as computeRound and a verifier will see them; updates
+   * that now need their bytes are downloaded, together with the later duplicates that would need
+   * theirs if those failed too, all at once, in a few waves at most (a free identity cannot chain
+   * one timeout after another). What still lacks bytes it needs is left out of the receipt.
    */
-  private reconsider(o: OpenRound): void {
-    o.entries.forEach((e, index) => {
-      if (e.verdict !== 'duplicate' || this.knownVerdict(o, e, index) !== null) return
-      e.verdict = null
-      e.fetching = this.fetch(o, e)
-    })
+  private async settleVerdicts(o: OpenRound): Promise<Kept[]> {
+    const pass = (): Kept[] => {
+      const kept: Kept[] = []
+      for (const entry of o.entries) {
+        if (entry.fetchError) continue
+        const verdict = this.verdictAmong(o, entry, kept)
+        if (verdict === null && !entry.encoded && entry.lateFetchError) continue
+        kept.push({ entry, verdict })
+      }
+      return kept
+    }
+    const missing = (kept: Kept[]) =>
+      kept.filter((k) => k.verdict === null && !k.entry.encoded).map((k) => k.entry)
+    let kept = pass()
+    for (let wave = 0; wave < CLOSE_FETCH_WAVES && !this.stopping; wave++) {
+      const need = missing(kept)
+      if (need.length === 0) break
+      const at = new Set(need.map((e) => o.entries.indexOf(e)))
+      const related = o.entries.filter(
+        (e, i) =>
+          !at.has(i) &&
+          i > Math.min(...at) &&
+          e.verdict === 'duplicate' &&
+          !e.encoded &&
+          !e.fetchError &&
+          !e.lateFetchError &&
+          need.some((n) => n.hash === e.hash || n.contributor === e.contributor),
+      )
+      await Promise.all([...need, ...related].map((e) => this.fetchWhileClosing(o, e)))
+      kept = pass()
+    }
+    // Out of waves (or stopping): whatever still lacks its bytes is left out.
+    for (let need = missing(kept); need.length > 0 && !this.stopping; need = missing(kept)) {
+      for (const e of need) e.lateFetchError = 'UPDATE_UNAVAILABLE'
+      kept = pass()
+    }
+    if (!this.stopping) {
+      const listed = new Set(kept.map((k) => k.entry))
+      for (const e of o.entries)
+        if (!listed.has(e) && !e.fetchError && e.lateFetchError)
+          this.ack(Buffer.from(e.contributor, 'hex'), o.round, e.hash, 'rejected', e.lateFetchError)
+    }
+    return kept
+  }
+
+  /** A download for settleVerdicts: no ack (the receipt or its absence answers), its own error. */
+  private async fetchWhileClosing(o: OpenRound, e: Entry): Promise<void> {
+    try {
+      e.encoded = await this.download(o, e, this.fetchTimeoutMs)
+    } catch (err) {
+      if (this.stopping) return
+      if (!isTandemError(err)) this.emit('warning', err)
+      e.lateFetchError = isTandemError(err) ? err.code : 'UPDATE_UNAVAILABLE'
+    }
   }
 
   private fetchable(e: Entry): boolean {
@@ -673,6 +748,7 @@ export class ProjectHost extends EventEmitter<HostEvents> {
       encoded: null,
       fetchError: null,
       fetching: null,
+      lateFetchError: null,
     }
     o.entries.push(entry)
     o.byKey.set(`${line.contributor}:${line.core}:${line.start}:${line.hash}`, entry)
@@ -680,22 +756,31 @@ export class ProjectHost extends EventEmitter<HostEvents> {
     return entry
   }
 
-  private async fetch(o: OpenRound, e: Entry): Promise<void> {
+  /** The offered update's bytes from the contributor's core, verified against the offer. */
+  private async download(o: OpenRound, e: Entry, timeout: number): Promise<Uint8Array> {
     const core = this.opts.store.get({ key: Buffer.from(e.core, 'hex') })
     o.cores.push(core)
+    const got = await fetchUpdate(core, {
+      start: e.start,
+      length: e.length,
+      byteLength: e.byteLength,
+      expectedHash: e.hash,
+      project: this.project,
+      round: o.round,
+      maxBytes: this.maxBytes,
+      // 0 would mean "wait forever" to hypercore
+      timeout: Math.max(1, timeout),
+    })
+    return got.encoded
+  }
+
+  private async fetch(o: OpenRound, e: Entry): Promise<void> {
     try {
-      const timeout = Math.max(o.deadline - this.now(), 0) + this.fetchTimeoutMs
-      const got = await fetchUpdate(core, {
-        start: e.start,
-        length: e.length,
-        byteLength: e.byteLength,
-        expectedHash: e.hash,
-        project: this.project,
-        round: o.round,
-        maxBytes: this.maxBytes,
-        timeout,
-      })
-      e.encoded = got.encoded
+      e.encoded = await this.download(
+        o,
+        e,
+        Math.max(o.deadline - this.now(), 0) + this.fetchTimeoutMs,
+      )
     } catch (err) {
       if (this.stopping) return // cores closed under it: the round resumes at the next start
       if (!isTandemError(err)) this.emit('warning', err)
@@ -708,7 +793,6 @@ export class ProjectHost extends EventEmitter<HostEvents> {
         status: 'rejected',
         reason: e.fetchError,
       })
-      this.reconsider(o)
       return
     }
     const ready = o.entries.filter((x) => x.encoded && this.fetchable(x)).length

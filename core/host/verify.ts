@@ -241,6 +241,11 @@ async function verifyRound(
       const got = await fetchContribution(opts.store, project, r, c, opts.timeoutMs ?? 0)
       if ('unavailable' in got) {
         unavailable = true
+        if (lateClaimContradicted)
+          add(
+            'VERIFY_RECEIPT_MISMATCH',
+            `round ${r}, contribution ${i}: rejected as late, but received at ${c.receivedAt}, by the deadline ${deadline}`,
+          )
         add(
           'VERIFY_UPDATE_UNAVAILABLE',
           `round ${r}, contribution ${i}: update ${c.updateHash.slice(0, 12)}… in core ${c.updateCore.slice(0, 12)}… is not available (${got.unavailable}); the round cannot be replayed`,

@@ -18,7 +18,8 @@
  * A ledger comes from the network, so every block is size-capped and schema-checked on read; any
  * deviation is LEDGER_CORRUPT, never a partly parsed value. Chunks carry a kind byte too, so a reader
  * can tell a torn checkpoint (a header whose chunks are missing) from a well-framed one. New kinds and
- * new optional fields may be added; `v` changes only when a reader must refuse older data.
+ * new optional fields may be added: readers drop JSON fields they do not know (zod's default), so
+ * an older node still follows a newer host's ledger; `v` changes only when a reader must refuse.
  */
 import { z } from 'zod'
 import { TandemError } from '../api/errors.js'
@@ -63,7 +64,6 @@ const CheckpointHeader = z
     byteLength: z.number().int().min(1).max(MAX_CHECKPOINT_BYTES),
     chunkCount: z.number().int().min(1),
   })
-  .strict()
   .refine((h) => h.chunkCount === Math.ceil(h.byteLength / CHUNK_BYTES), {
     message: 'chunkCount does not match byteLength',
   })
@@ -77,12 +77,14 @@ const RoundOpen = z
     checkpointHash: Hex32,
     assignmentSeed: Hex32,
   })
-  .strict()
   .refine((o) => o.deadline >= o.openedAt, { message: 'deadline before openedAt' })
 
-export const Score = z
-  .object({ lossBefore: Finite, lossAfter: Finite, cosine: Finite, normRatio: Finite })
-  .strict()
+export const Score = z.object({
+  lossBefore: Finite,
+  lossAfter: Finite,
+  cosine: Finite,
+  normRatio: Finite,
+})
 
 const Contribution = z
   .object({
@@ -100,25 +102,22 @@ const Contribution = z
     accepted: z.boolean(),
     reason: z.enum(REJECTION_REASONS).optional(),
   })
-  .strict()
   .refine((c) => c.accepted === (c.reason === undefined), {
     message: 'a rejected contribution needs a reason, an accepted one has none',
   })
   .refine((c) => c.accepted || c.credits === 0, { message: 'a rejected contribution earns 0' })
 
-const Receipt = z
-  .object({
-    v: z.literal(ENTRY_VERSION),
-    round: Round,
-    closedAt: Time,
-    /** The deadline the round closed under: round-open's, or later when the host extended it. */
-    deadline: Time.optional(),
-    checkpointIn: Hex32,
-    checkpointOut: Hex32,
-    rule: z.string().min(1).max(40),
-    contributions: z.array(Contribution).max(10_000),
-  })
-  .strict()
+const Receipt = z.object({
+  v: z.literal(ENTRY_VERSION),
+  round: Round,
+  closedAt: Time,
+  /** The deadline the round closed under: round-open's, or later when the host extended it. */
+  deadline: Time.optional(),
+  checkpointIn: Hex32,
+  checkpointOut: Hex32,
+  rule: z.string().min(1).max(40),
+  contributions: z.array(Contribution).max(10_000),
+})
 
 export type CheckpointHeader = z.infer<typeof CheckpointHeader>
 export type RoundOpen = z.infer<typeof RoundOpen>

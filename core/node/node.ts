@@ -229,14 +229,11 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
   }
 
   /**
-   * A job is about to start on the engine's workers. engine.train() marks the engine running when
-   * it starts, so a pause decided while the round was still fetching its checkpoint (training was
-   * granted, no job yet) would be lost: apply it again before the first step.
-   */
-  /**
-   * The engine chose a backend for a round: that is what status reports from now on (pre-flight
-   * only predicts it; a fallback after a failure mid-run shows here). Reasons the pre-flight gave
-   * for better backends the engine did not try (a forced backend) are kept.
+   * A job is about to start on the engine's workers (it chose its backend). engine.train() marks
+   * the engine running when it starts, so a pause decided while the round was still fetching its
+   * checkpoint (training was granted, no job yet) would be lost: apply it again before the first
+   * step. The chosen backend is what status reports from now on (pre-flight only predicts it; a
+   * fallback after a failure mid-run shows here), with why the better ones were not used.
    */
   private onEngineBackend(selection: BackendSelection): void {
     if (!this.decision.run && this.training) this.engine.pause()

@@ -483,9 +483,12 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     let sampler: ShardSampler | null = null
     try {
       this.setState('training', `round ${round}: fetching checkpoint`)
+      // Not past the round's deadline: a checkpoint that arrives later is of no use, and waiting
+      // for a host that vanished would hold the engine other projects could use.
+      const untilDeadline = this.deadline(round, record.open!.deadline) - this.now()
       const checkpoint = await readCheckpoint(this.ledgerCore!, state, round, {
         wait: true,
-        timeout: this.ledgerTimeoutMs,
+        timeout: Math.max(1000, Math.min(this.ledgerTimeoutMs, untilDeadline)),
       })
       const { recipe } = manifest
       const shards = assignShards({

@@ -107,30 +107,42 @@ describe('project host: offers', () => {
   })
 })
 
-describe('project host: a copy offered first that never arrives', () => {
+describe('project host: copies offered first that never arrive', () => {
   it('the original, first recorded as duplicate, is fetched after all; verify agrees', async (t) => {
     const net = await loopbackTestnet(t)
     const h = await startTestHost(t, net, {
       recipe: { roundDeadlineSec: 5, minUpdates: 1, maxUpdates: 8 },
-      host: { rounds: 1, fetchTimeoutMs: 500 },
+      host: { rounds: 1, fetchTimeoutMs: 3000 },
     })
     const offers: string[] = []
     h.host.on('offer', (e) =>
       offers.push(`${e.contributor.slice(0, 4)}:${e.status}:${e.reason ?? ''}`),
     )
-    const [a, b] = await meetThenStart(t, net, h, 2)
+    const [a, b, ...copiers] = await meetThenStart(t, net, h, 5)
     const n = parameterCount(h.ledger.manifest)
     const ckpt = h.ledger.state.rounds[0]!.checkpoint.contentHash
     const original = await b!.publish(0, smallUpdate(n, 3), ckpt)
-    // A claims B's update hash at blocks of its own core that it never writes: its fetch waits
-    // until the deadline and fails; meanwhile B's offer of those bytes looks like a copy.
-    a!.offer({ ...original, core: a!.core.key!, start: a!.core.length + 5 })
-    await a!.ack(0, hex(original.hash), 'received')
+    // A and three others claim B's update hash at blocks of their own cores that they never
+    // write. A's download waits past the deadline and fails; the others' and B's offers of that
+    // hash look like copies.
+    const ghost = (x: typeof a) => ({ ...original, core: x!.core.key!, start: x!.core.length + 5 })
+    for (const x of [a!, ...copiers]) {
+      x.offer(ghost(x))
+      await x.ack(0, hex(original.hash), 'received')
+    }
     b!.offer(original)
     await b!.ack(0, hex(original.hash), 'received')
-    assert.ok(offers.includes(`${b!.hex.slice(0, 4)}:recorded:DUPLICATE`), offers.join(' '))
+    for (const x of [...copiers, b!])
+      assert.ok(offers.includes(`${x.hex.slice(0, 4)}:recorded:DUPLICATE`), offers.join(' '))
     assert.equal((await a!.ack(0, hex(original.hash), 'rejected')).reason, 'UPDATE_UNAVAILABLE')
+    // Closing downloads the copies and B's at once (3 s timeout each), not one timeout after
+    // another (9 s).
+    const closing = Date.now()
     await h.host.finished()
+    const ms = Date.now() - closing
+    assert.ok(ms < 6500, `closing took ${ms} ms: the copies were downloaded one after another`)
+    for (const x of copiers)
+      assert.equal((await x.ack(0, hex(original.hash), 'rejected')).reason, 'UPDATE_UNAVAILABLE')
     const receipt = h.ledger.state.rounds[0]!.receipt!
     assert.deepEqual(
       receipt.contributions.map((c) => [c.contributor, c.accepted, c.reason ?? null]),

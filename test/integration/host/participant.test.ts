@@ -23,7 +23,10 @@ function states(p: Participant): Array<[ParticipantState, string]> {
 describe('participant', () => {
   it('waits for the ledger, outlasts an offline host and its own restart without retraining', async (t) => {
     const net = await loopbackTestnet(t)
-    const h = await startTestHost(t, net, { recipe: { minUpdates: 1, maxUpdates: 1 } })
+    // A long deadline: the throttled contributor below must not miss it on a slow machine.
+    const h = await startTestHost(t, net, {
+      recipe: { minUpdates: 1, maxUpdates: 1, roundDeadlineSec: 300 },
+    })
     const stateDir = await tempDir(t)
     // Throttled (it rests 19× each step’s time), so its 16 steps outlast the host's shutdown below.
     const c = await testContributor(t, net, h.project, {
@@ -150,5 +153,38 @@ describe('participant', () => {
     assert.ok(ms < 3000, `stop() took ${ms} ms`)
     assert.equal(slow.participant.state, 'stopped')
     assert.equal(slow.participant.offerFor(1), undefined)
+  })
+
+  it('a checkpoint that cannot arrive before the deadline is waited for only until then', async (t) => {
+    const net = await loopbackTestnet(t)
+    const h = await startTestHost(t, net, {
+      recipe: { minUpdates: 1, maxUpdates: 1, roundDeadlineSec: 5 },
+    })
+    await h.host.start()
+    // Its turn comes only when the test says (as a node's scheduler would grant it).
+    let open = false
+    const c = await testContributor(t, net, h.project, {
+      ledgerTimeoutMs: 60_000,
+      gate: () => open,
+    })
+    const seen = states(c.participant)
+    await c.participant.start()
+    await waitUntil(() => c.participant.ledgerState?.rounds[0]?.open !== undefined, 'round 0')
+    const deadline = c.participant.ledgerState!.rounds[0]!.open!.deadline
+    // The host vanishes with round 0 open; then the contributor's turn comes.
+    await h.host.stop()
+    await h.node.destroy()
+    open = true
+    c.participant.poke()
+    await waitUntil(() => seen.some(([, d]) => /fetching checkpoint/.test(d)), 'its turn')
+    await waitUntil(
+      () => seen.some(([s, d]) => s === 'idle' && /past its deadline/.test(d)),
+      'the participant to give round 0 up',
+      30_000,
+    )
+    const late = Date.now() - deadline
+    t.diagnostic(`gave the round up ${late} ms after its deadline`)
+    assert.ok(late < 10_000, `held on ${late} ms past the deadline (the read timeout is 60 s)`)
+    assert.equal(c.participant.status().training, null)
   })
 })

@@ -161,6 +161,13 @@ describe('resource shares between joined projects', () => {
     })
     await a.host.stop()
     await a.node.destroy()
+    // On a fast machine B's round could end before A's deadline (A's round would then rightly be
+    // granted, and time out): hold the engine until that deadline has passed, so A's round is
+    // stranded for sure.
+    const deadline = pa.ledgerState!.rounds[stranded]!.open!.deadline
+    node.pause('now')
+    await waitUntil(() => Date.now() > deadline + 200, `round ${stranded}'s deadline`, 10_000)
+    node.resume()
     const goneAt = Date.now()
     const before = grants.filter((g) => g.startsWith('B')).length
     await waitUntil(

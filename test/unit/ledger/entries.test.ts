@@ -64,6 +64,21 @@ describe('ledger entries', () => {
     })
   })
 
+  it('reads a newer writer’s entries: unknown fields are dropped, the rest is checked', () => {
+    const newer = {
+      v: 1,
+      ...sampleReceipt,
+      signedBy: 'a field from a later version',
+      contributions: sampleReceipt.contributions.map((c) => ({ ...c, region: 'eu' })),
+    }
+    const block = Buffer.concat([Buffer.of(4), Buffer.from(JSON.stringify(newer))])
+    assert.deepEqual(decodeEntry(block, 2), { kind: 'receipt', value: { v: 1, ...sampleReceipt } })
+    // Known fields are still checked as before.
+    const bad = { ...newer, closedAt: -1 }
+    const badBlock = Buffer.concat([Buffer.of(4), Buffer.from(JSON.stringify(bad))])
+    assert.throws(() => decodeEntry(badBlock, 2), { code: 'LEDGER_CORRUPT' })
+  })
+
   it('splits a checkpoint into a header and CHUNK_BYTES chunks', () => {
     const file = new Uint8Array(CHUNK_BYTES * 2 + 5).map((_, i) => i & 0xff)
     const [header, ...chunks] = checkpointBlocks(1, file, h('7'))
