@@ -48,7 +48,7 @@ import { encodedSize } from '../engine/compress/codec.js'
 import { compressOnce } from '../engine/compress/error-feedback.js'
 import type { Contribution, RejectionReason } from '../ledger/entries.js'
 import type { HostKeyPair, LedgerWriter } from '../ledger/ledger.js'
-import type { Manifest } from '../ledger/manifest.js'
+import { roundSamples, type Manifest } from '../ledger/manifest.js'
 import { fetchUpdate, UPDATE_CHUNK_BYTES } from '../ledger/updates.js'
 import type { TandemNode } from '../net/node.js'
 import type { Peer } from '../net/peer.js'
@@ -57,6 +57,16 @@ import type { Announce, RoundOpen, UpdateOffer, WireMessage } from '../wire/mess
 import { OfferJournal, type JournalOffer } from './journal.js'
 import { computeRound, parameterCount, roundHistory, type RoundCandidate } from './round.js'
 import { updateCoreKey } from './update-core.js'
+import {
+  CLOSE_FETCH_WAVES,
+  closeFetchWave,
+  collectingVerdict,
+  missingBytes,
+  settlePass,
+  type Kept,
+  type OfferState,
+  type RoundFacts,
+} from './settle.js'
 import { roundValidationBatch } from './validation.js'
 
 export type HostState = 'starting' | 'open' | 'closing' | 'stopped'
@@ -126,25 +136,10 @@ export interface ProjectHostOptions {
   now?: () => number
 }
 
-interface Entry extends JournalOffer {
-  /** Known without the bytes: recorded in the receipt, never fetched. */
-  verdict: RejectionReason | null
-  encoded: Uint8Array | null
-  /** UPDATE_* code of a failed fetch: acknowledged as rejected, left out of the receipt. */
-  fetchError: string | null
+/** An offer of the open round (settle.ts): its verdict without bytes, its bytes, its download. */
+interface Entry extends OfferState {
   fetching: Promise<void> | null
-  /** UPDATE_* code of a download tried while closing (see close()); null: none failed. */
-  lateFetchError: string | null
 }
-
-/** An entry with the verdict it gets among the entries kept before it (null: decided by bytes). */
-interface Kept {
-  entry: Entry
-  verdict: RejectionReason | null
-}
-
-/** Rounds of parallel downloads close() may add for verdicts that changed (each ≤ fetchTimeoutMs). */
-const CLOSE_FETCH_WAVES = 3
 
 interface OpenRound {
   round: number
@@ -431,7 +426,7 @@ export class ProjectHost extends EventEmitter<HostEvents> {
       updateCore: e.core,
       updateIndex: e.start,
       updateHash: e.hash,
-      samples: this.manifest.recipe.innerSteps * this.manifest.recipe.batchSize,
+      samples: roundSamples(this.manifest),
       encoded: e.encoded,
       receivedAt: e.receivedAt,
       signatureValid: e.signatureValid,
@@ -642,35 +637,13 @@ export class ProjectHost extends EventEmitter<HostEvents> {
     )
   }
 
-  /**
-   * A verdict that needs no download, for the entry at `index` of the round, among the entries
-   * before it whose download has not failed (while the round collects offers).
-   */
+  /** A verdict that needs no download, for the entry at `index` while the round collects. */
   private knownVerdict(o: OpenRound, e: JournalOffer, index: number): RejectionReason | null {
-    const earlier = o.entries
-      .slice(0, index)
-      .filter((x) => !x.fetchError)
-      .map((x) => ({ entry: x, verdict: x.verdict }))
-    return this.verdictAmong(o, e, earlier)
+    return collectingVerdict(o.entries, e, index, this.facts(o))
   }
 
-  /**
-   * computeRound's verdicts that need no bytes, in its order and by its rules, so the receipt says
-   * the same: a second update from one contributor (any earlier candidate with a valid signature),
-   * then bad-signature, late, replayed, and a hash an earlier candidate that passed those checks
-   * already offered.
-   */
-  private verdictAmong(o: OpenRound, e: JournalOffer, earlier: Kept[]): RejectionReason | null {
-    if (
-      e.signatureValid &&
-      earlier.some((x) => x.entry.signatureValid && x.entry.contributor === e.contributor)
-    )
-      return 'duplicate'
-    if (!e.signatureValid) return 'bad-signature'
-    if (e.receivedAt > o.deadline) return 'late'
-    if (o.history.seenBefore.has(e.hash)) return 'replayed'
-    if (earlier.some((x) => x.verdict === null && x.entry.hash === e.hash)) return 'duplicate'
-    return null
+  private facts(o: OpenRound): RoundFacts {
+    return { deadline: o.deadline, seenBefore: o.history.seenBefore }
   }
 
   /**
@@ -681,39 +654,21 @@ export class ProjectHost extends EventEmitter<HostEvents> {
    * theirs if those failed too, all at once, in a few waves at most (a free identity cannot chain
    * one timeout after another). What still lacks bytes it needs is left out of the receipt.
    */
-  private async settleVerdicts(o: OpenRound): Promise<Kept[]> {
-    const pass = (): Kept[] => {
-      const kept: Kept[] = []
-      for (const entry of o.entries) {
-        if (entry.fetchError) continue
-        const verdict = this.verdictAmong(o, entry, kept)
-        if (verdict === null && !entry.encoded && entry.lateFetchError) continue
-        kept.push({ entry, verdict })
-      }
-      return kept
-    }
-    const missing = (kept: Kept[]) =>
-      kept.filter((k) => k.verdict === null && !k.entry.encoded).map((k) => k.entry)
+  private async settleVerdicts(o: OpenRound): Promise<Kept<Entry>[]> {
+    const pass = () => settlePass(o.entries, this.facts(o))
     let kept = pass()
     for (let wave = 0; wave < CLOSE_FETCH_WAVES && !this.stopping; wave++) {
-      const need = missing(kept)
+      const need = missingBytes(kept)
       if (need.length === 0) break
-      const at = new Set(need.map((e) => o.entries.indexOf(e)))
-      const related = o.entries.filter(
-        (e, i) =>
-          !at.has(i) &&
-          i > Math.min(...at) &&
-          e.verdict === 'duplicate' &&
-          !e.encoded &&
-          !e.fetchError &&
-          !e.lateFetchError &&
-          need.some((n) => n.hash === e.hash || n.contributor === e.contributor),
-      )
-      await Promise.all([...need, ...related].map((e) => this.fetchWhileClosing(o, e)))
+      await Promise.all(closeFetchWave(o.entries, need).map((e) => this.fetchWhileClosing(o, e)))
       kept = pass()
     }
     // Out of waves (or stopping): whatever still lacks its bytes is left out.
-    for (let need = missing(kept); need.length > 0 && !this.stopping; need = missing(kept)) {
+    for (
+      let need = missingBytes(kept);
+      need.length > 0 && !this.stopping;
+      need = missingBytes(kept)
+    ) {
       for (const e of need) e.lateFetchError = 'UPDATE_UNAVAILABLE'
       kept = pass()
     }

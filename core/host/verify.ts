@@ -30,7 +30,7 @@ import type { Dataset } from '../data/dataset.js'
 import { decodeCheckpoint, encodeCheckpoint } from '../engine/checkpoint.js'
 import { initialWeights } from '../engine/model/init.js'
 import type { Contribution, Receipt, RejectionReason } from '../ledger/entries.js'
-import type { Manifest } from '../ledger/manifest.js'
+import { roundSamples, type Manifest } from '../ledger/manifest.js'
 import { readCheckpoint, readLedger, readOuterState, type LedgerState } from '../ledger/reader.js'
 import { checkReceiptCredits } from '../ledger/receipts.js'
 import { decodeUpdateHeader, fetchUpdate, MAX_UPDATE_BYTES } from '../ledger/updates.js'
@@ -192,7 +192,7 @@ async function verifyRound(
     if (!isTandemError(err) || err.code !== 'LEDGER_CREDIT_MISMATCH') throw err
     add('VERIFY_CREDIT_MISMATCH', err.message)
   }
-  const assigned = manifest.recipe.innerSteps * manifest.recipe.batchSize
+  const assigned = roundSamples(manifest)
   receipt.contributions.forEach((c, i) => {
     if (c.samples !== assigned)
       add(

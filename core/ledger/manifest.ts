@@ -173,3 +173,8 @@ export function parseManifest(value: unknown): Manifest {
     throw new TandemError('PROJECT_INVALID', 'Manifest createdAt is invalid')
   return { version: MANIFEST_VERSION, ...parseProjectSpec(rest), host, createdAt }
 }
+
+/** Samples one contributor trains each round: H inner steps of one batch (what the host credits). */
+export function roundSamples(manifest: Pick<Manifest, 'recipe'>): number {
+  return manifest.recipe.innerSteps * manifest.recipe.batchSize
+}

@@ -297,3 +297,16 @@ export async function fetchUpdate(core: Hypercore, input: FetchInput): Promise<F
     range.destroy()
   }
 }
+
+/** The header of the last update in an update core that is here locally, with its index. */
+export async function lastUpdateHeader(
+  core: Hypercore,
+): Promise<{ index: number; header: UpdateHeader } | null> {
+  for (let i = core.length - 1; i >= 0; i--) {
+    const block = await core.get(i, { wait: false })
+    if (!block) return null
+    if (block[0] === UpdateBlockKind.header)
+      return { index: i, header: decodeUpdateHeader(block, i) }
+  }
+  return null
+}

@@ -24,8 +24,6 @@
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { EventEmitter } from 'node:events'
-import { rm } from 'node:fs/promises'
-import { join } from 'node:path'
 import { isTandemError, TandemError } from '../api/errors.js'
 import { assignShards } from '../data/assignment.js'
 import { Dataset } from '../data/dataset.js'
@@ -37,14 +35,13 @@ import type { InnerJob, StepInfo } from '../engine/inner-loop.js'
 import { parameterCount } from '../host/round.js'
 import { openContributorUpdateCore } from '../host/update-core.js'
 import type { Contribution } from '../ledger/entries.js'
-import type { Manifest } from '../ledger/manifest.js'
+import { roundSamples, type Manifest } from '../ledger/manifest.js'
 import { readCheckpoint, readLedger, type LedgerState } from '../ledger/reader.js'
-import { decodeUpdateHeader, publishUpdate, UpdateBlockKind } from '../ledger/updates.js'
+import { lastUpdateHeader, publishUpdate } from '../ledger/updates.js'
 import type { TandemNode } from '../net/node.js'
 import type { Peer } from '../net/peer.js'
 import type { UpdateOffer, WireMessage } from '../wire/messages.js'
-import { readJsonFile, writeJsonAtomic } from './atomic-file.js'
-import { readResidual, saveResidual } from './residual-file.js'
+import { ParticipantFiles } from './participant-files.js'
 
 export type ParticipantState =
   | 'starting'
@@ -168,11 +165,6 @@ function projectKeyOf(p: Uint8Array | string): Buffer {
   return buf
 }
 
-/** Samples each round trains on: H inner steps of one batch each (what the host credits). */
-export function roundSamples(manifest: Manifest): number {
-  return manifest.recipe.innerSteps * manifest.recipe.batchSize
-}
-
 /** Sampler shape options for a model: the features one record feeds it. */
 export function samplerShape(manifest: Manifest): Pick<SamplerOptions, 'seqLen' | 'shape'> {
   const m = manifest.model
@@ -209,6 +201,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   private dataset: Dataset | null = null
   private ledger: LedgerState | null = null
   private feedback: ErrorFeedback | null = null
+  private readonly files: ParticipantFiles | null
   private hostKey: Buffer | null = null
   private current: ParticipantState = 'starting'
   private detail = ''
@@ -240,6 +233,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     this.ledgerTimeoutMs = opts.ledgerTimeoutMs ?? 60_000
     this.dataTimeoutMs = opts.dataTimeoutMs ?? 60_000
     this.offerRetryMs = opts.offerRetryMs ?? 5_000
+    this.files = opts.stateDir ? new ParticipantFiles(opts.stateDir, this.projectHex) : null
   }
 
   get state(): ParticipantState {
@@ -730,7 +724,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   private async recoverPublished(): Promise<void> {
     const cur = this.ledger?.rounds.at(-1)
     if (!cur?.open || cur.receipt) return
-    const last = await this.lastPublished()
+    const last = await lastUpdateHeader(this.updateCore!)
     if (!last) return
     const { index, header: h } = last
     if (h.project !== this.projectHex || h.round !== cur.round) return
@@ -754,48 +748,16 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     this.sendOffer(this.offers.get(cur.round)!)
   }
 
-  /** The header of the last update in our own update core, if any. */
-  private async lastPublished(): Promise<{
-    index: number
-    header: ReturnType<typeof decodeUpdateHeader>
-  } | null> {
-    const core = this.updateCore!
-    for (let i = core.length - 1; i >= 0; i--) {
-      const block = await core.get(i, { wait: false })
-      if (!block) return null
-      if (block[0] === UpdateBlockKind.header)
-        return { index: i, header: decodeUpdateHeader(block, i) }
-    }
-    return null
-  }
-
-  private residualPath(): string | null {
-    return this.opts.stateDir ? join(this.opts.stateDir, `residual-${this.projectHex}.bin`) : null
-  }
-
   /**
    * The residual saved by an earlier run, if it follows the last update in our core and fits the
    * model; otherwise null (start from zero) with a warning saying why.
    */
   private async loadFeedback(n: number): Promise<ErrorFeedback | null> {
-    const path = this.residualPath()
-    if (!path) return null
+    if (!this.files) return null
     try {
-      const saved = await readResidual(path)
-      if (!saved) return null
-      const last = await this.lastPublished()
-      if (saved.residual.length !== n)
-        throw new TandemError(
-          'STATE_STALE',
-          `the saved error-feedback residual has ${saved.residual.length} values, the model ${n}; starting from zero`,
-        )
-      if (saved.updateHash !== last?.header.hash)
-        throw new TandemError(
-          'STATE_STALE',
-          'the saved error-feedback residual is older than the last update published ' +
-            '(it was already sent with it); starting from zero',
-        )
-      return new ErrorFeedback(n, saved.residual)
+      const last = await lastUpdateHeader(this.updateCore!)
+      const residual = await this.files.readResidual(n, last?.header.hash)
+      return residual ? new ErrorFeedback(n, residual) : null
     } catch (err) {
       this.emit('warning', err)
       return null
@@ -804,11 +766,9 @@ export class Participant extends EventEmitter<ParticipantEvents> {
 
   /** After an update is published; a failed write costs only the residual, so it only warns. */
   private async saveFeedback(feedback: ErrorFeedback, updateHash: string): Promise<void> {
-    const path = this.residualPath()
-    if (!path) return
-    await saveResidual(path, { updateHash, residual: feedback.residual }).catch((err: unknown) =>
-      this.emit('warning', err),
-    )
+    await this.files
+      ?.writeResidual(updateHash, feedback.residual)
+      .catch((err: unknown) => this.emit('warning', err))
   }
 
   /** The error-feedback residual in use (null before the first update); a copy. */
@@ -818,34 +778,20 @@ export class Participant extends EventEmitter<ParticipantEvents> {
 
   /** Deletes what only matters while a member (the residual); receipts stay. After stop(). */
   async discardLocalState(): Promise<void> {
-    const path = this.residualPath()
-    if (path) await rm(path, { force: true })
-  }
-
-  private receiptsPath(): string | null {
-    return this.opts.stateDir ? join(this.opts.stateDir, `receipts-${this.projectHex}.json`) : null
+    await this.files?.discardResidual()
   }
 
   private async loadReceipts(): Promise<void> {
-    const path = this.receiptsPath()
-    if (!path) return
-    let list: ReceiptRecord[] | null
     try {
-      list = await readJsonFile(path, (raw) => {
-        if (!Array.isArray(raw)) throw new Error('not a list of receipts')
-        return raw as ReceiptRecord[]
-      })
+      this.receiptList.push(...((await this.files?.readReceipts()) ?? []))
     } catch (err) {
       // Only a local cache of what the ledger says (the bad file is set aside): start over, the
       // ledger fills it again.
       this.emit('warning', err)
-      return
     }
-    for (const r of list ?? []) if (r && typeof r.round === 'number') this.receiptList.push(r)
   }
 
   private saveReceipts(): Promise<void> {
-    const path = this.receiptsPath()
-    return path ? writeJsonAtomic(path, this.receiptList) : Promise.resolve()
+    return this.files?.writeReceipts(this.receiptList) ?? Promise.resolve()
   }
 }

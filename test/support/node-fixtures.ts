@@ -8,11 +8,8 @@ import type { ApiEvent, RoundProgress } from '../../core/api/contract.js'
 import type { StepInfo } from '../../core/engine/inner-loop.js'
 import { ContributorNode, type ContributorNodeOptions } from '../../core/node/node.js'
 import type { ReceiptRecord } from '../../core/node/participant.js'
-import crypto from 'hypercore-crypto'
-import { ProjectHost } from '../../core/host/host.js'
-import { createProject, LedgerWriter } from '../../core/ledger/ledger.js'
 import { defer, openStore, tempDir } from './data.js'
-import { createLearnableDataset, hostSpec, type TestHost } from './host-fixtures.js'
+import { createLearnableDataset, hostProjectIn, hostSpec, type TestHost } from './host-fixtures.js'
 import type { TestNetwork } from './swarm.js'
 import { spawnJsonProcess, type JsonEvent, type JsonProcess } from './process.js'
 
@@ -149,29 +146,9 @@ export async function startWideHost(
 ): Promise<TestHost> {
   const store = await openStore(t)
   const datasetKey = await createLearnableDataset(store)
-  const keyPair = crypto.keyPair()
   const base = hostSpec(datasetKey, recipe)
   const spec = { ...base, model: { ...base.model, hidden } } as typeof base
-  const project = await createProject(store.corestore, spec, keyPair)
-  const node = net.node({ keyPair, corestore: store.corestore, roles: ['host'] })
-  const ledger = await LedgerWriter.open(store.corestore, keyPair)
-  const dataset = await store.openLocal(datasetKey)
-  const host = new ProjectHost({
-    node,
-    store: store.corestore,
-    keyPair,
-    ledger,
-    dataset,
-    announceEveryMs: 5_000,
-    fetchTimeoutMs: 20_000,
-  })
-  host.on('warning', (err) => t.diagnostic(`host warning: ${String(err)}`))
-  defer(t, async () => {
-    await host.stop()
-    await dataset.close()
-    await ledger.close()
-  })
-  return { store, keyPair, node, ledger, dataset, project, host }
+  return hostProjectIn(t, net, store, spec)
 }
 
 export type NodeProcessEvent = JsonEvent
