@@ -3,7 +3,7 @@
  * status and pre-flight show it: predicted by probing before any job runs, then replaced by what
  * the engine actually chose when a job starts (a fallback after a failure mid-run shows there).
  */
-import type { BackendReport } from '../api/contract.js'
+import type { BackendReport, Settings } from '../api/contract.js'
 import {
   BACKENDS,
   probeBackend,
@@ -11,7 +11,9 @@ import {
   type BackendPreference,
   type BackendSelection,
 } from '../engine/backends/probe.js'
+import type { EngineOptions } from '../engine/engine.js'
 import * as tf from '../engine/tf.js'
+import { engineOptions, forcedBy } from './engine-settings.js'
 
 /**
  * A forced backend is not "the fastest here": the better ones, each with `why` it was forced. They
@@ -69,4 +71,35 @@ export async function probeReport(pref: BackendPreference, why: string): Promise
     skipped.push({ name, reason: status.detail })
   }
   return { chosen: 'none', device: 'none', skipped }
+}
+
+/**
+ * The node's current report: predicted by probe() until a job starts, then what the engine chose
+ * (chosen()), for the settings as they are now and the engine overrides the node started with.
+ */
+export class BackendReports {
+  current: BackendReport | null = null
+
+  constructor(
+    private readonly settings: () => Settings,
+    private readonly overrides: Partial<EngineOptions> = {},
+  ) {}
+
+  /** The engine chose its backend for a job: that is the report from now on. */
+  chosen(selection: BackendSelection): BackendReport {
+    this.current = selectionReport(selection, this.current, this.forcedBy(selection.chosen))
+    return this.current
+  }
+
+  /** Probes which backend training would use; a usable one becomes the current report. */
+  async probe(): Promise<BackendReport> {
+    const pref = engineOptions(this.settings(), this.overrides).backend ?? 'auto'
+    const report = await probeReport(pref, pref === 'auto' ? '' : this.forcedBy(pref))
+    if (report.chosen !== 'none') this.current = report
+    return report
+  }
+
+  private forcedBy(forced: BackendName): string {
+    return forcedBy(forced, this.settings(), this.overrides)
+  }
 }

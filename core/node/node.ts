@@ -26,31 +26,30 @@ import type {
   CreditsSummary,
   NodeStatus,
   Preflight,
-  RoundProgress,
   Settings,
 } from '../api/contract.js'
 import { TandemError } from '../api/errors.js'
 import { DatasetStore } from '../data/dataset-store.js'
-import type { BackendName, BackendSelection } from '../engine/backends/probe.js'
+import type { BackendSelection } from '../engine/backends/probe.js'
 import { TrainingEngine, type EngineOptions } from '../engine/engine.js'
 import type { ProjectHost } from '../host/host.js'
 import { DEFAULT_CREDIT_POLICY } from '../ledger/credits.js'
 import { loadOrCreateIdentity, type Identity } from '../net/identity.js'
 import { TandemNode } from '../net/node.js'
 import { appPaths, type AppPaths } from '../util/app-paths.js'
-import { probeReport, selectionReport } from './backend-report.js'
-import { creditsSummary, receiptView } from './credits-summary.js'
+import { BackendReports } from './backend-report.js'
+import { creditsSummary } from './credits-summary.js'
 import { EngineTurns } from './engine-turns.js'
-import { engineOptions, forcedBy } from './engine-settings.js'
+import { engineOptions } from './engine-settings.js'
 import { NodeLog } from './log.js'
 import { activityOf } from './node-status.js'
 import { NodeStateStore, type JoinedProject } from './node-state.js'
-import { Participant, type ParticipantState, type ReceiptRecord } from './participant.js'
+import { Participant } from './participant.js'
 import { preflight } from './preflight.js'
+import { ProjectSlot } from './project-slot.js'
 import { parseProjectRef } from './project-ref.js'
 import { capsFromSettings, RateLimiter } from './rate-limit.js'
 import { RunControl } from './run-control.js'
-import { afterState, granted, trainingStep, trainLoss } from './round-progress.js'
 import { SettingsStore } from './settings.js'
 
 export interface ContributorNodeOptions {
@@ -80,20 +79,14 @@ export interface NodeEvents {
   event: [ApiEvent]
 }
 
-interface Joined {
-  info: JoinedProject
-  participant: Participant
-  progress: RoundProgress | null
-}
-
 export class ContributorNode extends EventEmitter<NodeEvents> {
   readonly paths: AppPaths
   readonly log: NodeLog
   readonly engine: TrainingEngine
   readonly limiter: RateLimiter
   private readonly logger
-  private readonly joined = new Map<string, Joined>()
-  private backend: BackendReport | null = null
+  private readonly joined = new Map<string, ProjectSlot>()
+  private readonly backends: BackendReports
   private readonly run: RunControl
   private readonly turns: EngineTurns
   private closed = false
@@ -120,6 +113,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     this.now = opts.now ?? Date.now
     this.startedAt = this.now()
     this.engine = new TrainingEngine(engineOptions(settings.get(), opts.engine))
+    this.backends = new BackendReports(() => this.settings.get(), opts.engine)
     this.run = new RunControl({
       settings: () => this.settings.get(),
       userPaused: {
@@ -215,7 +209,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
    */
   private onEngineBackend(selection: BackendSelection): void {
     this.run.jobStarting()
-    this.backend = selectionReport(selection, this.backend, this.forcedBy(selection.chosen))
+    this.backends.chosen(selection)
     this.pushStatus()
   }
 
@@ -302,74 +296,35 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
       diskCapBytes: () => this.settings.get().diskCapMiB * 1024 * 1024,
       now: this.now,
     })
-    const j: Joined = { info, participant, progress: null }
-    this.joined.set(info.key, j)
-    this.turns.add(info.key, { share: info.share, paused: info.paused }, () => participant.poke())
-    const log = this.log.child('project')
-    const short = info.key.slice(0, 8)
-    participant.on('state', (state, detail) => this.onParticipantState(j, state, detail))
-    participant.on('progress', (p) => {
-      j.progress = trainingStep(info.key, p)
-      this.push({ event: 'progress', data: j.progress })
-      const point = trainLoss(info.key, p, this.now())
-      if (point) {
-        this.state.addLossPoint(point)
-        this.push({ event: 'loss', data: point })
-      }
+    const slot = new ProjectSlot(info, participant, {
+      state: this.state,
+      log: this.log,
+      now: this.now,
+      push: (e) => this.push(e),
+      pushStatus: () => this.pushStatus(),
+      credits: () => this.creditsSummary(),
+      trained: (key, round, seconds) => this.onTrained(key, round, seconds),
     })
-    participant.on('trained', (t) => this.onTrained(j, t.round, t.seconds))
-    participant.on('receipt', (r) => this.onReceipt(j, r))
-    participant.on('offer', (o) =>
-      log.info(`${short}: round ${o.round} update ${o.status}${o.reason ? ` (${o.reason})` : ''}`),
-    )
-    participant.on('warning', (err) =>
-      log.warn(`${short}: ${err instanceof Error ? err.message : String(err)}`),
-    )
-    participant.start().catch((err: unknown) => log.error(`${short}: ${String(err)}`))
-  }
-
-  private onParticipantState(j: Joined, state: ParticipantState, detail: string): void {
-    this.log.child('project').debug(`${j.info.key.slice(0, 8)}: ${state} ${detail}`)
-    const progress = j.progress && afterState(j.progress, state)
-    if (progress) {
-      j.progress = progress
-      this.push({ event: 'progress', data: progress })
-    }
-    this.pushStatus()
+    this.joined.set(info.key, slot)
+    this.turns.add(info.key, { share: info.share, paused: info.paused }, () => participant.poke())
+    slot.start()
   }
 
   /** The engine was granted to `key` for `round` (engine-turns.ts); its round starts now. */
   private onGrant(key: string, round: number): void {
-    const j = this.joined.get(key)!
-    j.progress = granted(key, round)
-    this.push({ event: 'progress', data: j.progress })
+    this.joined.get(key)!.granted(round)
     this.pushStatus()
   }
 
-  private onTrained(j: Joined, round: number, seconds: number): void {
+  private onTrained(key: string, round: number, seconds: number): void {
     this.log
       .child('engine')
-      .info(`${j.info.key.slice(0, 8)}: round ${round} trained in ${seconds.toFixed(1)} s`)
+      .info(`${key.slice(0, 8)}: round ${round} trained in ${seconds.toFixed(1)} s`)
     // Records the compute time, frees the engine and asks the waiting projects again; they ask
     // asynchronously (after a ledger read), so a pause applied below is in place before they do.
-    this.turns.trained(j.info.key, seconds)
+    this.turns.trained(key, seconds)
     this.run.roundEnded()
     this.pushStatus()
-  }
-
-  private onReceipt(j: Joined, r: ReceiptRecord): void {
-    const name = j.participant.manifest?.name ?? j.info.key.slice(0, 8)
-    const view = receiptView(j.info.key, name, r)
-    const added = this.state.addReceipt(view)
-    if (!added) return
-    this.log
-      .child('credits')
-      .info(
-        `${view.projectName}: round ${r.round} ${r.accepted ? `accepted, ${r.credits} credits` : `rejected (${r.reason})`}`,
-      )
-    this.push({ event: 'receipt', data: view })
-    if (added.loss) this.push({ event: 'loss', data: added.loss })
-    this.push({ event: 'credits', data: this.creditsSummary() })
   }
 
   /**
@@ -418,9 +373,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
       userPaused,
       decision: this.run.decision,
       offline: net.state === 'offline' && net.peers.length === 0,
-      training: training
-        ? { name: training.participant.manifest?.name, round: training.progress?.round }
-        : null,
+      training: training ? { name: training.name, round: training.progress?.round } : null,
       joined: this.joined.size,
       firstDetail: () => [...this.joined.values()][0]!.participant.status().detail,
     })
@@ -432,7 +385,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
       key: this.identity.publicKey.toString('hex'),
       displayId: this.identity.displayId,
       peers: net.peers.length,
-      backend: this.backend,
+      backend: this.backends.current,
       progress: training?.progress ?? null,
       startedAt: this.startedAt,
     }
@@ -462,16 +415,9 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     })
   }
 
-  /** Which backend training would use and why not the better ones (probes; see backend-report). */
-  async backendReport(): Promise<BackendReport> {
-    const pref = engineOptions(this.settings.get(), this.opts.engine).backend ?? 'auto'
-    const report = await probeReport(pref, pref === 'auto' ? '' : this.forcedBy(pref))
-    if (report.chosen !== 'none') this.backend = report
-    return report
-  }
-
-  private forcedBy(forced: BackendName): string {
-    return forcedBy(forced, this.settings.get(), this.opts.engine)
+  /** Which backend training would use and why not the better ones (probes; backend-report.ts). */
+  backendReport(): Promise<BackendReport> {
+    return this.backends.probe()
   }
 
   get cores(): number {
