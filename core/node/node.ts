@@ -4,11 +4,13 @@
  *
  *   identity + corestore (one store for datasets, ledgers and update cores) + TandemNode (swarm)
  *   settings (persisted, live) → engine options, rate caps, run policy
- *   one Participant per joined project (participant.ts), all sharing ONE TrainingEngine
+ *   one Participant per joined project (participant.ts), all sharing ONE TrainingEngine, each in
+ *     a ProjectSlot (project-slot.ts) that turns its events into progress, loss points, receipts
  *   engine turns (engine-turns.ts): which project trains next, by resource share (scheduler.ts),
  *     decided only at round boundaries (the participants' `gate`), with a hand-off grace
- *   the run policy (policy.ts): user pause, battery, schedule windows, idle-only. Stopping mid-round
- *     pauses the engine at the next step (well under a second); resuming continues the same round
+ *   the run policy (policy.ts, applied by run-control.ts): user pause, battery, schedule windows,
+ *     idle-only. Stopping mid-round pauses the engine at the next step (well under a second);
+ *     resuming continues the same round
  *   optionally the host role (ProjectHost) for a project whose ledger this identity writes
  *   local history (node-state.ts): joined projects, receipts, loss points; credits from the
  *     receipts (credits-summary.ts); backend and pre-flight reports (backend-report.ts, preflight.ts)
