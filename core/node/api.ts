@@ -25,7 +25,8 @@ import {
 import { replayStanding } from '../ledger/standing.js'
 import { packageInfo } from '../util/package-info.js'
 import type { Announce } from '../wire/messages.js'
-import { parseProjectRef, type ContributorNode } from './node.js'
+import type { ContributorNode } from './node.js'
+import { parseProjectRef } from './project-ref.js'
 
 interface ProjectFacts {
   manifest: Manifest

@@ -11,7 +11,7 @@ import { z } from 'zod'
 import { LossPoint, ReceiptView } from '../api/contract.js'
 import { isTandemError, type TandemError } from '../api/errors.js'
 import { readJsonFile, writeJsonAtomic } from './atomic-file.js'
-import { emptySchedulerState, SchedulerState } from './scheduler.js'
+import { emptySchedulerState, forget, SchedulerState } from './scheduler.js'
 
 export const NODE_STATE_VERSION = 1
 export const MAX_RECEIPTS = 5000
@@ -102,6 +102,72 @@ export class NodeStateStore {
       return
     }
     this.schedule(delayMs)
+  }
+
+  // The node's changes, each written as soon as it matters: membership, the person's pause and
+  // receipts at once; the scheduler's accounting and training loss points coalesced.
+
+  addProject(info: JoinedProject): void {
+    this.update((s) => void s.projects.push({ ...info }), 0)
+  }
+
+  /** Forgets a project and its scheduler accounting; its receipts and loss points stay. */
+  removeProject(key: string): void {
+    this.update((s) => {
+      s.projects = s.projects.filter((p) => p.key !== key)
+      s.scheduler = forget(s.scheduler, key)
+    }, 0)
+  }
+
+  /** Changes a joined project's share or pause; its new record, or null if not joined. */
+  setProject(key: string, change: { share?: number; paused?: boolean }): JoinedProject | null {
+    if (!this.value.projects.some((p) => p.key === key)) return null
+    this.update((s) => {
+      const p = s.projects.find((x) => x.key === key)!
+      if (change.share !== undefined) p.share = change.share
+      if (change.paused !== undefined) p.paused = change.paused
+    }, 0)
+    return { ...this.value.projects.find((p) => p.key === key)! }
+  }
+
+  setUserPaused(paused: boolean): void {
+    this.update((s) => void (s.userPaused = paused), 0)
+  }
+
+  setScheduler(scheduler: SchedulerState): void {
+    this.update((s) => void (s.scheduler = scheduler))
+  }
+
+  addLossPoint(point: LossPoint): void {
+    this.update((s) => void s.loss.push(point), 2000)
+  }
+
+  /**
+   * Keeps a receipt, once per project and round, with the round's validation loss (from the
+   * receipt's score) as a loss point. Null if that receipt was kept already; otherwise the loss
+   * point added, if any.
+   */
+  addReceipt(view: ReceiptView): { loss: LossPoint | null } | null {
+    const known = this.value.receipts.some(
+      (x) => x.project === view.project && x.round === view.round,
+    )
+    if (known) return null
+    const loss: LossPoint | null =
+      view.lossBefore === null
+        ? null
+        : {
+            t: view.closedAt,
+            project: view.project,
+            round: view.round,
+            step: 0,
+            loss: view.lossBefore,
+            kind: 'validation',
+          }
+    this.update((s) => {
+      s.receipts.push(view)
+      if (loss) s.loss.push(loss)
+    }, 0)
+    return { loss }
   }
 
   /**

@@ -141,4 +141,55 @@ describe('node state file', () => {
     assert.equal(onDisk.userPaused, true, 'the change from the failed write was written later')
     assert.equal(onDisk.receipts[0]?.round, 7)
   })
+
+  it('records the node’s changes: membership with its scheduler usage, receipts once each', async (t) => {
+    const dir = await tempDir(t)
+    const store = await NodeStateStore.open(dir)
+    const other = 'ef'.repeat(32)
+    store.addProject({ key: KEY, share: 3, paused: false, joinedAt: 5 })
+    store.addProject({ key: other, share: 1, paused: false, joinedAt: 6 })
+    assert.deepEqual(store.setProject(KEY, { paused: true }), {
+      key: KEY,
+      share: 3,
+      paused: true,
+      joinedAt: 5,
+    })
+    assert.equal(store.setProject('00'.repeat(32), { share: 2 }), null)
+    const used = { used: 10, active: true, lifetime: 10 }
+    store.setScheduler({ version: 1, projects: { [KEY]: used, [other]: used } })
+    store.removeProject(other)
+    assert.deepEqual(
+      store.get().projects.map((p) => p.key),
+      [KEY],
+    )
+    assert.deepEqual(Object.keys(store.get().scheduler.projects), [KEY], 'usage forgotten')
+
+    // A receipt is kept once, with its validation loss; a receipt without one adds no point.
+    assert.deepEqual(store.addReceipt(receipt(0)), {
+      loss: {
+        t: receipt(0).closedAt,
+        project: KEY,
+        round: 0,
+        step: 0,
+        loss: 1,
+        kind: 'validation',
+      },
+    })
+    assert.equal(store.addReceipt({ ...receipt(0), credits: 99 }), null, 'kept already')
+    assert.deepEqual(store.addReceipt({ ...receipt(1), lossBefore: null }), { loss: null })
+    assert.deepEqual(
+      store.get().receipts.map((r) => [r.round, r.credits]),
+      [
+        [0, 1.5],
+        [1, 1.5],
+      ],
+    )
+    assert.equal(store.get().loss.length, 1)
+    store.setUserPaused(true)
+    await store.flush()
+    const onDisk = await fileState(dir)
+    assert.equal(onDisk.userPaused, true)
+    assert.equal(onDisk.receipts.length, 2)
+    assert.equal(onDisk.projects[0]!.paused, true)
+  })
 })
