@@ -24,7 +24,7 @@ import { importDataset } from '../../data/import.js'
 import { generateCorpus } from '../../demo/corpus.js'
 import { startLoopbackTestnet } from '../../net/testnet.js'
 import { packageInfo } from '../../util/package-info.js'
-import type { CliIO } from '../main.js'
+import type { CliIO } from '../io.js'
 import { stopSignal } from '../stop-signal.js'
 import { startNode, type RunningNode } from './node.js'
 

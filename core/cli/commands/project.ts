@@ -28,9 +28,9 @@ import {
 } from '../../ledger/manifest.js'
 import { readLedger } from '../../ledger/reader.js'
 import { TandemNode } from '../../net/node.js'
-import { parseBootstrap } from '../../net/testnet.js'
+import { parseBootstrap } from '../../net/swarm.js'
 import { packageInfo } from '../../util/package-info.js'
-import type { CliIO } from '../main.js'
+import type { CliIO } from '../io.js'
 import { stopSignal } from '../stop-signal.js'
 
 interface HostedProject {

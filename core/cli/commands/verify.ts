@@ -20,9 +20,9 @@ import { selectBackend, type BackendPreference } from '../../engine/backends/pro
 import { formatRoundReport, formatVerifySummary, verifyLedger } from '../../host/verify.js'
 import { readManifestBlock } from '../../ledger/reader.js'
 import { TandemNode } from '../../net/node.js'
-import { parseBootstrap } from '../../net/testnet.js'
+import { parseBootstrap } from '../../net/swarm.js'
 import { packageInfo } from '../../util/package-info.js'
-import type { CliIO } from '../main.js'
+import type { CliIO } from '../io.js'
 
 interface VerifyFlags {
   bootstrap?: string[]
