@@ -62,6 +62,70 @@ const coreLayerZones = coreLayers.flatMap((layer, i) =>
     .filter((zone) => zone.from.length > 0),
 )
 
+// The JavaScript globals that are constructors or namespaces. Declaring one of these names (say a
+// class AggregateError) shadows the global in that file: `instanceof AggregateError` there no longer
+// means the language's. Stated here rather than taken from a package so the lint is the same on every
+// Node version. (ESLint's no-redeclare builtinGlobals does not see module scope, and no-shadow with
+// builtinGlobals also reports every ordinary nested shadow.)
+const languageGlobals = [
+  'AggregateError',
+  'Array',
+  'ArrayBuffer',
+  'Atomics',
+  'BigInt',
+  'BigInt64Array',
+  'BigUint64Array',
+  'Boolean',
+  'DataView',
+  'Date',
+  'Error',
+  'EvalError',
+  'FinalizationRegistry',
+  'Float32Array',
+  'Float64Array',
+  'Function',
+  'Int16Array',
+  'Int32Array',
+  'Int8Array',
+  'Intl',
+  'JSON',
+  'Map',
+  'Math',
+  'Number',
+  'Object',
+  'Promise',
+  'Proxy',
+  'RangeError',
+  'ReferenceError',
+  'Reflect',
+  'RegExp',
+  'Set',
+  'SharedArrayBuffer',
+  'String',
+  'Symbol',
+  'SyntaxError',
+  'TypeError',
+  'Uint16Array',
+  'Uint32Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'URIError',
+  'WeakMap',
+  'WeakRef',
+  'WeakSet',
+]
+const globalName = `/^(${languageGlobals.join('|')})$/`
+const noShadowedGlobals = [
+  {
+    selector: `:matches(ClassDeclaration, FunctionDeclaration, VariableDeclarator, TSEnumDeclaration) > Identifier.id[name=${globalName}]`,
+    message: 'This name shadows a JavaScript global; pick a name that says what it is.',
+  },
+  {
+    selector: `:matches(ImportSpecifier, ImportDefaultSpecifier, ImportNamespaceSpecifier) > Identifier.local[name=${globalName}]`,
+    message: 'This import shadows a JavaScript global; rename it (import { X as Y }).',
+  },
+]
+
 const electronOnlyInShell = {
   name: 'electron',
   message: 'Only electron/ may import Electron; core/ must run under plain Node.',
@@ -99,6 +163,8 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
       eqeqeq: ['error', 'always', { null: 'ignore' }],
+      'no-shadow-restricted-names': 'error',
+      'no-restricted-syntax': ['error', ...noShadowedGlobals],
       'no-console': 'error',
       'import-x/no-restricted-paths': [
         'error',

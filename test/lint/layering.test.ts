@@ -169,4 +169,22 @@ describe('layering lint rules', () => {
     )
     assert.deepEqual(typeOnly, [])
   })
+
+  it('no declaration or import may shadow a JavaScript global', async () => {
+    const declared = await lintAs(
+      'core/aggregate/probe.ts',
+      `export class AggregateError extends Error {}\nconst Map = 1\nexport const used = Map\n`,
+    )
+    assert.equal(declared.filter((m) => m.includes('shadows a JavaScript global')).length, 2)
+    const imported = await lintAs(
+      'core/host/probe.ts',
+      `import { AggregationError as AggregateError } from '../aggregate/aggregate.js'${use('AggregateError')}`,
+    )
+    assertFires(imported, 'no-restricted-syntax', 'shadows a JavaScript global')
+    const distinct = await lintAs(
+      'core/aggregate/probe.ts',
+      `export class AggregationError extends Error {}\nexport const seen = new Map<string, number>()\n`,
+    )
+    assert.deepEqual(distinct, [])
+  })
 })
