@@ -313,9 +313,12 @@ async function runDemo(flags: DemoFlags, io: CliIO): Promise<void> {
     say(`stopping (${why})…`)
   } finally {
     signal.dispose()
+    // Shutting down after Ctrl-C or the last round: a failed stop must not replace the demo's
+    // outcome, and the process exits right after.
     await me?.stop().catch(() => {})
     await Promise.all(children.map(stopChild))
     await testnet.destroy()
+    // A temporary directory under the OS temp dir: if it cannot be removed, the OS cleans it.
     if (!flags.dir) await rm(dir, { recursive: true, force: true }).catch(() => {})
     say('stopped')
   }

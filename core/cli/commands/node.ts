@@ -100,7 +100,7 @@ export async function startNode(
       node.on('event', (e) => s.broadcast(e))
     }
   } catch (err) {
-    await server?.close().catch(() => {})
+    await server?.close().catch(() => {}) // the startup error rethrown below is the one to report
     await node.close()
     throw err
   }
@@ -108,6 +108,7 @@ export async function startNode(
     node,
     server,
     async stop() {
+      // Closing the API server must not keep the node from closing (which saves its state).
       await server?.close().catch(() => {})
       await node.close()
     },

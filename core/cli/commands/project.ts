@@ -208,6 +208,8 @@ async function hostProject(key: string | undefined, flags: HostFlags, io: CliIO)
     say('stop', { reason: why }, `stopping (${why})…`)
   } finally {
     signal.dispose()
+    // Shutting down once the command's outcome is settled: a failed close must not replace that
+    // outcome (its error or exit code), and the process exits right after.
     await host?.stop().catch(() => {})
     await node?.destroy()
     await dataset?.close().catch(() => {})

@@ -122,6 +122,8 @@ async function verifyCommand(key: Buffer, flags: VerifyFlags, timeoutMs: number,
       )
     }
   } finally {
+    // Closing a fresh temporary store after the report was written: a failed close must not
+    // replace the verification's outcome.
     await dataset?.close().catch(() => {})
     await ledger.close().catch(() => {})
     await node?.destroy()
