@@ -46,5 +46,5 @@ export function aggregate(
 }
 
 export type { AggregateResult, UpdateDiagnostics, WeightedUpdate } from './types.js'
-export { AggregateError } from './types.js'
+export { AggregationError } from './types.js'
 export { contributionWeight } from './weights.js'

@@ -15,7 +15,7 @@
  * Streaming: each iteration is one pass over the chunks; the distances to the new iterate are
  * accumulated in that same pass, because a chunk of v is final once every update's chunk was added.
  */
-import { AggregateError, badConfig } from './types.js'
+import { AggregationError, badConfig } from './types.js'
 import type { AggregateResult, ChunkOptions, WeightedUpdate } from './types.js'
 import { UpdateSet } from './chunked-updates.js'
 import { DiagnosticsAccumulator } from './diagnostics.js'
@@ -101,7 +101,7 @@ export function centeredClip(
 function checkedStart(start: Float32Array, n: number): Float32Array {
   if (!(start instanceof Float32Array)) badConfig('start must be a Float32Array')
   if (start.length !== n)
-    throw new AggregateError(
+    throw new AggregationError(
       'AGGREGATE_LENGTH_MISMATCH',
       `start has ${start.length} parameters, expected ${n}`,
     )

@@ -6,11 +6,11 @@
  * single bit of any result.
  *
  * Bytes are peer input: decoding goes through the codec's checks, and anything wrong becomes a coded
- * AggregateError naming the update, never a native exception.
+ * AggregationError naming the update, never a native exception.
  */
 import { decode, type Encoded } from '../engine/compress/codec.js'
 import { dequantize } from './kernels.js'
-import { AggregateError, type ChunkOptions, type WeightedUpdate } from './types.js'
+import { AggregationError, type ChunkOptions, type WeightedUpdate } from './types.js'
 
 /** Sort keys pack the update index into 21 bits (see coordinate-order.ts); 4096 is far below. */
 export const MAX_UPDATES = 4096
@@ -42,9 +42,9 @@ export class UpdateSet {
 
   static from(updates: readonly WeightedUpdate[], options: ChunkOptions = {}): UpdateSet {
     if (!Array.isArray(updates) || updates.length === 0)
-      throw new AggregateError('AGGREGATE_NO_UPDATES', 'no updates to aggregate')
+      throw new AggregationError('AGGREGATE_NO_UPDATES', 'no updates to aggregate')
     if (updates.length > MAX_UPDATES)
-      throw new AggregateError(
+      throw new AggregationError(
         'AGGREGATE_TOO_MANY_UPDATES',
         `${updates.length} updates, at most ${MAX_UPDATES}`,
       )
@@ -52,16 +52,16 @@ export class UpdateSet {
     const sources: Encoded[] = []
     let expected = options.expectedLength
     if (expected !== undefined && !(Number.isSafeInteger(expected) && expected > 0))
-      throw new AggregateError('AGGREGATE_BAD_CONFIG', `expectedLength ${expected} is not valid`)
+      throw new AggregationError('AGGREGATE_BAD_CONFIG', `expectedLength ${expected} is not valid`)
     updates.forEach((u, i) => {
       const w = (u as Partial<WeightedUpdate> | null)?.weight
       if (typeof w !== 'number' || !Number.isFinite(w) || w < 0)
-        throw new AggregateError('AGGREGATE_BAD_WEIGHT', `update ${i}: weight ${w}`, i)
+        throw new AggregationError('AGGREGATE_BAD_WEIGHT', `update ${i}: weight ${w}`, i)
       weights[i] = w
       const src = toSource(u.update, i)
       if (expected === undefined) expected = src.n
       else if (src.n !== expected)
-        throw new AggregateError(
+        throw new AggregationError(
           'AGGREGATE_LENGTH_MISMATCH',
           `update ${i} has ${src.n} parameters, expected ${expected}`,
           i,
@@ -70,7 +70,7 @@ export class UpdateSet {
     })
     const set = new UpdateSet(sources, weights, chunkSizeFor(options.chunkSize, updates.length))
     if (!(set.totalWeight > 0) || !Number.isFinite(set.totalWeight))
-      throw new AggregateError('AGGREGATE_BAD_WEIGHT', `total weight ${set.totalWeight}`)
+      throw new AggregationError('AGGREGATE_BAD_WEIGHT', `total weight ${set.totalWeight}`)
     return set
   }
 
@@ -124,7 +124,7 @@ export class UpdateSet {
 function chunkSizeFor(requested: number | undefined, count: number): number {
   if (requested !== undefined) {
     if (!Number.isSafeInteger(requested) || requested < 1)
-      throw new AggregateError('AGGREGATE_BAD_CONFIG', `chunkSize ${requested} is not valid`)
+      throw new AggregationError('AGGREGATE_BAD_CONFIG', `chunkSize ${requested} is not valid`)
     return requested
   }
   return Math.max(MIN_CHUNK, Math.min(MAX_CHUNK, Math.floor(ROW_BUDGET / count)))
@@ -133,27 +133,27 @@ function chunkSizeFor(requested: number | undefined, count: number): number {
 function toSource(update: unknown, i: number): Encoded {
   if (update instanceof Float32Array) {
     if (update.length === 0)
-      throw new AggregateError('AGGREGATE_CORRUPT_UPDATE', `update ${i} is empty`, i)
+      throw new AggregationError('AGGREGATE_CORRUPT_UPDATE', `update ${i} is empty`, i)
     for (let j = 0; j < update.length; j++)
       if (!Number.isFinite(update[j]))
-        throw new AggregateError('AGGREGATE_CORRUPT_UPDATE', `update ${i}: non-finite at ${j}`, i)
+        throw new AggregationError('AGGREGATE_CORRUPT_UPDATE', `update ${i}: non-finite at ${j}`, i)
     return { method: 'f32', n: update.length, values: update }
   }
   if (!(update instanceof Uint8Array))
-    throw new AggregateError('AGGREGATE_CORRUPT_UPDATE', `update ${i} is not bytes`, i)
+    throw new AggregationError('AGGREGATE_CORRUPT_UPDATE', `update ${i} is not bytes`, i)
   let e: Encoded
   try {
     e = decode(update)
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err)
-    throw new AggregateError('AGGREGATE_CORRUPT_UPDATE', `update ${i}: ${why}`, i, err)
+    throw new AggregationError('AGGREGATE_CORRUPT_UPDATE', `update ${i}: ${why}`, i, err)
   }
   if (e.method === 'int8') {
     // The codec checks scales are finite and non-negative; 127 × scale must also stay finite in
     // float32, or a decoded value would be Infinity.
     for (const s of e.scales)
       if (s * 127 > F32_MAX)
-        throw new AggregateError('AGGREGATE_CORRUPT_UPDATE', `update ${i}: scale ${s}`, i)
+        throw new AggregationError('AGGREGATE_CORRUPT_UPDATE', `update ${i}: scale ${s}`, i)
     // decode() copied the int8 payload; view it in the caller's bytes instead, so the round holds
     // one copy of each update rather than two. The layout is fixed by the codec's format version.
     const offset = update.byteOffset + 16 + 4 * e.scales.length

@@ -54,16 +54,16 @@ export interface ChunkOptions {
 }
 
 /** A coded aggregation error; updateIndex names the offending update when there is one. */
-export class AggregateError extends TandemError {
+export class AggregationError extends TandemError {
   readonly updateIndex: number | undefined
 
   constructor(code: ErrorCode, message: string, updateIndex?: number, cause?: unknown) {
     super(code, message, cause === undefined ? undefined : { cause })
-    this.name = 'AggregateError'
+    this.name = 'AggregationError'
     this.updateIndex = updateIndex
   }
 }
 
 export function badConfig(message: string): never {
-  throw new AggregateError('AGGREGATE_BAD_CONFIG', message)
+  throw new AggregationError('AGGREGATE_BAD_CONFIG', message)
 }

@@ -4,7 +4,12 @@
  */
 export const ErrorCodes = [
   // general and local API
+  // BAD_ARGUMENT: the caller passed a value that can never work. WRONG_STATE: the call is fine, but
+  // not now or not here (closed, busy, read-only). NOT_FOUND: what was asked for does not exist
+  // (yet) in the data at hand; the area codes (DATASET_NOT_FOUND, …) say so more precisely.
   'BAD_ARGUMENT',
+  'WRONG_STATE',
+  'NOT_FOUND',
   'BAD_REQUEST',
   'UNKNOWN_METHOD',
   'UNTRUSTED_SENDER',

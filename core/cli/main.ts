@@ -14,11 +14,7 @@ import { registerProject } from './commands/project.js'
 import { registerSwarm } from './commands/swarm.js'
 import { registerTestnet } from './commands/testnet.js'
 import { registerVerify } from './commands/verify.js'
-
-export interface CliIO {
-  out: (text: string) => void
-  err: (text: string) => void
-}
+import type { CliIO } from './io.js'
 
 const stdio: CliIO = {
   out: (text) => process.stdout.write(text),

@@ -62,6 +62,7 @@ export class DatasetStore {
       await store.removeUnfinished()
       await removeStaleImportDirs(store.tmpDir)
     } catch (err) {
+      // The open error is what the caller needs; a store that failed to open may fail to close too.
       await store.close().catch(() => {})
       throw err
     }
@@ -128,9 +129,11 @@ export class DatasetStore {
       await this.save()
       return keyHex
     } catch (err) {
+      // Undoing a failed import, best effort: the import's own error is rethrown below and is
+      // the one to report. If the list is not saved, the next open removes the 'importing' entry.
       if (core) await this.destroyCore(core).catch(() => {})
       this.entries = this.entries.filter((e) => e.key !== keyHex)
-      await this.save().catch(() => {})
+      await this.save().catch(() => {}) // the next successful save writes the same list
       throw err
     } finally {
       await core?.close()
@@ -241,7 +244,7 @@ export class DatasetStore {
       } catch {
         // Nothing stored under that key: the import died before writing.
       } finally {
-        await core.close().catch(() => {})
+        await core.close().catch(() => {}) // best effort: the next open retries unfinished imports
       }
     }
     this.entries = this.entries.filter((e) => e.state !== 'importing')
@@ -271,7 +274,7 @@ async function openCorestore(path: string): Promise<Corestore> {
   try {
     await corestore.ready()
   } catch (err) {
-    await corestore.close().catch(() => {})
+    await corestore.close().catch(() => {}) // rethrowing the ready() error below says what failed
     if (/could not be locked/i.test((err as Error).message ?? '')) {
       throw new TandemError(
         'DATASET_STORE_BUSY',

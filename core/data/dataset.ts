@@ -69,6 +69,7 @@ export class Dataset {
       }
       return new Dataset(core, header)
     } catch (err) {
+      // The rethrown error says what failed; closing the half-open core is cleanup.
       await core.close().catch(() => {})
       throw err
     }

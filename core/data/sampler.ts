@@ -78,16 +78,13 @@ export class ShardSampler implements DataSource {
   }
 
   async next(): Promise<Batch> {
-    if (this.closed) throw new TandemError('BAD_ARGUMENT', 'sampler is closed')
+    if (this.closed) throw new TandemError('WRONG_STATE', 'sampler is closed')
     let emptyGroups = 0
     while (this.queue.length - this.head < this.opts.batchSize) {
       const added = await this.loadNextGroup()
       emptyGroups = added ? 0 : emptyGroups + 1
       if (emptyGroups > this.shards.length) {
-        throw new TandemError(
-          'BAD_ARGUMENT',
-          `the shards hold no window of ${this.seqLen + 1} tokens`,
-        )
+        throw new TandemError('NOT_FOUND', `the shards hold no window of ${this.seqLen + 1} tokens`)
       }
     }
     const items = this.queue.slice(this.head, this.head + this.opts.batchSize)

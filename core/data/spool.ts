@@ -116,6 +116,8 @@ export class ShardSpool {
   }
 
   async dispose(): Promise<void> {
+    // Disposal runs on success and failure alike; the spool file is removed next, which is what
+    // frees the space, so a failed close of its handle loses nothing.
     await this.fh?.close().catch(() => {})
     this.fh = null
   }

@@ -35,7 +35,7 @@ export async function* validationBatches(
   const h = dataset.header
   const shards = validationShardIndices(h)
   if (!shards.length) {
-    throw new TandemError('BAD_ARGUMENT', `dataset "${h.name}" has no validation split`)
+    throw new TandemError('NOT_FOUND', `dataset "${h.name}" has no validation split`)
   }
   if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) {
     throw new TandemError('BAD_ARGUMENT', 'batchSize must be a positive integer')
@@ -78,5 +78,5 @@ export async function* validationBatches(
 /** The first validation batch: a quick, fixed probe of validation loss. */
 export async function validationBatch(dataset: Dataset, opts: ValidationOptions): Promise<Batch> {
   for await (const batch of validationBatches(dataset, { ...opts, maxBatches: 1 })) return batch
-  throw new TandemError('BAD_ARGUMENT', 'the validation split holds no complete window')
+  throw new TandemError('NOT_FOUND', 'the validation split holds no complete window')
 }

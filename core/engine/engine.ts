@@ -108,7 +108,7 @@ export class TrainingEngine extends EventEmitter {
   }
 
   async train(req: TrainRequest): Promise<TrainOutcome> {
-    if (this.busy) throw new TandemError('BAD_ARGUMENT', 'the engine is already training')
+    if (this.busy) throw new TandemError('WRONG_STATE', 'the engine is already training')
     this.busy = true
     Atomics.store(this.control, CTL.state, STATE.running)
     const memory = estimateMemory(req.job.spec, req.batchSize)
@@ -303,6 +303,8 @@ class BatchFeed {
         throw new TandemError('ENGINE_FAILED', `batch ${step} was requested twice by every rank`)
       return entry
     })
+    // The caller awaits `next` and gets its error; the chain only orders the steps, so one failed
+    // step must not fail every later one.
     this.chain = next.catch(() => undefined)
     return next
   }

@@ -56,7 +56,7 @@ import { signAnnounce } from '../wire/signing.js'
 import type { Announce, RoundOpen, UpdateOffer, WireMessage } from '../wire/messages.js'
 import { OfferJournal, type JournalOffer } from './journal.js'
 import { computeRound, parameterCount, roundHistory, type RoundCandidate } from './round.js'
-import { updateCoreKey } from './update-core.js'
+import { updateCoreKey } from '../ledger/update-core.js'
 import {
   CLOSE_FETCH_WAVES,
   closeFetchWave,

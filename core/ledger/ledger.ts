@@ -61,7 +61,7 @@ export async function createProject(
   try {
     await core.ready()
     if (core.length > 0)
-      throw new TandemError('BAD_ARGUMENT', 'this host key pair already has a ledger')
+      throw new TandemError('WRONG_STATE', 'this host key pair already has a ledger')
     await core.append([
       Buffer.from(JSON.stringify(manifest), 'utf8'),
       ...checkpointBatch(manifest, 0, initialWeights(manifest.model, manifest.seed)).blocks,
@@ -86,7 +86,7 @@ export class LedgerWriter {
     const core = store.get({ keyPair: host })
     try {
       await core.ready()
-      if (!core.writable) throw new TandemError('BAD_ARGUMENT', 'the ledger is not writable here')
+      if (!core.writable) throw new TandemError('WRONG_STATE', 'the ledger is not writable here')
       let state = await readLedger(core, { wait: false })
       if (state.tornTail) {
         await core.truncate(state.completeLength)
@@ -94,7 +94,7 @@ export class LedgerWriter {
       }
       return new LedgerWriter(core, state)
     } catch (err) {
-      await core.close().catch(() => {})
+      await core.close().catch(() => {}) // the rethrown error says what failed; this is cleanup
       throw err
     }
   }

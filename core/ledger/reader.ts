@@ -211,7 +211,7 @@ export async function readCheckpoint(
   opts: ReadOptions = {},
 ): Promise<Checkpoint> {
   const ref = state.rounds[round]?.checkpoint
-  if (!ref) throw new TandemError('BAD_ARGUMENT', `the ledger has no checkpoint ${round}`)
+  if (!ref) throw new TandemError('NOT_FOUND', `the ledger has no checkpoint ${round}`)
   return readFile(core, state, ref, 'checkpoint', round, opts)
 }
 
@@ -226,12 +226,12 @@ export async function readOuterState(
   opts: ReadOptions = {},
 ): Promise<Float32Array> {
   const record = state.rounds[round]
-  if (!record) throw new TandemError('BAD_ARGUMENT', `the ledger has no round ${round}`)
+  if (!record) throw new TandemError('NOT_FOUND', `the ledger has no round ${round}`)
   if (round === 0) {
     const n = paramLayout(state.manifest.model).reduce((sum, p) => sum + sizeOf(p.shape), 0)
     return new Float32Array(n)
   }
   if (!record.outerState)
-    throw new TandemError('BAD_ARGUMENT', `the ledger has no outer-state ${round}`)
+    throw new TandemError('NOT_FOUND', `the ledger has no outer-state ${round}`)
   return (await readFile(core, state, record.outerState, 'outer-state', round, opts)).weights
 }

@@ -181,7 +181,7 @@ export function updateBlocks(input: PublishInput): { blocks: Buffer[]; hash: Buf
  */
 export async function publishUpdate(core: Hypercore, input: PublishInput): Promise<UpdateRef> {
   await core.ready()
-  if (!core.writable) throw new TandemError('BAD_ARGUMENT', 'the update core is not writable here')
+  if (!core.writable) throw new TandemError('WRONG_STATE', 'the update core is not writable here')
   const { blocks, hash } = updateBlocks(input)
   const { length } = await core.append(blocks)
   return {

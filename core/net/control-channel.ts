@@ -18,7 +18,7 @@ import {
   type WireMessage,
 } from '../wire/messages.js'
 import type { WireCounters } from './counters.js'
-import { TokenBucket, type PeerLimits } from './limits.js'
+import { MessageRateBucket, type PeerLimits } from './limits.js'
 
 export interface ControlChannelHandlers {
   onopen(): void
@@ -34,7 +34,7 @@ export interface ControlChannelHandlers {
 export class ControlChannel {
   private readonly channel: Protomux.Channel | null
   private readonly senders = new Map<MessageKind, Protomux.Message<Uint8Array>>()
-  private readonly bucket: TokenBucket
+  private readonly bucket: MessageRateBucket
   private inboundInFlight = 0
   private outboundInFlight = 0
   private failed = false
@@ -48,7 +48,7 @@ export class ControlChannel {
     private readonly counters: WireCounters[],
     private readonly handlers: ControlChannelHandlers,
   ) {
-    this.bucket = new TokenBucket(limits.messagesPerSecond, limits.burst)
+    this.bucket = new MessageRateBucket(limits.messagesPerSecond, limits.burst)
     const mux = Protomux.from(stream)
     this.channel = mux.createChannel({
       protocol: PROTOCOL,

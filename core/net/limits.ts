@@ -21,7 +21,7 @@ export const DEFAULT_LIMITS: PeerLimits = {
   maxOutboundInFlight: 1024 * 1024,
 }
 
-export class TokenBucket {
+export class MessageRateBucket {
   private tokens: number
   private last: number
 

@@ -24,7 +24,7 @@ import { callListeners } from './listeners.js'
 import { Peer, type PeerStatus } from './peer.js'
 import { ReplicationGuard, type ReplicationFault } from './replication-guard.js'
 import { isPeerFault } from './stream-errors.js'
-import { createSwarm } from './testnet.js'
+import { createSwarm } from './swarm.js'
 import { discoveryTopic, projectTopic } from './topics.js'
 import { DEFAULT_REFRESH, TopicRefresher, type RefreshSchedule } from './topic-refresher.js'
 

@@ -55,7 +55,7 @@ const MIN_BURST_BYTES = 4096
  * `consume` may take the balance below zero; `whenReady` runs callbacks in order once it is not
  * negative.
  */
-export class TokenBucket {
+export class ByteRateBucket {
   private rate = 0
   private balance = 0
   private last: number
@@ -194,8 +194,8 @@ export interface RateLimiterStats {
 
 /** One node's caps: attach every swarm connection (TandemNode's `wrapConnection`). */
 export class RateLimiter {
-  private readonly up: TokenBucket
-  private readonly down: TokenBucket
+  private readonly up: ByteRateBucket
+  private readonly down: ByteRateBucket
   private current: RateCaps
   private readonly attached = new Set<() => void>()
   private bytesUp = 0
@@ -203,8 +203,8 @@ export class RateLimiter {
 
   constructor(caps: RateCaps = { uploadKiBps: 0, downloadKiBps: 0 }, opts: BucketOptions = {}) {
     this.current = { ...caps }
-    this.up = new TokenBucket(caps.uploadKiBps * 1024, opts)
-    this.down = new TokenBucket(caps.downloadKiBps * 1024, opts)
+    this.up = new ByteRateBucket(caps.uploadKiBps * 1024, opts)
+    this.down = new ByteRateBucket(caps.downloadKiBps * 1024, opts)
   }
 
   get caps(): RateCaps {
@@ -250,7 +250,7 @@ export class RateLimiter {
     const push = s.push
     /** Calls held back by a bucket: `run` lets one through, `abort` fails it on destroy. */
     const pending = new Set<{ cancel: () => void; run: () => void; abort: () => void }>()
-    const gate = (bucket: TokenBucket, run: () => void, abort: () => void) => {
+    const gate = (bucket: ByteRateBucket, run: () => void, abort: () => void) => {
       if (bucket.ready()) return run()
       const held = { cancel: () => {}, run, abort }
       pending.add(held)

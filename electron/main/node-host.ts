@@ -11,6 +11,7 @@
  */
 import type { ApiEvent } from '../../core/api/contract.js'
 import type { Handlers } from '../../core/api/dispatch.js'
+import type { ShellApiModule, ShellNodeModule } from '../../core/api/shell.js'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
@@ -33,36 +34,13 @@ export interface NodeHost {
 
 const IDLE_POLL_MS = 15_000
 
-/**
- * What this module uses of core/node/node.ts and core/node/api.ts, declared here: the modules are
- * loaded from dist/ at run time, and importing their types would pull all of core (and its
- * untyped Holepunch modules) into the shell's typecheck.
- */
-interface NodeLike {
-  on(event: 'event', listener: (event: ApiEvent) => void): unknown
-  setEnvironment(env: { idleSec?: number; onBattery?: boolean }): void
-  settings: {
-    get(): { startAtLogin: boolean }
-    on(event: 'change', listener: (settings: unknown, keys: readonly string[]) => void): unknown
-  }
-  close(): Promise<void>
-}
-interface NodeModule {
-  ContributorNode: {
-    open(opts: { shell: 'electron'; home: string; bootstrap?: string[] }): Promise<NodeLike>
-  }
-}
-interface ApiModule {
-  createApi(node: NodeLike, shell: 'electron'): Partial<Handlers>
-}
-
 export async function startNodeHost(
   shell: ShellLike,
   emit: (event: ApiEvent) => void,
 ): Promise<NodeHost> {
   const dist = (rel: string) => pathToFileURL(join(shell.appPath, 'dist', 'core', rel)).href
-  const { ContributorNode } = (await import(dist('node/node.js'))) as NodeModule
-  const { createApi } = (await import(dist('node/api.js'))) as ApiModule
+  const { ContributorNode } = (await import(dist('node/node.js'))) as ShellNodeModule
+  const { createApi } = (await import(dist('node/api.js'))) as ShellApiModule
   const node = await ContributorNode.open({
     shell: 'electron',
     home: shell.userData,

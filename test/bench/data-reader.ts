@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatasetStore } from '../../core/data/dataset-store.js'
 import { joinDataset, replicateStore } from '../../core/data/seeding.js'
-import { createSwarm } from '../../core/net/testnet.js'
+import { createSwarm } from '../../core/net/swarm.js'
 
 interface Args {
   bootstrap: string[]

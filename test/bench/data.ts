@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import { DatasetStore } from '../../core/data/dataset-store.js'
 import { importDataset } from '../../core/data/import.js'
 import { joinDataset, replicateStore } from '../../core/data/seeding.js'
-import { createSwarm, startLoopbackTestnet } from '../../core/net/testnet.js'
+import { createSwarm } from '../../core/net/swarm.js'
+import { startLoopbackTestnet } from '../../core/net/testnet.js'
 
 const MB = 1e6
 /** Tandem replication should reach at least this fraction of plain hypercore's throughput. */

@@ -3,6 +3,7 @@
  * a snippet as if it were a file in the named folder, with the repository's own eslint.config.js.
  */
 import assert from 'node:assert/strict'
+import { readdirSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { ESLint } from 'eslint'
 
@@ -114,5 +115,76 @@ describe('layering lint rules', () => {
       `import { app } from 'electron'\nimport { dispatch } from '../../core/api/dispatch.js'\nexport const used = [app, dispatch]\n`,
     )
     assert.deepEqual(messages, [])
+  })
+
+  it('core/ folders may not import a later layer or a peer of their own layer', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['core/engine/probe.ts', '../data/dataset.js', 'Dataset'],
+      ['core/ledger/probe.ts', '../host/host.js', 'ProjectHost'],
+      ['core/net/probe.ts', '../ledger/ledger.js', 'LedgerWriter'],
+      ['core/host/probe.ts', '../node/node.js', 'ContributorNode'],
+      ['core/node/probe.ts', '../server/api-server.js', 'startApiServer'],
+      ['core/util/probe.ts', '../engine/engine.js', 'TrainingEngine'],
+    ]
+    for (const [file, spec, name] of cases) {
+      const messages = await lintAs(file, `import { ${name} } from '${spec}'${use(name)}`)
+      assertFires(messages, 'import-x/no-restricted-paths', 'may import only earlier layers')
+    }
+  })
+
+  it('core/ folders may import earlier layers', async () => {
+    const messages = await lintAs(
+      'core/host/probe.ts',
+      `import { TandemError } from '../api/errors.js'\nimport { parseProjectSpec } from '../ledger/manifest.js'\nimport { displayId } from '../net/identity.js'\nimport { appPaths } from '../util/app-paths.js'\nexport const used = [TandemError, parseProjectSpec, displayId, appPaths]\n`,
+    )
+    assert.deepEqual(messages, [])
+    const cli = await lintAs(
+      'core/cli/probe.ts',
+      `import { startApiServer } from '../server/api-server.js'${use('startApiServer')}`,
+    )
+    assert.deepEqual(cli, [])
+  })
+
+  it('every folder of core/ has a place in the layer order', async () => {
+    const config = new URL('../../eslint.config.js', import.meta.url).href
+    const { coreLayers } = (await import(config)) as { coreLayers: string[][] }
+    const ordered = coreLayers.flat()
+    assert.equal(new Set(ordered).size, ordered.length, 'a folder is listed twice')
+    const folders = readdirSync('core', { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+    assert.deepEqual([...folders].sort(), [...ordered].sort())
+  })
+
+  it('core/ may not have an import cycle', async () => {
+    // Linted as commands/info.ts itself: main.ts imports it, so importing main.ts closes a loop.
+    const messages = await lintAs(
+      'core/cli/commands/info.ts',
+      `import { buildProgram } from '../main.js'${use('buildProgram')}`,
+    )
+    assertFires(messages, 'import-x/no-cycle', 'cycle')
+    const typeOnly = await lintAs(
+      'core/cli/commands/info.ts',
+      `import type { buildProgram } from '../main.js'\nexport type Used = typeof buildProgram\n`,
+    )
+    assert.deepEqual(typeOnly, [])
+  })
+
+  it('no declaration or import may shadow a JavaScript global', async () => {
+    const declared = await lintAs(
+      'core/aggregate/probe.ts',
+      `export class AggregateError extends Error {}\nconst Map = 1\nexport const used = Map\n`,
+    )
+    assert.equal(declared.filter((m) => m.includes('shadows a JavaScript global')).length, 2)
+    const imported = await lintAs(
+      'core/host/probe.ts',
+      `import { AggregationError as AggregateError } from '../aggregate/aggregate.js'${use('AggregateError')}`,
+    )
+    assertFires(imported, 'no-restricted-syntax', 'shadows a JavaScript global')
+    const distinct = await lintAs(
+      'core/aggregate/probe.ts',
+      `export class AggregationError extends Error {}\nexport const seen = new Map<string, number>()\n`,
+    )
+    assert.deepEqual(distinct, [])
   })
 })

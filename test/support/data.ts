@@ -11,7 +11,8 @@ import type { TestContext } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { DatasetStore } from '../../core/data/dataset-store.js'
 import { joinDataset, replicateStore } from '../../core/data/seeding.js'
-import { createSwarm, startLoopbackTestnet, type LoopbackTestnet } from '../../core/net/testnet.js'
+import { createSwarm } from '../../core/net/swarm.js'
+import { startLoopbackTestnet, type LoopbackTestnet } from '../../core/net/testnet.js'
 
 export const SHARED_DATA = join(process.cwd(), '..', 'shared', 'data')
 

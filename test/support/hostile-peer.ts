@@ -8,7 +8,7 @@ import crypto from 'hypercore-crypto'
 import type Hyperswarm from 'hyperswarm'
 import Protomux from 'protomux'
 import type { TestContext } from 'node:test'
-import { createSwarm } from '../../core/net/testnet.js'
+import { createSwarm } from '../../core/net/swarm.js'
 import { encodeMessage } from '../../core/wire/decode.js'
 import { MESSAGE_KINDS, MessageType, PROTOCOL, type MessageKind } from '../../core/wire/messages.js'
 

@@ -16,7 +16,7 @@
  */
 import type { Command } from 'commander'
 import { TandemError } from '../../api/errors.js'
-import type { CliIO } from '../main.js'
+import type { CliIO } from '../io.js'
 import {
   formatCredits,
   formatJoined,

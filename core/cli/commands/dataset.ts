@@ -8,7 +8,7 @@ import { DatasetStore } from '../../data/dataset-store.js'
 import { trainingShardCount, vocabSize, type DatasetHeader } from '../../data/header.js'
 import { importDataset, type ImportFormat } from '../../data/import.js'
 import type { ShardSize } from '../../data/importers/common.js'
-import type { CliIO } from '../main.js'
+import type { CliIO } from '../io.js'
 
 interface ImportFlags {
   labels?: string

@@ -24,7 +24,7 @@ import { importDataset } from '../../data/import.js'
 import { generateCorpus } from '../../demo/corpus.js'
 import { startLoopbackTestnet } from '../../net/testnet.js'
 import { packageInfo } from '../../util/package-info.js'
-import type { CliIO } from '../main.js'
+import type { CliIO } from '../io.js'
 import { stopSignal } from '../stop-signal.js'
 import { startNode, type RunningNode } from './node.js'
 
@@ -313,9 +313,12 @@ async function runDemo(flags: DemoFlags, io: CliIO): Promise<void> {
     say(`stopping (${why})…`)
   } finally {
     signal.dispose()
+    // Shutting down after Ctrl-C or the last round: a failed stop must not replace the demo's
+    // outcome, and the process exits right after.
     await me?.stop().catch(() => {})
     await Promise.all(children.map(stopChild))
     await testnet.destroy()
+    // A temporary directory under the OS temp dir: if it cannot be removed, the OS cleans it.
     if (!flags.dir) await rm(dir, { recursive: true, force: true }).catch(() => {})
     say('stopped')
   }

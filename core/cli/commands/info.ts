@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { appPaths } from '../../util/app-paths.js'
 import { packageInfo } from '../../util/package-info.js'
-import type { CliIO } from '../main.js'
+import type { CliIO } from '../io.js'
 
 export function registerInfo(program: Command, io: CliIO): void {
   program

@@ -16,12 +16,12 @@ import { join } from 'node:path'
 import { TandemError } from '../../api/errors.js'
 import { BACKENDS } from '../../engine/backends/probe.js'
 import type { EngineOptions } from '../../engine/engine.js'
-import { parseBootstrap } from '../../net/testnet.js'
+import { parseBootstrap } from '../../net/swarm.js'
 import { createApi } from '../../node/api.js'
 import { ContributorNode } from '../../node/node.js'
 import { startApiServer, type ApiServer } from '../../server/api-server.js'
 import { packageInfo } from '../../util/package-info.js'
-import type { CliIO } from '../main.js'
+import type { CliIO } from '../io.js'
 import { stopSignal } from '../stop-signal.js'
 
 export interface NodeFlags {
@@ -100,7 +100,7 @@ export async function startNode(
       node.on('event', (e) => s.broadcast(e))
     }
   } catch (err) {
-    await server?.close().catch(() => {})
+    await server?.close().catch(() => {}) // the startup error rethrown below is the one to report
     await node.close()
     throw err
   }
@@ -108,6 +108,7 @@ export async function startNode(
     node,
     server,
     async stop() {
+      // Closing the API server must not keep the node from closing (which saves its state).
       await server?.close().catch(() => {})
       await node.close()
     },

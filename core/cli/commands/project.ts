@@ -28,9 +28,9 @@ import {
 } from '../../ledger/manifest.js'
 import { readLedger } from '../../ledger/reader.js'
 import { TandemNode } from '../../net/node.js'
-import { parseBootstrap } from '../../net/testnet.js'
+import { parseBootstrap } from '../../net/swarm.js'
 import { packageInfo } from '../../util/package-info.js'
-import type { CliIO } from '../main.js'
+import type { CliIO } from '../io.js'
 import { stopSignal } from '../stop-signal.js'
 
 interface HostedProject {
@@ -208,6 +208,8 @@ async function hostProject(key: string | undefined, flags: HostFlags, io: CliIO)
     say('stop', { reason: why }, `stopping (${why})…`)
   } finally {
     signal.dispose()
+    // Shutting down once the command's outcome is settled: a failed close must not replace that
+    // outcome (its error or exit code), and the process exits right after.
     await host?.stop().catch(() => {})
     await node?.destroy()
     await dataset?.close().catch(() => {})

@@ -11,10 +11,10 @@ import { TandemError } from '../../api/errors.js'
 import { DatasetStore } from '../../data/dataset-store.js'
 import { loadOrCreateIdentity } from '../../net/identity.js'
 import { TandemNode } from '../../net/node.js'
-import { parseBootstrap } from '../../net/testnet.js'
+import { parseBootstrap } from '../../net/swarm.js'
 import { appPaths } from '../../util/app-paths.js'
 import { packageInfo } from '../../util/package-info.js'
-import type { CliIO } from '../main.js'
+import type { CliIO } from '../io.js'
 import { stopSignal, type StopSignal } from '../stop-signal.js'
 
 interface SwarmOptions {

@@ -5,7 +5,7 @@
 import type { Command } from 'commander'
 import { TandemError } from '../../api/errors.js'
 import { startLoopbackTestnet } from '../../net/testnet.js'
-import type { CliIO } from '../main.js'
+import type { CliIO } from '../io.js'
 import { stopSignal } from '../stop-signal.js'
 
 interface TestnetOptions {

@@ -20,9 +20,9 @@ import { selectBackend, type BackendPreference } from '../../engine/backends/pro
 import { formatRoundReport, formatVerifySummary, verifyLedger } from '../../host/verify.js'
 import { readManifestBlock } from '../../ledger/reader.js'
 import { TandemNode } from '../../net/node.js'
-import { parseBootstrap } from '../../net/testnet.js'
+import { parseBootstrap } from '../../net/swarm.js'
 import { packageInfo } from '../../util/package-info.js'
-import type { CliIO } from '../main.js'
+import type { CliIO } from '../io.js'
 
 interface VerifyFlags {
   bootstrap?: string[]
@@ -122,6 +122,8 @@ async function verifyCommand(key: Buffer, flags: VerifyFlags, timeoutMs: number,
       )
     }
   } finally {
+    // Closing a fresh temporary store after the report was written: a failed close must not
+    // replace the verification's outcome.
     await dataset?.close().catch(() => {})
     await ledger.close().catch(() => {})
     await node?.destroy()

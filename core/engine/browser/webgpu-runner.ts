@@ -48,7 +48,7 @@ export async function runOnWebgpu(
   const result = await runInnerLoop(job, {
     nextBatch: async (step) => {
       const batch = batches[step]
-      if (!batch) throw new TandemError('BAD_ARGUMENT', `no batch for step ${step}`)
+      if (!batch) throw new TandemError('NOT_FOUND', `no batch for step ${step}`)
       return batch
     },
   })

@@ -10,7 +10,7 @@ import { describe, it, type TestContext } from 'node:test'
 import { assignShards } from '../../../core/data/assignment.js'
 import { importDataset } from '../../../core/data/import.js'
 import { replicateStore } from '../../../core/data/seeding.js'
-import { createSwarm } from '../../../core/net/testnet.js'
+import { createSwarm } from '../../../core/net/swarm.js'
 import {
   meet,
   plainCorestore,

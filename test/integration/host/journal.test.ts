@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import crypto from 'hypercore-crypto'
 import { OfferJournal, type JournalOffer } from '../../../core/host/journal.js'
-import { openContributorUpdateCore, updateCoreKey } from '../../../core/host/update-core.js'
+import { openContributorUpdateCore, updateCoreKey } from '../../../core/ledger/update-core.js'
 import { defer, linkStores, plainCorestore, tempDir } from '../../support/data.js'
 
 const offer = (round: number, i: number): JournalOffer => ({

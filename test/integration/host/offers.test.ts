@@ -19,6 +19,7 @@ import {
   type TestHost,
 } from '../../support/host-fixtures.js'
 import { fullMesh, loopbackTestnet, type TestNetwork } from '../../support/swarm.js'
+import { waitUntil } from '../../support/wait.js'
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
@@ -74,7 +75,7 @@ describe('project host: offers', () => {
     assert.equal((await c!.ack(0, hex(offerA.hash), 'rejected')).reason, 'BAD_SIGNATURE')
 
     // Round 1: a replay, an honest update, an offer for the closed round, then a late one.
-    await waitFor(() => opened.includes(1), 'round 1 to open')
+    await waitUntil(() => opened.includes(1), 'round 1 to open', 20_000)
     const replay = await a!.publish(1, bytesA, ckpt(1)) // A's round-0 Δ, relabelled round 1
     a!.offer(replay)
     const offerD1 = await d!.publish(1, smallUpdate(n, 5), ckpt(1))
@@ -221,10 +222,14 @@ describe('project host: deadline extension', () => {
     const ckpt = h.ledger.state.rounds[0]!.checkpoint.contentHash
     const first = await a!.publish(0, smallUpdate(n, 1), ckpt)
     a!.offer(first)
-    await waitFor(() => opens.length === 2, 'the extension', 15_000)
+    await waitUntil(() => opens.length === 2, 'the extension', 15_000)
     assert.equal(opens[1]!.extended, true)
     assert.ok(opens[1]!.deadline >= opens[0]!.deadline + 5000)
-    await waitFor(() => roundOpens.includes(opens[1]!.deadline), 'roundOpen with the new deadline')
+    await waitUntil(
+      () => roundOpens.includes(opens[1]!.deadline),
+      'roundOpen with the new deadline',
+      20_000,
+    )
     // After the original deadline, inside the extension: on time.
     const second = await b!.publish(0, smallUpdate(n, 2), ckpt)
     b!.offer(second)
@@ -264,12 +269,4 @@ async function meetThenStart(
   await h.host.start()
   await opened
   return peers
-}
-
-async function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
 }

@@ -37,6 +37,7 @@ import {
 import { loopbackTestnet } from '../../support/swarm.js'
 import { innerJob, syntheticBatch, syntheticData } from '../../support/engine-fixtures.js'
 import { tinyProjectInput } from '../../support/project-fixtures.js'
+import { captureIO } from '../../support/cli-io.js'
 
 const ROUNDS = 3
 const HONEST = 4
@@ -228,16 +229,6 @@ async function verify(
 
 const codes = (r: VerifyReport['rounds'][number] | undefined) => r?.problems.map((p) => p.code)
 
-function capture() {
-  const io = {
-    outText: '',
-    errText: '',
-    out: (text: string) => void (io.outText += text),
-    err: (text: string) => void (io.errText += text),
-  }
-  return io
-}
-
 describe('verifyLedger', () => {
   before(async () => {
     await selectBackend('cpu')
@@ -370,7 +361,7 @@ describe('verifyLedger', () => {
     const seeder = net.node({ corestore: mirror })
     seeder.joinProject(Buffer.from(p.key, 'hex'))
     await joinDataset(seeder.swarm, Buffer.from(p.datasetKey, 'hex'))
-    const io = capture()
+    const io = captureIO()
     const args = ['--bootstrap', net.bootstrap.join(','), '--timeout', '20', '--backend', 'cpu']
     const code = await run(['node', 'tandem', 'verify', p.key, ...args, '--json'], io)
     assert.equal(code, 0, io.errText)

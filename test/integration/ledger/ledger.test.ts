@@ -55,7 +55,9 @@ describe('project ledger', () => {
     assert.equal(state.rounds.length, 1)
     const ck = await readCheckpoint(core, state, 0)
     assert.deepEqual(ck.weights, initialWeights(state.manifest.model, 7))
-    await assert.rejects(createProject(s, projectSpec(), host), { code: 'BAD_ARGUMENT' })
+    await assert.rejects(createProject(s, projectSpec(), host), { code: 'WRONG_STATE' })
+    await assert.rejects(readCheckpoint(core, state, 1), { code: 'NOT_FOUND' })
+    await assert.rejects(readOuterState(core, state, 1), { code: 'NOT_FOUND' })
   })
 
   it('appends rounds, re-reads them after a restart, and never closes a round twice', async (t) => {

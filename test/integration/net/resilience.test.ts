@@ -1,7 +1,8 @@
 /** Starting with no network, coming online later, and sleeping (suspend/resume). */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { freeLoopbackPort, LOOPBACK } from '../../../core/net/testnet.js'
+import { LOOPBACK } from '../../../core/net/swarm.js'
+import { freeLoopbackPort } from '../../../core/net/testnet.js'
 import { fullMesh, joinAndMesh, loopbackTestnet, testNode } from '../../support/swarm.js'
 import { waitUntil } from '../../support/wait.js'
 

@@ -8,9 +8,9 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import type { ProjectSummary, ReceiptView } from '../../../core/api/contract.js'
-import { run } from '../../../core/cli/main.js'
 import { tempDir } from '../../support/data.js'
 import { startFixture } from './helpers.js'
+import { runTandem as tandem } from '../../support/cli-io.js'
 
 const KEY = 'cd'.repeat(32)
 
@@ -47,22 +47,6 @@ const receipt: ReceiptView = {
   credits: 0,
   lossBefore: 2.1,
   lossAfter: null,
-}
-
-function capture() {
-  const io = {
-    outText: '',
-    errText: '',
-    out: (t: string) => void (io.outText += t),
-    err: (t: string) => void (io.errText += t),
-  }
-  return io
-}
-
-async function tandem(args: string[]) {
-  const io = capture()
-  const code = await run(['node', 'tandem', ...args], io)
-  return { code, out: io.outText, err: io.errText }
 }
 
 describe('CLI client commands', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import {
-  AggregateError,
+  AggregationError,
   aggregate,
   contributionWeight,
   type AggregationConfig,
@@ -14,7 +14,7 @@ function throwsCode(fn: () => unknown, code: string, updateIndex?: number) {
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof TandemError, `not a TandemError: ${String(err)}`)
     assert.equal(err.code, code)
-    if (updateIndex !== undefined) assert.equal((err as AggregateError).updateIndex, updateIndex)
+    if (updateIndex !== undefined) assert.equal((err as AggregationError).updateIndex, updateIndex)
     return true
   })
 }
@@ -119,7 +119,7 @@ describe('bad input is a coded error', () => {
           ])
           return r.aggregate.every(Number.isFinite)
         } catch (err) {
-          return err instanceof AggregateError && err.code.startsWith('AGGREGATE_')
+          return err instanceof AggregationError && err.code.startsWith('AGGREGATE_')
         }
       }),
       { numRuns: 2000 },

@@ -3,35 +3,26 @@ import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { run } from '../../../core/cli/main.js'
+import { captureIO } from '../../support/cli-io.js'
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }
 
-function capture() {
-  const io = {
-    outText: '',
-    errText: '',
-    out: (t: string) => void (io.outText += t),
-    err: (t: string) => void (io.errText += t),
-  }
-  return io
-}
-
 describe('tandem CLI', () => {
   it('prints the version', async () => {
-    const io = capture()
+    const io = captureIO()
     assert.equal(await run(['node', 'tandem', '--version'], io), 0)
     assert.equal(io.outText.trim(), pkg.version)
   })
 
   it('reports unknown commands with a non-zero exit and the usage', async () => {
-    const io = capture()
+    const io = captureIO()
     assert.equal(await run(['node', 'tandem', 'frobnicate'], io), 1)
     assert.match(io.errText, /unknown command 'frobnicate'/)
     assert.match(io.errText, /Usage: tandem/)
   })
 
   it('info --json prints one parseable object and honours TANDEM_HOME', async () => {
-    const io = capture()
+    const io = captureIO()
     const saved = process.env['TANDEM_HOME']
     process.env['TANDEM_HOME'] = '/tmp/tandem-cli-test'
     try {

@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { run } from '../../../core/cli/main.js'
-
-function capture() {
-  const io = {
-    outText: '',
-    errText: '',
-    out: (t: string) => void (io.outText += t),
-    err: (t: string) => void (io.errText += t),
-  }
-  return io
-}
+import { captureIO } from '../../support/cli-io.js'
 
 describe('tandem verify', () => {
   it('refuses a malformed project key with a coded error before touching the network', async () => {
     for (const key of ['not-a-key', 'ab'.repeat(31), 'zz'.repeat(32)]) {
-      const io = capture()
+      const io = captureIO()
       const code = await run(['node', 'tandem', 'verify', key], io)
       assert.notEqual(code, 0)
       assert.match(io.errText, /is not a project key .*\[BAD_ARGUMENT\]/)
@@ -30,7 +21,7 @@ describe('tandem verify', () => {
       ['--timeout', '0'],
       ['--timeout', 'soon'],
     ]) {
-      const io = capture()
+      const io = captureIO()
       assert.equal(await run(['node', 'tandem', 'verify', key, ...args], io), 2)
       assert.match(io.errText, /\[BAD_ARGUMENT\]/)
     }

@@ -2,17 +2,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { printable } from '../../../core/cli/commands/dataset.js'
-import { run } from '../../../core/cli/main.js'
 import { defer, tempDir, writeText } from '../../support/data.js'
-
-async function tandem(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = { out: '', err: '' }
-  const code = await run(['node', 'tandem', ...args], {
-    out: (s) => void (io.out += s),
-    err: (s) => void (io.err += s),
-  })
-  return { code, out: io.out, err: io.err }
-}
+import { runTandem as tandem } from '../../support/cli-io.js'
 
 const evil = 'nice\u001b[2J\u001b]0;pwned\u0007 name\u202e\ntwo'
 

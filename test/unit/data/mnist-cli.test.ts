@@ -9,21 +9,12 @@ import type { TensorBatch } from '../../../core/engine/batch.js'
 import { DatasetStore } from '../../../core/data/dataset-store.js'
 import { ShardSampler } from '../../../core/data/sampler.js'
 import { validationBatch } from '../../../core/data/validation.js'
-import { run } from '../../../core/cli/main.js'
 import { defer, SHARED_DATA, tempDir } from '../../support/data.js'
+import { runTandem as tandem } from '../../support/cli-io.js'
 
 const images = join(SHARED_DATA, 'mnist-t10k-images-idx3-ubyte.gz')
 const labels = join(SHARED_DATA, 'mnist-t10k-labels-idx1-ubyte.gz')
 const missing = existsSync(images) ? false : `MNIST t10k not found in ${SHARED_DATA}`
-
-async function tandem(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = { out: '', err: '' }
-  const code = await run(['node', 'tandem', ...args], {
-    out: (s) => void (io.out += s),
-    err: (s) => void (io.err += s),
-  })
-  return { code, out: io.out, err: io.err }
-}
 
 describe('tandem dataset (MNIST t10k)', { skip: missing }, () => {
   it('imports, lists and describes MNIST, and samples scaled digits', async (t) => {

@@ -119,6 +119,13 @@ describe('ShardSampler', () => {
     assert.deepEqual(await validationBatch(ds, { batchSize: 5 }), all[0])
   })
 
+  it('a closed sampler refuses with WRONG_STATE (the call is fine, the moment is not)', async (t) => {
+    const { ds } = await idxDataset(t)
+    const sampler = new ShardSampler(ds, { shards: [0], batchSize: 1, seed: 1 })
+    sampler.close()
+    await assert.rejects(sampler.next(), { code: 'WRONG_STATE' })
+  })
+
   it('rejects bad options with BAD_ARGUMENT', async (t) => {
     const { ds } = await idxDataset(t)
     const bad = { code: 'BAD_ARGUMENT' }

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test'
 import { TandemError } from '../../../core/api/errors.js'
 import { BanList } from '../../../core/net/ban-list.js'
 import { IDENTITY_FILE, loadOrCreateIdentity } from '../../../core/net/identity.js'
-import { TokenBucket } from '../../../core/net/limits.js'
+import { MessageRateBucket } from '../../../core/net/limits.js'
 import { discoveryTopic, projectTopic } from '../../../core/net/topics.js'
 
 describe('identity', () => {
@@ -66,7 +66,7 @@ describe('identity file races and failures', () => {
 describe('limits and bans', () => {
   it('the token bucket allows the burst, then the rate', () => {
     let now = 0
-    const bucket = new TokenBucket(10, 5, () => now)
+    const bucket = new MessageRateBucket(10, 5, () => now)
     assert.equal([...Array(6)].filter(() => bucket.take()).length, 5)
     now += 100 // one token at 10/s
     assert.equal(bucket.take(), true)

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import { isTandemError } from '../../../core/api/errors.js'
-import { RateLimiter, TokenBucket, capsFromSettings } from '../../../core/node/rate-limit.js'
+import { RateLimiter, ByteRateBucket, capsFromSettings } from '../../../core/node/rate-limit.js'
 import { defaultSettings } from '../../../core/node/settings.js'
 
 /** A bucket on a clock that moves only when the test says, with setTimeout mocked to match. */
@@ -20,7 +20,7 @@ function fakeClock(t: TestContext) {
 
 describe('token bucket', () => {
   it('unlimited runs everything at once', () => {
-    const bucket = new TokenBucket(0)
+    const bucket = new ByteRateBucket(0)
     bucket.consume(1e9)
     let ran = false
     bucket.whenReady(() => (ran = true))
@@ -29,7 +29,7 @@ describe('token bucket', () => {
 
   it('lets a large message through whole, then makes the next wait out the debt', (t) => {
     const clock = fakeClock(t)
-    const bucket = new TokenBucket(100_000, { now: clock.now, burstSec: 0.2 }) // starts empty, holds ≤ 0.2 s
+    const bucket = new ByteRateBucket(100_000, { now: clock.now, burstSec: 0.2 }) // starts empty, holds ≤ 0.2 s
     assert.ok(bucket.ready())
     bucket.consume(30_000) // 300 ms of debt
     const order: string[] = []
@@ -43,7 +43,7 @@ describe('token bucket', () => {
 
   it('refills at the rate up to the burst, never beyond', (t) => {
     const clock = fakeClock(t)
-    const bucket = new TokenBucket(100_000, { now: clock.now, burstSec: 0.2 })
+    const bucket = new ByteRateBucket(100_000, { now: clock.now, burstSec: 0.2 })
     clock.advance(10_000) // idle for 10 s: still only 0.2 s worth saved
     bucket.consume(20_000)
     assert.ok(bucket.ready())
@@ -53,7 +53,7 @@ describe('token bucket', () => {
 
   it('a rate change reschedules waiters; unlimited releases them; cancel removes one', (t) => {
     const clock = fakeClock(t)
-    const bucket = new TokenBucket(1000, { now: clock.now }) // 4 KiB minimum burst
+    const bucket = new ByteRateBucket(1000, { now: clock.now }) // 4 KiB minimum burst
     bucket.consume(1000) // one second of debt at 1000 B/s
     const ran: string[] = []
     const cancel = bucket.whenReady(() => ran.push('cancelled'))
@@ -71,7 +71,7 @@ describe('token bucket', () => {
   it('refuses a negative or non-finite rate', () => {
     for (const bad of [-1, Number.NaN, Infinity]) {
       assert.throws(
-        () => new TokenBucket(bad),
+        () => new ByteRateBucket(bad),
         (err: unknown) => isTandemError(err) && err.code === 'BAD_ARGUMENT',
       )
     }

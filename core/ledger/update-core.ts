@@ -69,7 +69,7 @@ export async function openContributorUpdateCore(
       throw new TandemError('INTERNAL', 'the update core did not open as the derived writable core')
     return core
   } catch (err) {
-    await core.close().catch(() => {})
+    await core.close().catch(() => {}) // the rethrown error says what failed; this is cleanup
     throw err
   }
 }
