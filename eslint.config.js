@@ -277,8 +277,8 @@ export default tseslint.config(
     },
   },
   {
-    // Command-line output and test reporters write to the terminal on purpose.
-    files: ['core/cli/**', 'test/**', '*.config.{js,ts}', 'build/**'],
+    // Command-line output, test reporters and CI checks write to the terminal on purpose.
+    files: ['core/cli/**', 'test/**', '.ci/**', '*.config.{js,ts}', 'build/**'],
     rules: { 'no-console': 'off' },
   },
   {
@@ -290,6 +290,7 @@ export default tseslint.config(
         URL: 'readonly',
         setTimeout: 'readonly',
         clearTimeout: 'readonly',
+        fetch: 'readonly',
       },
     },
   },
