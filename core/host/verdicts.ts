@@ -115,7 +115,7 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     reason: 'non-finite',
     stage: 'bytes',
     why: 'the decoded update overflows float32 (e.g. an int8 scale × 127)',
-    applies: (delta) => !finite(delta!),
+    applies: (delta) => delta !== null && !finite(delta),
   },
   {
     id: 'norm-outlier',
