@@ -58,6 +58,8 @@ export const ErrorCodes = [
   // project host and ledger (core/host, core/ledger)
   'PROJECT_INVALID',
   'PROJECT_NOT_FOUND',
+  // start() on a host that runs (or ran) already: wrong state, not a bad argument
+  'HOST_ALREADY_RUNNING',
   'LEDGER_CORRUPT',
   'LEDGER_CHECKPOINT_MISMATCH',
   'LEDGER_CREDIT_MISMATCH',

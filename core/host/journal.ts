@@ -101,6 +101,8 @@ export class OfferJournal {
     try {
       names = await readdir(this.dir)
     } catch {
+      // No directory (nothing journaled yet) or none readable: nothing to prune here, and a stale
+      // file left behind is ignored (read() takes only its own round's lines).
       return
     }
     for (const name of names) {

@@ -9,10 +9,9 @@
  *   1. decode each encoded Δ (codec bytes); a corrupt or wrongly sized one is null → 'wrong-shape'.
  *      The codec refuses non-finite floats, so 'non-finite' is what overflows when expanded (an
  *      int8 scale × 127 beyond float32).
- *   2. a second update from the same contributor (valid signature) is a 'duplicate': one slot per
- *      contributor per round, else a contributor could double its weight and credits.
- *   3. screenRound (core/host/scoring.ts): bad-signature, late, replayed, duplicate hash,
- *      wrong-shape, non-finite, norm-outlier.
+ *   2–3. screenRound (core/host/verdicts.ts, the one table of verdict rules the host's intake,
+ *      its close-time settle and verify also read): a second update from one contributor,
+ *      bad-signature, late, replayed, duplicate hash, wrong-shape, non-finite, norm-outlier.
  *   4. each survivor applied alone (θ − Δ_i) on the validation batch: harmful ones are rejected.
  *      Harmfulness does not depend on the aggregate, so deciding it before aggregating gives the
  *      same verdicts as "aggregate, score, drop the harmful, re-aggregate" with one aggregation.
@@ -31,12 +30,13 @@ import { densify } from '../engine/compress/quantize.js'
 import { evaluateLoss } from '../engine/inner-loop.js'
 import { paramLayout, sizeOf } from '../engine/model/layout.js'
 import { nesterovOuterStep, type OuterResult } from '../engine/optim/nesterov.js'
-import type { Contribution, Receipt, RejectionReason, Score } from '../ledger/entries.js'
+import type { Contribution, Receipt, Score } from '../ledger/entries.js'
 import type { Manifest } from '../ledger/manifest.js'
 import type { LedgerState } from '../ledger/reader.js'
 import { contributionCredits } from '../ledger/receipts.js'
 import { replayStanding } from '../ledger/standing.js'
-import { cosine, isHarmful, l2, lossChange, median, quality, screenRound } from './scoring.js'
+import { cosine, l2, lossChange, median, quality } from './scoring.js'
+import { scoreVerdict, screenRound } from './verdicts.js'
 
 export interface RoundCandidate {
   /** Hex public key of the contributor. */
@@ -119,28 +119,20 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
     throw new TandemError('SPEC_MISMATCH', `momentum has ${input.momentum.length} values, not ${n}`)
   const momentumIn = input.momentum ?? new Float32Array(n)
 
-  // 1–3: decode and screen.
+  // 1–3: decode and screen (the offer, bytes and round rules of verdicts.ts, in table order).
   const deltas = candidates.map((c) => decodeDelta(c.encoded, n))
-  const verdicts: (RejectionReason | null)[] = candidates.map(() => null)
-  const contributors = new Set<string>()
-  const screened: number[] = []
-  candidates.forEach((c, i) => {
-    if (c.signatureValid && contributors.has(c.contributor)) verdicts[i] = 'duplicate'
-    else screened.push(i)
-    if (c.signatureValid) contributors.add(c.contributor)
-  })
-  const screenVerdicts = screenRound(
-    screened.map((i) => ({
-      updateHash: candidates[i]!.updateHash,
+  const verdicts = screenRound(
+    candidates.map((c, i) => ({
+      contributor: c.contributor,
+      updateHash: c.updateHash,
       delta: deltas[i]!,
-      receivedAt: candidates[i]!.receivedAt,
-      signatureValid: candidates[i]!.signatureValid,
+      receivedAt: c.receivedAt,
+      signatureValid: c.signatureValid,
     })),
     { expectedLength: n, deadline: input.deadline, seenBefore: input.seenBefore },
   )
-  screened.forEach((i, k) => (verdicts[i] = screenVerdicts[k]!))
 
-  // 4: each survivor applied alone.
+  // 4: each survivor applied alone (the score rule of verdicts.ts).
   const lossBefore = await evaluateLoss(spec, weights, validation)
   const scores: (Score | undefined)[] = candidates.map(() => undefined)
   const losses = new Map<number, { lossBefore: number; lossAfter: number }>()
@@ -148,7 +140,7 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
     if (verdicts[i] !== null) continue
     const change = await lossChange(spec, weights, deltas[i]!, validation, lossBefore)
     losses.set(i, change)
-    if (isHarmful(change)) verdicts[i] = 'harmful'
+    verdicts[i] = scoreVerdict(change)
   }
 
   // 5: aggregate what is left.

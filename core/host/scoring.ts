@@ -1,6 +1,7 @@
 /**
- * Screening and scoring of one round's updates: pure functions of what the host downloaded and
- * knows, so a verifier given the same inputs reaches the same verdicts.
+ * Scoring of one round's updates: pure functions of what the host downloaded and knows, so a
+ * verifier given the same inputs reaches the same scores. Which verdict applies when is the table
+ * in verdicts.ts; the measures it uses (norms, harmfulness) are here.
  *
  * "Applied alone" means θ − Δ_i: the contributor's own end-of-round weights (Δ = θ − θ_local). Not
  * scaled by the outer lr, because the outer step mixes momentum and other updates in, and what we
@@ -17,25 +18,9 @@
 import type { Batch } from '../engine/batch.js'
 import { evaluateLoss } from '../engine/inner-loop.js'
 import type { ModelSpec } from '../engine/spec/schema.js'
-import type { RejectionReason, Score } from '../ledger/entries.js'
+import type { Score } from '../ledger/entries.js'
 
-export interface Candidate {
-  updateHash: string
-  /** Decoded Δ, or null when it could not be decoded at all (wrong shape). */
-  delta: Float32Array | null
-  receivedAt: number
-  signatureValid: boolean
-}
-
-export interface ScreenOptions {
-  expectedLength: number
-  deadline: number
-  /** Update hashes accepted or rejected in earlier rounds of this ledger. */
-  seenBefore: ReadonlySet<string>
-  /** An update this many times the round's median norm (or more) is an outlier. */
-  maxNormRatio?: number
-}
-
+/** An update this many times the round's median norm (or more) is an outlier (verdicts.ts). */
 export const DEFAULT_MAX_NORM_RATIO = 10
 
 export function l2(x: Float32Array): number {
@@ -49,37 +34,6 @@ export function median(values: readonly number[]): number {
   const v = [...values].sort((a, b) => a - b)
   const m = v.length >> 1
   return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2
-}
-
-function finite(x: Float32Array): boolean {
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return false
-  return true
-}
-
-/**
- * Pre-aggregation verdicts, one per candidate, in order: null (passes) or the first reason that
- * applies, checked cheapest and most certain first. The median norm is over updates that passed
- * every other check, so garbage cannot drag it.
- */
-export function screenRound(
-  candidates: readonly Candidate[],
-  opts: ScreenOptions,
-): (RejectionReason | null)[] {
-  const seenNow = new Set<string>()
-  const verdicts = candidates.map((c): RejectionReason | null => {
-    if (!c.signatureValid) return 'bad-signature'
-    if (c.receivedAt > opts.deadline) return 'late'
-    if (opts.seenBefore.has(c.updateHash)) return 'replayed'
-    if (seenNow.has(c.updateHash)) return 'duplicate'
-    seenNow.add(c.updateHash)
-    if (!c.delta || c.delta.length !== opts.expectedLength) return 'wrong-shape'
-    if (!finite(c.delta)) return 'non-finite'
-    return null
-  })
-  const norms = candidates.map((c, i) => (verdicts[i] === null ? l2(c.delta!) : NaN))
-  const med = median(norms.filter((n) => !Number.isNaN(n)))
-  const limit = (opts.maxNormRatio ?? DEFAULT_MAX_NORM_RATIO) * med
-  return verdicts.map((v, i) => (v === null && med > 0 && norms[i]! > limit ? 'norm-outlier' : v))
 }
 
 export function cosine(a: Float32Array, b: Float32Array): number {

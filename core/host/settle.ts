@@ -1,7 +1,8 @@
 /**
- * The verdicts a round's offers get without their bytes, as the host decides them (pure; host.ts
- * does the downloads). They follow computeRound's order and rules (round.ts, scoring.ts), so the
- * receipt says what a verifier replaying it will.
+ * Which offers a round's receipt lists, and their verdicts without bytes, as the host decides them
+ * (pure; update-downloads.ts does the downloads). The rules themselves are the offer stage of the
+ * table in verdicts.ts, which computeRound and verify read too, so the receipt says what a verifier
+ * replaying it will. docs/host.md ("Settling at close") has the long version.
  *
  * While a round collects offers each new one is judged against the ones before it whose download
  * has not failed. At close (settlePass) all are judged again in arrival order: downloads that
@@ -11,6 +12,7 @@
  */
 import type { RejectionReason } from '../ledger/entries.js'
 import type { JournalOffer } from './journal.js'
+import { noEarlier, noteOffer, offerVerdict, type RoundFacts } from './verdicts.js'
 
 export interface OfferState extends JournalOffer {
   /** Known without the bytes (null: the bytes decide). */
@@ -28,36 +30,8 @@ export interface Kept<E extends OfferState> {
   verdict: RejectionReason | null
 }
 
-export interface RoundFacts {
-  deadline: number
-  /** Update hashes in earlier receipts. */
-  seenBefore: ReadonlySet<string>
-}
-
 /** Parallel download waves closing may add for verdicts that changed (each ≤ fetchTimeoutMs). */
 export const CLOSE_FETCH_WAVES = 3
-
-/**
- * A second update from one contributor (any earlier candidate with a valid signature), then
- * bad-signature, late, replayed, and a hash an earlier candidate that passed those checks already
- * offered; null when only the bytes can tell.
- */
-export function verdictAmong(
-  e: JournalOffer,
-  earlier: ReadonlyArray<Kept<OfferState>>,
-  round: RoundFacts,
-): RejectionReason | null {
-  if (
-    e.signatureValid &&
-    earlier.some((x) => x.entry.signatureValid && x.entry.contributor === e.contributor)
-  )
-    return 'duplicate'
-  if (!e.signatureValid) return 'bad-signature'
-  if (e.receivedAt > round.deadline) return 'late'
-  if (round.seenBefore.has(e.hash)) return 'replayed'
-  if (earlier.some((x) => x.verdict === null && x.entry.hash === e.hash)) return 'duplicate'
-  return null
-}
 
 /** While collecting: the verdict of the offer at `index` among those before it still standing. */
 export function collectingVerdict<E extends OfferState>(
@@ -66,11 +40,9 @@ export function collectingVerdict<E extends OfferState>(
   index: number,
   round: RoundFacts,
 ): RejectionReason | null {
-  const earlier = entries
-    .slice(0, index)
-    .filter((x) => !x.fetchError)
-    .map((x) => ({ entry: x, verdict: x.verdict }))
-  return verdictAmong(e, earlier, round)
+  const earlier = noEarlier()
+  for (const x of entries.slice(0, index)) if (!x.fetchError) noteOffer(earlier, x, x.verdict)
+  return offerVerdict(e, earlier, round)
 }
 
 /**
@@ -82,10 +54,12 @@ export function settlePass<E extends OfferState>(
   round: RoundFacts,
 ): Kept<E>[] {
   const kept: Kept<E>[] = []
+  const earlier = noEarlier()
   for (const entry of entries) {
     if (entry.fetchError) continue
-    const verdict = verdictAmong(entry, kept, round)
+    const verdict = offerVerdict(entry, earlier, round)
     if (verdict === null && !entry.encoded && entry.lateFetchError) continue
+    noteOffer(earlier, entry, verdict)
     kept.push({ entry, verdict })
   }
   return kept

@@ -14,8 +14,9 @@
  * the round-open one or later); a contributor holding its receipt can hold the recorded arrival
  * time against its own log. Older receipts without those fields are rebuilt as before (receivedAt
  * deadline + 1 for 'late', 0 otherwise). Bytes are fetched only for candidates
- * whose verdict depends on them: a rejection for bad-signature, lateness, replay or duplication is
- * decided before decoding, so its update is not downloaded (a false claim of duplication still
+ * whose verdict depends on them: a rejection by an offer-stage rule of the verdict table
+ * (verdicts.ts: bad-signature, lateness, replay, duplication) is decided before decoding, so its
+ * update is not downloaded (a false claim of duplication still
  * shows: the replay decodes nothing for it and gets another verdict).
  *
  * Floats: weights and momentum come from the aggregation and the outer step, which are plain
@@ -29,13 +30,14 @@ import { isTandemError, type ErrorCode } from '../api/errors.js'
 import type { Dataset } from '../data/dataset.js'
 import { decodeCheckpoint, encodeCheckpoint } from '../engine/checkpoint.js'
 import { initialWeights } from '../engine/model/init.js'
-import type { Contribution, Receipt, RejectionReason } from '../ledger/entries.js'
+import type { Contribution, Receipt } from '../ledger/entries.js'
 import { roundSamples, type Manifest } from '../ledger/manifest.js'
 import { readCheckpoint, readLedger, readOuterState, type LedgerState } from '../ledger/reader.js'
 import { checkReceiptCredits } from '../ledger/receipts.js'
 import { decodeUpdateHeader, fetchUpdate, MAX_UPDATE_BYTES } from '../ledger/updates.js'
 import { computeRound, roundHistory, type RoundCandidate } from './round.js'
 import { roundValidationBatch } from './validation.js'
+import { DECIDED_WITHOUT_BYTES } from './verdicts.js'
 
 export interface VerifyProblem {
   code: ErrorCode
@@ -74,13 +76,41 @@ export interface VerifyOptions {
 /** Relative tolerance for validation losses and quality (backends differ in the last bits). */
 export const SCORE_TOLERANCE = 1e-4
 
-/** Rejections decided before an update is decoded: its bytes cannot change the round. */
-const DECIDED_BEFORE_DECODING: ReadonlySet<RejectionReason> = new Set([
-  'bad-signature',
-  'late',
-  'replayed',
-  'duplicate',
-])
+/**
+ * Whether replaying contribution `c` needs its bytes: not when an offer-stage rule of verdicts.ts
+ * rejected it (bad-signature, late, replayed, duplicate: decided before decoding), unless its own
+ * recorded arrival time contradicts a 'late', which is then replayed in full, so the report says
+ * what the update should have got.
+ */
+export function replayNeedsBytes(c: Contribution, deadline: number): boolean {
+  return !c.reason || !DECIDED_WITHOUT_BYTES.has(c.reason) || lateClaimContradicted(c, deadline)
+}
+
+function lateClaimContradicted(c: Contribution, deadline: number): boolean {
+  return c.reason === 'late' && c.receivedAt !== undefined && c.receivedAt <= deadline
+}
+
+/**
+ * The computeRound candidate a receipt's contribution stands for. What the ledger cannot prove is
+ * taken from the receipt: the signature check (its 'bad-signature') and the arrival time (older
+ * receipts without one: deadline + 1 for 'late', 0 otherwise).
+ */
+export function replayCandidate(
+  c: Contribution,
+  deadline: number,
+  encoded: Uint8Array | null,
+): RoundCandidate {
+  return {
+    contributor: c.contributor,
+    updateCore: c.updateCore,
+    updateIndex: c.updateIndex,
+    updateHash: c.updateHash,
+    samples: c.samples,
+    encoded,
+    receivedAt: c.receivedAt ?? (c.reason === 'late' ? deadline + 1 : 0),
+    signatureValid: c.reason !== 'bad-signature',
+  }
+}
 
 const close = (a: number, b: number, tol = SCORE_TOLERANCE) =>
   Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b))
@@ -126,6 +156,8 @@ async function fetchContribution(
     if (isTandemError(err) && err.code !== 'UPDATE_UNAVAILABLE') throw err
     return { unavailable: (err as Error)?.message ?? String(err) }
   } finally {
+    // Safe to drop: the core was opened only for this read, its blocks are verified or not by
+    // now, and the store closes it with itself; a close failure cannot change the report.
     await core.close().catch(() => {})
   }
 }
@@ -233,15 +265,11 @@ async function verifyRound(
   let unavailable = false
   for (const [i, c] of receipt.contributions.entries()) {
     let encoded: Uint8Array | null = null
-    // A 'late' that its own recorded arrival time contradicts is replayed in full, so the report
-    // says what the update should have got.
-    const lateClaimContradicted =
-      c.reason === 'late' && c.receivedAt !== undefined && c.receivedAt <= deadline
-    if (!c.reason || !DECIDED_BEFORE_DECODING.has(c.reason) || lateClaimContradicted) {
+    if (replayNeedsBytes(c, deadline)) {
       const got = await fetchContribution(opts.store, project, r, c, opts.timeoutMs ?? 0)
       if ('unavailable' in got) {
         unavailable = true
-        if (lateClaimContradicted)
+        if (lateClaimContradicted(c, deadline))
           add(
             'VERIFY_RECEIPT_MISMATCH',
             `round ${r}, contribution ${i}: rejected as late, but received at ${c.receivedAt}, by the deadline ${deadline}`,
@@ -254,16 +282,7 @@ async function verifyRound(
       }
       encoded = got.encoded
     }
-    candidates.push({
-      contributor: c.contributor,
-      updateCore: c.updateCore,
-      updateIndex: c.updateIndex,
-      updateHash: c.updateHash,
-      samples: c.samples,
-      encoded,
-      receivedAt: c.receivedAt ?? (c.reason === 'late' ? deadline + 1 : 0),
-      signatureValid: c.reason !== 'bad-signature',
-    })
+    candidates.push(replayCandidate(c, deadline, encoded))
   }
   if (unavailable) return { round: r, ok: false, replayed: false, problems }
 

@@ -69,7 +69,9 @@ export async function openContributorUpdateCore(
       throw new TandemError('INTERNAL', 'the update core did not open as the derived writable core')
     return core
   } catch (err) {
-    await core.close().catch(() => {}) // the rethrown error says what failed; this is cleanup
+    // Safe to drop: the open already failed and `err` says why; a core that did not open has
+    // nothing to flush, and a close failure on top of it would only hide the cause.
+    await core.close().catch(() => {})
     throw err
   }
 }

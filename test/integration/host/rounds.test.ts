@@ -24,6 +24,8 @@ describe('project host: rounds over the swarm', () => {
       )
     })
     await h.host.start()
+    // A second start() is a wrong state, not a bad argument.
+    await assert.rejects(h.host.start(), { code: 'HOST_ALREADY_RUNNING' })
     const contributors = await Promise.all(
       [0, 1, 2, 3].map(() => testContributor(t, net, h.project)),
     )

@@ -2,13 +2,8 @@ import assert from 'node:assert/strict'
 import { before, describe, it } from 'node:test'
 import { selectBackend } from '../../../core/engine/backends/probe.js'
 import { runInnerLoop } from '../../../core/engine/inner-loop.js'
-import {
-  isHarmful,
-  quality,
-  screenRound,
-  scoreUpdate,
-  type Candidate,
-} from '../../../core/host/scoring.js'
+import { isHarmful, quality, scoreUpdate } from '../../../core/host/scoring.js'
+import { screenRound, type Candidate } from '../../../core/host/verdicts.js'
 import { innerJob, syntheticBatch, syntheticData, tinyMlp } from '../../support/engine-fixtures.js'
 
 const spec = tinyMlp()

@@ -1,0 +1,230 @@
+/**
+ * The verdict rules of a round, written once, in the order they apply. Four places judge offers
+ * and must agree bit for bit: the host while it takes offers (offer-intake.ts, settle.ts), the
+ * host when it settles verdicts at close (settle.ts), computeRound (round.ts) and `tandem verify`
+ * (verify.ts), which replays a receipt with computeRound. All of them read this table, so a rule
+ * changed here changes for all four. docs/host.md ("Verdict rules") explains each rule.
+ *
+ * A rule belongs to a stage, and stages run in table order:
+ *   offer  decided from the offer alone and the ones before it (no bytes): the host records these
+ *          without downloading, and verify replays them without fetching.
+ *   bytes  decided from the decoded update alone.
+ *   round  decided against the other updates that passed every earlier rule (the median norm).
+ *   score  decided by applying the update alone on the validation batch (scoring.ts).
+ * An update gets the reason of the first rule that applies; none applies: accepted.
+ */
+import type { RejectionReason } from '../ledger/entries.js'
+import { DEFAULT_MAX_NORM_RATIO, isHarmful, l2, median } from './scoring.js'
+
+/** What the offer-stage rules look at: an offer (or a receipt's candidate) without its bytes. */
+export interface OfferFacts {
+  /** Absent: a contributor of its own (no earlier offer can be its second update). */
+  contributor?: string
+  hash: string
+  receivedAt: number
+  signatureValid: boolean
+}
+
+export interface RoundFacts {
+  deadline: number
+  /** Update hashes in earlier receipts. */
+  seenBefore: ReadonlySet<string>
+}
+
+/** The offers before this one that count, as the offer stage left them (see noteOffer). */
+export interface Earlier {
+  /** Contributors with an earlier offer whose signature was valid (whatever its verdict). */
+  readonly signedBy: Set<string>
+  /** Hashes of earlier offers no offer-stage rule rejected. */
+  readonly standing: Set<string>
+}
+
+interface Rule<S extends string> {
+  id: string
+  reason: RejectionReason
+  stage: S
+  /** Why the rule exists, for docs and test names. */
+  why: string
+}
+export interface OfferRule extends Rule<'offer'> {
+  applies(offer: OfferFacts, earlier: Earlier, round: RoundFacts): boolean
+}
+export interface BytesRule extends Rule<'bytes'> {
+  applies(delta: Float32Array | null, expectedLength: number): boolean
+}
+export interface RoundRule extends Rule<'round'> {
+  applies(norm: number, medianNorm: number, maxNormRatio: number): boolean
+}
+export interface ScoreRule extends Rule<'score'> {
+  applies(change: { lossBefore: number; lossAfter: number }): boolean
+}
+export type VerdictRule = OfferRule | BytesRule | RoundRule | ScoreRule
+
+function finite(x: Float32Array): boolean {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return false
+  return true
+}
+
+/** THE table. Order matters: the first rule that applies decides. */
+export const VERDICT_RULES: readonly VerdictRule[] = [
+  {
+    id: 'second-update',
+    reason: 'duplicate',
+    stage: 'offer',
+    why: 'one slot per contributor per round, else a contributor could double its weight and credits',
+    applies: (o, earlier) =>
+      o.signatureValid && o.contributor !== undefined && earlier.signedBy.has(o.contributor),
+  },
+  {
+    id: 'bad-signature',
+    reason: 'bad-signature',
+    stage: 'offer',
+    why: 'the offer names a core other than the one derived for the peer it came from',
+    applies: (o) => !o.signatureValid,
+  },
+  {
+    id: 'late',
+    reason: 'late',
+    stage: 'offer',
+    why: 'arrived after the (possibly extended) deadline; stragglers are never folded into a later round',
+    applies: (o, _, round) => o.receivedAt > round.deadline,
+  },
+  {
+    id: 'replayed',
+    reason: 'replayed',
+    stage: 'offer',
+    why: 'the same update hash is in an earlier receipt',
+    applies: (o, _, round) => round.seenBefore.has(o.hash),
+  },
+  {
+    id: 'duplicate-hash',
+    reason: 'duplicate',
+    stage: 'offer',
+    why: 'an earlier offer still standing has the same hash (a copy of someone else’s update)',
+    applies: (o, earlier) => earlier.standing.has(o.hash),
+  },
+  {
+    id: 'wrong-shape',
+    reason: 'wrong-shape',
+    stage: 'bytes',
+    why: 'the bytes do not decode to the model’s parameter count',
+    applies: (delta, n) => !delta || delta.length !== n,
+  },
+  {
+    id: 'non-finite',
+    reason: 'non-finite',
+    stage: 'bytes',
+    why: 'the decoded update overflows float32 (e.g. an int8 scale × 127)',
+    applies: (delta) => delta !== null && !finite(delta),
+  },
+  {
+    id: 'norm-outlier',
+    reason: 'norm-outlier',
+    stage: 'round',
+    why: 'its norm is maxNormRatio × the median norm of the updates still standing, or more',
+    applies: (norm, med, ratio) => med > 0 && norm > ratio * med,
+  },
+  {
+    id: 'harmful',
+    reason: 'harmful',
+    stage: 'score',
+    why: 'applied alone, it makes the validation loss worse by more than 10%',
+    applies: (change) => isHarmful(change),
+  },
+]
+
+const ofStage = <S extends VerdictRule['stage']>(stage: S) =>
+  VERDICT_RULES.filter((r): r is Extract<VerdictRule, { stage: S }> => r.stage === stage)
+const OFFER_RULES = ofStage('offer')
+const BYTES_RULES = ofStage('bytes')
+const ROUND_RULES = ofStage('round')
+const SCORE_RULES = ofStage('score')
+
+/** Reasons decided before an update is decoded: its bytes cannot change them (verify.ts). */
+export const DECIDED_WITHOUT_BYTES: ReadonlySet<RejectionReason> = new Set(
+  OFFER_RULES.map((r) => r.reason),
+)
+
+export const noEarlier = (): Earlier => ({ signedBy: new Set(), standing: new Set() })
+
+/** Counts `offer` (with the offer-stage verdict it got) among the earlier ones of the next offer. */
+export function noteOffer(earlier: Earlier, offer: OfferFacts, verdict: RejectionReason | null) {
+  if (offer.signatureValid && offer.contributor !== undefined)
+    earlier.signedBy.add(offer.contributor)
+  if (verdict === null) earlier.standing.add(offer.hash)
+}
+
+/** The first offer-stage rule that applies, or null when only the bytes can tell. */
+export function offerRule(
+  offer: OfferFacts,
+  earlier: Earlier,
+  round: RoundFacts,
+): OfferRule | null {
+  return OFFER_RULES.find((r) => r.applies(offer, earlier, round)) ?? null
+}
+
+export function offerVerdict(
+  offer: OfferFacts,
+  earlier: Earlier,
+  round: RoundFacts,
+): RejectionReason | null {
+  return offerRule(offer, earlier, round)?.reason ?? null
+}
+
+/** Offer-stage verdicts of offers in arrival order, each among the ones before it. */
+export function offerVerdicts(
+  offers: readonly OfferFacts[],
+  round: RoundFacts,
+): (RejectionReason | null)[] {
+  const earlier = noEarlier()
+  return offers.map((o) => {
+    const verdict = offerVerdict(o, earlier, round)
+    noteOffer(earlier, o, verdict)
+    return verdict
+  })
+}
+
+/** One candidate of screenVerdicts: the offer and its decoded update (null: undecodable). */
+export interface Candidate extends Omit<OfferFacts, 'hash'> {
+  updateHash: string
+  delta: Float32Array | null
+}
+
+export interface ScreenOptions extends RoundFacts {
+  expectedLength: number
+  /** An update this many times the round's median norm (or more) is an outlier. */
+  maxNormRatio?: number
+}
+
+/**
+ * Every verdict short of scoring, one per candidate in arrival order: the offer, bytes and round
+ * stages of the table. The median norm is over updates that passed every other check, so garbage
+ * cannot drag it.
+ */
+export function screenRound(
+  candidates: readonly Candidate[],
+  opts: ScreenOptions,
+): (RejectionReason | null)[] {
+  const offered = offerVerdicts(
+    candidates.map((c) => ({ ...c, hash: c.updateHash })),
+    opts,
+  )
+  const verdicts = candidates.map((c, i): RejectionReason | null => {
+    if (offered[i] !== null) return offered[i]!
+    return BYTES_RULES.find((r) => r.applies(c.delta, opts.expectedLength))?.reason ?? null
+  })
+  const norms = candidates.map((c, i) => (verdicts[i] === null ? l2(c.delta!) : NaN))
+  const med = median(norms.filter((n) => !Number.isNaN(n)))
+  const ratio = opts.maxNormRatio ?? DEFAULT_MAX_NORM_RATIO
+  return verdicts.map((v, i) =>
+    v === null ? (ROUND_RULES.find((r) => r.applies(norms[i]!, med, ratio))?.reason ?? null) : v,
+  )
+}
+
+/** The score-stage verdict of an update that passed screenRound. */
+export function scoreVerdict(change: {
+  lossBefore: number
+  lossAfter: number
+}): RejectionReason | null {
+  return SCORE_RULES.find((r) => r.applies(change))?.reason ?? null
+}
