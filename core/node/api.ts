@@ -24,7 +24,8 @@ import {
 } from '../ledger/reader.js'
 import { replayStanding } from '../ledger/standing.js'
 import { packageInfo } from '../util/package-info.js'
-import type { Announce } from '../wire/messages.js'
+import { CoalescedRun } from './coalesced-run.js'
+import { DiscoveredProjects } from './discovered-projects.js'
 import type { ContributorNode } from './node.js'
 import { parseProjectRef } from './project-ref.js'
 
@@ -34,39 +35,19 @@ interface ProjectFacts {
   ledger: LedgerState | null
 }
 
-/** Announcements heard on the discovery topic: projects this node could join. */
-export class DiscoveredProjects {
-  private readonly seen = new Map<string, Announce & { at: number }>()
-
-  /** `onNew` runs when a project is announced for the first time. */
-  constructor(node: ContributorNode, onNew?: (key: string) => void) {
-    node.net.on('message', (_peer, msg) => {
-      if (msg.type !== 'announce') return
-      const key = Buffer.from(msg.body.project).toString('hex')
-      const old = this.seen.get(key)
-      if (old && old.seq > msg.body.seq) return
-      this.seen.set(key, { ...msg.body, at: Date.now() })
-      if (!old) onNew?.(key)
-    })
-  }
-
-  keys(): string[] {
-    return [...this.seen.keys()]
-  }
-
-  get(key: string): (Announce & { at: number }) | undefined {
-    return this.seen.get(key)
-  }
-}
+/** Projects summarised at once while building the list. */
+const LIST_CONCURRENCY = 4
+/** How long the list waits on a peer for each block of a project this node has not joined. */
+const LIST_TIMEOUT_MS = 2_000
 
 function datasetBytes(h: DatasetHeader): number {
   return h.records * recordBytes(h.layout)
 }
 
 export function createApi(node: ContributorNode, shell: AppInfo['host']): Handlers {
-  // A project heard of for the first time is pushed at once: a first-run page open before the
-  // host's announcement reached this node would otherwise list nothing until it reconnects.
-  const discovered = new DiscoveredProjects(node, () => pushProjects())
+  // A project pushed as soon as it can be listed: a first-run page open before the host's
+  // announcement reached this node would otherwise list nothing until it reconnects.
+  const discovered = DiscoveredProjects.forNode(node, () => pushProjects())
   const store = node.datasets.corestore
 
   /** Manifest, dataset header and ledger of a project, from local cores or briefly from peers. */
@@ -98,8 +79,8 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
     }
   }
 
-  async function summary(key: string): Promise<ProjectSummary> {
-    const { manifest, header, ledger } = await facts(key)
+  async function summary(key: string, timeoutMs?: number): Promise<ProjectSummary> {
+    const { manifest, header, ledger } = await facts(key, timeoutMs)
     const joined = node.joinedProjects().find((p) => p.key === key)
     const announce = discovered.get(key)
     const me = node.identity.publicKey.toString('hex')
@@ -147,22 +128,40 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
     }
   }
 
-  async function list(): Promise<ProjectSummary[]> {
-    const keys = new Set([...node.joinedProjects().map((p) => p.key), ...discovered.keys()])
-    if (node.hosting) keys.add(node.hosting)
-    const out: ProjectSummary[] = []
-    for (const key of keys) {
-      try {
-        out.push(await summary(key))
-      } catch (err) {
-        node.log.child('api').debug(`project ${key.slice(0, 8)}: ${(err as Error).message}`)
+  /** Summaries of joined, hosted and discovered projects; unreachable ones are left out. */
+  async function buildList(): Promise<ProjectSummary[]> {
+    const mine = new Set(node.joinedProjects().map((p) => p.key))
+    if (node.hosting) mine.add(node.hosting)
+    const keys = [...new Set([...mine, ...discovered.keys()])]
+    const out: Array<ProjectSummary | null> = keys.map(() => null)
+    // A few at a time, and briefly for projects not joined: one unreachable project must not
+    // hold up the list.
+    let next = 0
+    const worker = async () => {
+      while (next < keys.length) {
+        const i = next++
+        const key = keys[i]!
+        try {
+          out[i] = await summary(key, mine.has(key) ? undefined : LIST_TIMEOUT_MS)
+        } catch (err) {
+          node.log.child('api').debug(`project ${key.slice(0, 8)}: ${(err as Error).message}`)
+        }
       }
     }
-    return out
+    await Promise.all(Array.from({ length: LIST_CONCURRENCY }, worker))
+    return out.filter((p): p is ProjectSummary => p !== null)
   }
 
+  // One rebuild at a time: requests meanwhile share the next one (an announce flood once queued
+  // thousands of rebuilds).
+  const rebuild = new CoalescedRun(buildList)
+  const list = () => rebuild.request()
+
   const pushProjects = () => {
-    void list().then((projects) => node.push({ event: 'projects', data: projects }))
+    list().then(
+      (projects) => node.push({ event: 'projects', data: projects }),
+      (err: unknown) => node.log.child('api').warn(`project list: ${String(err)}`),
+    )
   }
 
   return {

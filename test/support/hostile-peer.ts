@@ -26,6 +26,8 @@ export interface HostilePeer {
   publicKey: Buffer
   /** Dials `target` and resolves once the tandem channel is open. */
   connect(target: Buffer): Promise<HostileChannel>
+  /** Resolves once `target` (e.g. a node that only looks topics up) has dialled in. */
+  accept(target: Buffer): Promise<HostileChannel>
 }
 
 export function hostilePeer(
@@ -36,19 +38,23 @@ export function hostilePeer(
   const swarm = createSwarm(bootstrap, { keyPair })
   t.after(() => swarm.destroy())
   const pending = new Map<string, (ch: HostileChannel) => void>()
+  // Channels already open, for accept() called after the target dialled in.
+  const opened = new Map<string, HostileChannel>()
   swarm.on('connection', (conn) => {
     conn.on('error', () => {}) // being hung up on is the expected outcome
     const mux = Protomux.from(conn)
     const channel = mux.createChannel({
       protocol: PROTOCOL,
       onopen: () => {
-        const ready = pending.get(conn.remotePublicKey.toString('hex'))
-        ready?.({
+        const key = conn.remotePublicKey.toString('hex')
+        const ch: HostileChannel = {
           conn,
           send: (kind, bytes) => messages[MessageType[kind]]?.send(bytes),
           raw: (bytes) => conn.write(bytes),
           closed: new Promise((resolve) => conn.once('close', () => resolve())),
-        })
+        }
+        opened.set(key, ch)
+        pending.get(key)?.(ch)
       },
     })
     const messages = MESSAGE_KINDS.map(() => channel?.addMessage<Uint8Array>({ encoding: c.raw }))
@@ -63,6 +69,11 @@ export function hostilePeer(
         pending.set(target.toString('hex'), resolve)
         swarm.joinPeer(target)
       })
+    },
+    accept(target) {
+      const key = target.toString('hex')
+      const ch = opened.get(key)
+      return ch ? Promise.resolve(ch) : new Promise((resolve) => pending.set(key, resolve))
     },
   }
 }
