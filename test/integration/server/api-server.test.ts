@@ -363,7 +363,12 @@ describe('Fetch Metadata, CORP and token rotation', () => {
 
   it('our own page, a typed URL or bookmark, and non-browser clients pass', async (t) => {
     const { server } = await startFixture(t)
-    for (const headers of [{ 'sec-fetch-site': 'same-origin' }, { 'sec-fetch-site': 'none' }, {}]) {
+    const variants: Array<Record<string, string>> = [
+      { 'sec-fetch-site': 'same-origin' },
+      { 'sec-fetch-site': 'none' },
+      {},
+    ]
+    for (const headers of variants) {
       for (const path of ['/favicon.svg', '/api/health', '/']) {
         const res = await raw(server.port, { path, headers })
         assert.equal(res.status, 200, `${JSON.stringify(headers)} ${path}`)
