@@ -172,6 +172,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     log?.debug(
       {
         code: r.code,
+        path: req?.url,
         host: req?.headers.host,
         origin: req?.headers.origin,
         site: req?.headers['sec-fetch-site'],
