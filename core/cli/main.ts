@@ -18,11 +18,14 @@ import { registerVerify } from './commands/verify.js'
 export interface CliIO {
   out: (text: string) => void
   err: (text: string) => void
+  /** Whether `out` is a terminal a person reads (not a pipe, file or journal). Default false. */
+  isTTY?: boolean
 }
 
 const stdio: CliIO = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  isTTY: process.stdout.isTTY === true,
 }
 
 export function buildProgram(io: CliIO = stdio): Command {
