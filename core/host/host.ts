@@ -279,6 +279,7 @@ export class ProjectHost extends EventEmitter<HostEvents> {
       this.node.off('peer-update', onPeer)
     })
     this.node.joinProject(this.project)
+    void this.node.joinDataset(this.opts.dataset.key) // reachable by the dataset key alone
     if (this.opts.discovery) this.node.joinDiscovery()
     this.announceTimer = setInterval(() => this.announce(), this.opts.announceEveryMs ?? 30_000)
     this.announceTimer.unref()
@@ -306,6 +307,7 @@ export class ProjectHost extends EventEmitter<HostEvents> {
     for (const off of this.teardown) off()
     await this.loop
     await this.node.leaveProject(this.project).catch(() => {})
+    if (this.loop) await this.node.leaveDataset(this.opts.dataset.key)
     this.current = 'stopped'
   }
 
