@@ -91,6 +91,9 @@ export const ErrorCodes = [
   'UNAUTHORIZED',
   'FORBIDDEN_ORIGIN',
   'FORBIDDEN_HOST',
+  'FORBIDDEN_SITE',
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
   'PAYLOAD_TOO_LARGE',
   'NODE_NOT_RUNNING',
 ] as const

@@ -5,4 +5,6 @@
 export interface CliIO {
   out: (text: string) => void
   err: (text: string) => void
+  /** Whether `out` is a terminal a person reads (not a pipe, file or journal). Default false. */
+  isTTY?: boolean
 }

@@ -19,6 +19,7 @@ import type { CliIO } from './io.js'
 const stdio: CliIO = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  isTTY: process.stdout.isTTY === true,
 }
 
 export function buildProgram(io: CliIO = stdio): Command {

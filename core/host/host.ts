@@ -158,6 +158,7 @@ export class ProjectHost extends EventEmitter<HostEvents> {
     ctx.node.on('peer', onPeer)
     ctx.node.on('peer-update', onPeer)
     ctx.node.joinProject(this.project)
+    void ctx.node.joinDataset(opts.dataset.key) // reachable by the dataset key alone
     if (opts.discovery) ctx.node.joinDiscovery()
     announcer.start(opts.announceEveryMs ?? 30_000)
     const loop = new RoundLoop(ctx, {
@@ -206,6 +207,7 @@ export class ProjectHost extends EventEmitter<HostEvents> {
     // Leaving only stops discovery for this project's topic; a failure (the swarm already
     // destroyed) is worth a warning, not a failed stop.
     await ctx.node.leaveProject(this.project).catch((err: unknown) => this.emit('warning', err))
+    if (this.running) await ctx.node.leaveDataset(this.opts.dataset.key)
     ctx.state = 'stopped'
   }
 }

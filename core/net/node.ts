@@ -1,6 +1,6 @@
 /**
- * A Tandem node on the swarm: its identity as the Hyperswarm key, the global discovery topic and
- * one topic per project, a `tandem/1` control channel on every connection (sharing the mux with
+ * A Tandem node on the swarm: its identity as the Hyperswarm key, the global discovery topic,
+ * one topic per project and one per dataset it holds, a `tandem/1` control channel on every connection (sharing the mux with
  * the node's corestore replication), per-peer limits, bans and counters, and the
  * online/offline/suspended state. Peer input never throws out of here: violations end in a ban.
  */
@@ -25,7 +25,7 @@ import { Peer, type PeerStatus } from './peer.js'
 import { ReplicationGuard, type ReplicationFault } from './replication-guard.js'
 import { isPeerFault } from './stream-errors.js'
 import { createSwarm } from './swarm.js'
-import { discoveryTopic, projectTopic } from './topics.js'
+import { datasetTopic, discoveryTopic, projectTopic } from './topics.js'
 import { DEFAULT_REFRESH, TopicRefresher, type RefreshSchedule } from './topic-refresher.js'
 
 export type NodeState = 'offline' | 'online' | 'suspended' | 'destroyed'
@@ -105,6 +105,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   private readonly banTimers = new Set<NodeJS.Timeout>()
   private readonly peerMap = new Map<string, Peer>()
   private readonly topics = new Map<string, JoinedTopic>()
+  /** Dataset topics, counted: a host and a participant (or two projects) may share one. */
+  private readonly datasets = new Map<string, { discovery: Hyperswarm.Discovery; refs: number }>()
   private readonly roles: RoleName[]
   private readonly agent: string
   private readonly maxPeers: number
@@ -179,6 +181,45 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     this.topics.delete(topic.toString('hex'))
     this.sendHelloToAll()
     await this.swarm.leave(topic)
+  }
+
+  /**
+   * Announces this node on a dataset's own topic (datasetTopic: the core's discovery key) and looks
+   * it up, so that a client holding only the dataset key finds it, and so do other holders. The
+   * host and every participant call this for their project's dataset; the connections it brings
+   * replicate the node's corestore like any other. Counted: each call needs one leaveDataset.
+   * Resolves once the announcement is out; never rejects (offline, hyperswarm announces again).
+   */
+  joinDataset(datasetKey: Uint8Array): Promise<void> {
+    const topic = datasetTopic(datasetKey)
+    const id = topic.toString('hex')
+    let joined = this.datasets.get(id)
+    if (!joined) {
+      joined = { discovery: this.swarm.join(topic, { server: true, client: true }), refs: 0 }
+      this.datasets.set(id, joined)
+    }
+    joined.refs++
+    // Fails only when the swarm is destroyed meanwhile: then there is nothing left to announce.
+    return joined.discovery.flushed().then(
+      () => {},
+      () => {},
+    )
+  }
+
+  /** Drops one joinDataset; the last one leaves the topic. Never rejects. */
+  async leaveDataset(datasetKey: Uint8Array): Promise<void> {
+    const topic = datasetTopic(datasetKey)
+    const id = topic.toString('hex')
+    const joined = this.datasets.get(id)
+    if (!joined || --joined.refs > 0) return
+    this.datasets.delete(id)
+    // Leaving a destroyed swarm fails; its announcements are gone with it anyway.
+    await this.swarm.leave(topic).catch((err: unknown) => this.emit('warning', err))
+  }
+
+  /** Hex discovery keys of the dataset topics this node is on. */
+  datasetTopics(): string[] {
+    return [...this.datasets.keys()]
   }
 
   /** Sends to one peer; throws PEER_UNKNOWN or the channel's coded errors. */

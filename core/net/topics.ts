@@ -13,6 +13,15 @@ export function discoveryTopic(): Buffer {
   return crypto.hash(Buffer.from(DISCOVERY_LABEL))
 }
 
+/**
+ * The topic of one dataset: its core's discovery key (a hash that does not reveal the key). Every
+ * node holding the dataset announces here (TandemNode.joinDataset), so a client given only the
+ * dataset key finds peers to download from, whichever projects use it.
+ */
+export function datasetTopic(datasetKey: Uint8Array): Buffer {
+  return crypto.discoveryKey(Buffer.from(datasetKey))
+}
+
 /** The topic of one project: its host, contributors and seeders meet here. */
 export function projectTopic(projectKey: Uint8Array): Buffer {
   return crypto.hash([Buffer.from(PROJECT_LABEL), projectKey])

@@ -304,6 +304,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     this.ledger = await this.untilStopped(() => this.readLedger())
     if (!this.ledger) return
     const manifest = this.ledger.manifest
+    void this.node.joinDataset(Buffer.from(manifest.dataset.key, 'hex')) // left in stop()
     this.hostKey = Buffer.from(manifest.host, 'hex')
 
     this.setState('waiting-data', `opening dataset ${manifest.dataset.key.slice(0, 8)}…`)
@@ -340,6 +341,8 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     while (this.training || this.evaluating) await new Promise((r) => setTimeout(r, 20))
     await this.updateCore?.close().catch(() => {})
     await this.node.leaveProject(this.project).catch(() => {})
+    if (this.ledger)
+      await this.node.leaveDataset(Buffer.from(this.ledger.manifest.dataset.key, 'hex'))
     this.setState('stopped', '')
   }
 

@@ -6,13 +6,17 @@
  *   POST /api/<method>           Authorization: Bearer <token>; body = params (JSON) → Outcome
  *   GET  /api/ws?token=<token>   WebSocket: RequestEnvelope in, {id, outcome} out, and
  *                                {event, data} pushed (each checked against the contract)
+ *   POST /api/server/rotate-token  bearer; replaces the token (daemon.json rewritten first), the
+ *                                old one is refused from then on and its WebSockets are closed
  *   GET  anything else           the built UI, index.html for client-side routes
  *
- * Every request, including the WebSocket upgrade, first passes the Host and Origin checks of
- * security.ts (DNS rebinding, cross-site pages), then the token where the API needs it. The
- * token is new at every start and is handed out in two ways only: daemon.json (mode 0600) for
- * the CLI, and the printed URL `http://127.0.0.1:<port>/#token=<hex>` for the browser, whose
- * fragment the server never sees and never writes into a page.
+ * Every request, including the WebSocket upgrade, first passes the Host, Origin and Fetch
+ * Metadata checks of security.ts (DNS rebinding, cross-site pages, port scans), then the token
+ * where the API needs it. Every response, refusals included, says
+ * `Cross-Origin-Resource-Policy: same-origin`. The token is new at every start (and on rotation)
+ * and is handed out in two ways only: daemon.json (mode 0600) for the CLI, and the URL
+ * `http://127.0.0.1:<port>/#token=<hex>` for the browser, whose fragment the server never sees
+ * and never writes into a page.
  *
  * Every failure a client can cause is a coded Outcome (`{ ok: false, code, message }`) with a
  * fitting HTTP status; nothing a client sends can throw out of a handler here.
@@ -23,9 +27,10 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { parseEvent, type ApiEvent, type Outcome } from '../api/contract.js'
 import { dispatch, type Handlers } from '../api/dispatch.js'
-import { removeDaemonFile, writeDaemonFile } from './daemon-file.js'
+import { daemonFilePath, removeDaemonFile, writeDaemonFile } from './daemon-file.js'
 import {
   bearerToken,
+  checkFetchSite,
   checkHostAndOrigin,
   newToken,
   tokenMatches,
@@ -56,8 +61,14 @@ export interface ApiServer {
   url: string
   /** The URL to open in a browser: the token rides in the fragment. */
   uiUrl: string
+  /** The current token (rotateToken replaces it). */
   token: string
   port: number
+  /**
+   * Replaces the token: daemon.json is rewritten first (if it is kept), then the old token is
+   * refused and the WebSockets opened with it are closed (1008). Resolves with the new token.
+   */
+  rotateToken(): Promise<string>
   /** Pushes an event to every WebSocket client; false (and not sent) if it fails the contract. */
   broadcast(event: ApiEvent | { event: string; data: unknown }): boolean
   /** Connected WebSocket clients. */
@@ -70,17 +81,20 @@ const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024
 const CLOSE_GRACE_MS = 1000
 const API_PREFIX = '/api/'
 const METHOD_PATH = /^\/api\/([a-z][a-zA-Z]*\.[a-z][a-zA-Z]*)$/
+export const ROTATE_TOKEN_PATH = '/api/server/rotate-token'
 
+/** On every response, refusals and WebSocket refusals included (see security.ts). */
 const COMMON_HEADERS = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
+  'cross-origin-resource-policy': 'same-origin',
 }
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const host = opts.host ?? '127.0.0.1'
   if (host !== '127.0.0.1') throw new Error('the local API binds 127.0.0.1 only')
-  const token = newToken()
+  let token = newToken()
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY
   const maxBuffered = opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED
   const uiDir = opts.uiDir ?? null
@@ -89,7 +103,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxBody })
   const server: Server = createServer((req, res) => {
-    res.on('error', () => {})
+    // A client hanging up mid-answer: nothing to tell it; noted for whoever debugs the API.
+    res.on('error', (err) => log?.debug({ err }, 'local API response failed'))
     handleHttp(req, res).catch((err: unknown) => {
       log?.warn({ err }, 'local API request failed')
       if (!res.headersSent) sendJson(res, 500, fail('INTERNAL', 'request failed'))
@@ -105,6 +120,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const refusal = checkHostAndOrigin(req, port)
     if (refusal) return refuse(res, refusal, req)
     const { pathname } = new URL(req.url ?? '/', 'http://127.0.0.1')
+    const offSite = checkFetchSite(req, pathname)
+    if (offSite) return refuse(res, offSite, req)
 
     if (pathname === '/api/health') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return notAllowed(res, 'GET')
@@ -118,6 +135,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     if (pathname.startsWith(API_PREFIX)) {
       if (!tokenMatches(bearerToken(req), token)) {
         return refuse(res, { status: 401, code: 'UNAUTHORIZED', message: 'missing or wrong token' })
+      }
+      if (pathname === ROTATE_TOKEN_PATH) {
+        if (req.method !== 'POST') return notAllowed(res, 'POST')
+        req.resume() // no body expected; drain whatever came
+        await rotateToken()
+        return sendJson(res, 200, { ok: true, value: { daemonFile: daemonFile } })
       }
       const match = METHOD_PATH.exec(pathname)
       if (!match) return sendJson(res, 404, fail('UNKNOWN_METHOD', `no API at ${pathname}`))
@@ -146,39 +169,68 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   }
 
   function refuse(res: ServerResponse, r: Refusal, req?: IncomingMessage): void {
-    log?.debug({ code: r.code, host: req?.headers.host, origin: req?.headers.origin }, 'refused')
+    log?.debug(
+      {
+        code: r.code,
+        path: req?.url,
+        host: req?.headers.host,
+        origin: req?.headers.origin,
+        site: req?.headers['sec-fetch-site'],
+      },
+      'refused',
+    )
     const extra: Record<string, string> =
       r.status === 401 ? { 'www-authenticate': 'Bearer realm="tandem"' } : {}
     sendJson(res, r.status, fail(r.code, r.message), extra)
   }
 
+  // The token each socket was opened with: a rotation closes the sockets of the old one.
+  const socketTokens = new WeakMap<WebSocket, string>()
+
   // WebSocket: the same checks before the upgrade is accepted, written as a plain HTTP answer.
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => {})
-    const refusal = checkHostAndOrigin(req, port)
+    // A client that hangs up during the handshake: nothing to answer; noted for debugging.
+    socket.on('error', (err) => log?.debug({ err }, 'WebSocket handshake failed'))
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-    let answer: { status: number; code: string; message: string } | null = refusal
+    let answer: { status: number; code: string; message: string } | null =
+      checkHostAndOrigin(req, port) ?? checkFetchSite(req, url.pathname)
     if (!answer && url.pathname !== '/api/ws') {
-      answer = { status: 404, code: 'BAD_REQUEST', message: 'WebSocket only at /api/ws' }
+      answer = { status: 404, code: 'NOT_FOUND', message: 'WebSocket only at /api/ws' }
     }
     if (!answer && !tokenMatches(url.searchParams.get('token'), token)) {
       answer = { status: 401, code: 'UNAUTHORIZED', message: 'missing or wrong token' }
     }
     if (answer) {
-      log?.debug({ code: answer.code, origin: req.headers.origin }, 'WebSocket refused')
+      log?.debug(
+        { code: answer.code, origin: req.headers.origin, site: req.headers['sec-fetch-site'] },
+        'WebSocket refused',
+      )
       const body = JSON.stringify(fail(answer.code, answer.message))
+      const common = Object.entries(COMMON_HEADERS)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('')
       socket.end(
         `HTTP/1.1 ${answer.status} ${statusText(answer.status)}\r\n` +
+          common +
           'content-type: application/json\r\nconnection: close\r\n' +
           `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
       )
       return
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
+    const opened = token // the one just checked, whatever a rotation does meanwhile
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      socketTokens.set(ws, opened)
+      wss.emit('connection', ws, req)
+    })
   })
 
+  // The 101 answer carries the common headers too.
+  wss.on('headers', (headers) => {
+    for (const [k, v] of Object.entries(COMMON_HEADERS)) headers.push(`${k}: ${v}`)
+  })
   wss.on('connection', (ws: WebSocket) => {
-    ws.on('error', () => {})
+    // ws closes the socket after an error (e.g. an oversized message: 1009); nothing to add.
+    ws.on('error', (err) => log?.debug({ err }, 'WebSocket client failed'))
     ws.on('message', (data: RawData, isBinary: boolean) => {
       void answer(ws, data, isBinary)
     })
@@ -210,6 +262,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   })
   port = (server.address() as AddressInfo).port
   const stateDir = opts.stateDir ?? null
+  const daemonFile = stateDir === null ? null : daemonFilePath(stateDir)
   if (stateDir !== null) {
     try {
       await writeDaemonFile(stateDir, { port, token, pid: process.pid })
@@ -220,12 +273,39 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   }
   const url = `http://127.0.0.1:${port}/`
   let closed = false
+  let rotating: Promise<string> | null = null
+
+  /** See ApiServer.rotateToken. Concurrent calls share one rotation. */
+  function rotateToken(): Promise<string> {
+    rotating ??= (async () => {
+      try {
+        const next = newToken()
+        // The file first: if it cannot be written, the old token stays valid and the CLI keeps working.
+        if (stateDir !== null)
+          await writeDaemonFile(stateDir, { port, token: next, pid: process.pid })
+        token = next
+        for (const ws of wss.clients) {
+          if (socketTokens.get(ws) !== next) ws.close(1008, 'token rotated')
+        }
+        log?.warn({}, 'local API token rotated; the old token is refused from now on')
+        return next
+      } finally {
+        rotating = null
+      }
+    })()
+    return rotating
+  }
 
   return {
     url,
-    uiUrl: `${url}#token=${token}`,
-    token,
+    get uiUrl() {
+      return `${url}#token=${token}`
+    },
+    get token() {
+      return token
+    },
     port,
+    rotateToken,
     broadcast(event) {
       const checked = parseEvent(event)
       if (checked === null) {
@@ -290,7 +370,7 @@ function sendJson(
 }
 
 function notAllowed(res: ServerResponse, allow: string): void {
-  sendJson(res, 405, fail('BAD_REQUEST', `method not allowed (use ${allow})`), { allow })
+  sendJson(res, 405, fail('METHOD_NOT_ALLOWED', `method not allowed (use ${allow})`), { allow })
 }
 
 type Body = { kind: 'ok'; text: string } | { kind: 'too-large' }

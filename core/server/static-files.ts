@@ -85,6 +85,7 @@ export async function serveStatic(
   if (type.startsWith('text/html')) {
     headers['content-security-policy'] = contentSecurityPolicy(req.headers.host ?? '127.0.0.1')
   }
+  // Merged with what the caller set (api-server.ts: nosniff, CORP and the other common headers).
   res.writeHead(200, headers)
   if (req.method === 'HEAD') {
     res.end()
@@ -92,6 +93,8 @@ export async function serveStatic(
   }
   await new Promise<void>((done) => {
     const stream = createReadStream(realFile)
+    // The file went away or became unreadable mid-answer (a rebuild): the headers are out, so
+    // the only honest answer left is a cut connection; the browser retries the asset.
     stream.on('error', () => {
       res.destroy()
       done()
@@ -110,6 +113,6 @@ async function existingFile(path: string): Promise<string | null> {
   try {
     return (await stat(path)).isFile() ? path : null
   } catch {
-    return null
+    return null // missing or unreadable: the caller answers 404 (or the SPA's index.html)
   }
 }

@@ -102,6 +102,8 @@ declare module 'hyperswarm' {
       opts?: { server?: boolean; client?: boolean },
     ): Hyperswarm.Discovery
     leave(topic: Buffer | Uint8Array): Promise<void>
+    /** The discovery of a joined topic, or null. */
+    status(topic: Buffer | Uint8Array): Hyperswarm.Discovery | null
     /** Keep a connection to this peer, whatever the topics. */
     joinPeer(publicKey: Buffer | Uint8Array): void
     leavePeer(publicKey: Buffer | Uint8Array): void

@@ -4,8 +4,12 @@
  *   start    the node alone: joins the given projects (and those joined before), trains, and logs
  *            to stdout. For rigs driven by config files and for the demo's simulated contributors.
  *   daemon   the node plus the local API (HTTP + WebSocket on 127.0.0.1 with a token) serving the
- *            built UI, so a machine without a screen is managed from a browser. The URL printed
+ *            built UI, so a machine without a screen is managed from a browser. The UI's URL
  *            carries the token in its fragment; `tandem status` and friends find it in daemon.json.
+ *            The URL is printed only when stdout is a terminal: under systemd or with output
+ *            redirected it would land in a journal or log file that outlives it, so then only the
+ *            path of daemon.json is printed, and `tandem url` prints the URL on request. The token
+ *            is new at every start; `tandem daemon --new-token` replaces a running daemon's.
  *
  * Both stop cleanly on Ctrl-C / SIGTERM: the round in progress is abandoned (its update is not
  * offered), state is flushed, the swarm is left.
@@ -20,9 +24,11 @@ import { parseBootstrap } from '../../net/swarm.js'
 import { createApi } from '../../node/api.js'
 import { ContributorNode } from '../../node/node.js'
 import { startApiServer, type ApiServer } from '../../server/api-server.js'
+import { daemonFilePath } from '../../server/daemon-file.js'
 import { packageInfo } from '../../util/package-info.js'
 import type { CliIO } from '../io.js'
 import { stopSignal } from '../stop-signal.js'
+import { daemonUiUrl, rotateDaemonToken } from './client-http.js'
 
 export interface NodeFlags {
   home?: string
@@ -34,6 +40,7 @@ export interface NodeFlags {
   port?: string
   ui?: string
   json?: boolean
+  newToken?: boolean
 }
 
 export interface RunningNode {
@@ -127,7 +134,14 @@ async function runNode(flags: NodeFlags, serve: boolean, io: CliIO): Promise<voi
     say(`state in ${node.paths.data}`)
     for (const p of node.joinedProjects()) say(`member of project ${p.key} (share ${p.share})`)
     if (server) {
-      say(`local API and UI: ${server.uiUrl}`)
+      if (io.isTTY) say(`local API and UI: ${server.uiUrl}`)
+      else {
+        // Not a terminal: this output may be kept (journal, log file); the token stays out of it.
+        say(
+          `local API and UI on ${server.url} (its token is in ${daemonFilePath(node.paths.data)})`,
+        )
+        say('`tandem url` prints the URL to open, `tandem status` and friends use the file')
+      }
       if (!defaultUiDir() && !flags.ui)
         say('(the UI is not built: run `npm run build` to serve it)')
     }
@@ -170,5 +184,29 @@ export function registerNode(program: Command, io: CliIO): void {
     .description('run the node headless with the local API and web UI on 127.0.0.1')
     .option('--port <n>', 'port of the local API and UI (default: any free port)')
     .option('--ui <dir>', 'serve the UI from this directory (default: the built out/renderer)')
-    .action((flags: NodeFlags) => runNode(flags, true, io))
+    .option(
+      '--new-token',
+      "give the running daemon a new token (the old one is refused) and exit; it's also new at every start",
+    )
+    .action((flags: NodeFlags) => (flags.newToken ? newToken(flags, io) : runNode(flags, true, io)))
+  program
+    .command('url')
+    .description("print the running daemon's UI address, token included (keep it private)")
+    .option('--home <dir>', 'state directory (default: the app data dirs, or TANDEM_HOME)')
+    .action(async (flags: { home?: string }) => {
+      io.out(`${await daemonUiUrl(flags.home ? { home: flags.home } : {})}\n`)
+    })
+}
+
+/** `tandem daemon --new-token`: rotate the running daemon's token (client-http.ts). */
+async function newToken(flags: NodeFlags, io: CliIO): Promise<void> {
+  const { file, info } = await rotateDaemonToken(flags.home ? { home: flags.home } : {})
+  if (flags.json) {
+    io.out(`${JSON.stringify({ event: 'token-rotated', daemonFile: file, port: info.port })}\n`)
+    return
+  }
+  io.out(`new token written to ${file}; the old one is refused from now on\n`)
+  // Open pages lose their connection: they need the new URL.
+  if (io.isTTY) io.out(`open the UI at http://127.0.0.1:${info.port}/#token=${info.token}\n`)
+  else io.out('`tandem url` prints the new URL for the browser\n')
 }

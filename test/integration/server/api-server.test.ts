@@ -1,10 +1,12 @@
 /**
- * The local HTTP + WebSocket API against real requests: the token, Host and Origin checks, the
- * good path, malformed input, pushed events, the static UI and path traversal, daemon.json.
+ * The local HTTP + WebSocket API against real requests: the token, Host, Origin and Fetch
+ * Metadata checks, CORP on every answer, token rotation, the good path, malformed input, pushed
+ * events, the static UI and path traversal, daemon.json.
  */
 import assert from 'node:assert/strict'
 import { readFile, stat } from 'node:fs/promises'
 import { describe, it } from 'node:test'
+import WebSocket from 'ws'
 import type { Outcome } from '../../../core/api/contract.js'
 import { daemonFilePath } from '../../../core/server/daemon-file.js'
 import { call, openWs, raw, sampleStatus, startFixture, type WsResult } from './helpers.js'
@@ -330,5 +332,166 @@ describe('local API over WebSocket', () => {
     await server.close()
     assert.equal(await closed, 1001)
     await assert.rejects(fetch(`${server.url}api/health`))
+  })
+})
+describe('Fetch Metadata, CORP and token rotation', () => {
+  const noCors = (site: string) => ({
+    'sec-fetch-site': site,
+    'sec-fetch-mode': 'no-cors',
+    'sec-fetch-dest': 'image',
+  })
+
+  it('another site cannot find the daemon: no-cors GETs of health and favicon get 403', async (t) => {
+    const { server } = await startFixture(t)
+    for (const path of ['/favicon.svg', '/api/health', '/', '/assets/app.js']) {
+      for (const site of ['cross-site', 'same-site']) {
+        const res = await raw(server.port, { path, headers: noCors(site) })
+        assert.equal(res.status, 403, `${site} ${path}`)
+        assert.equal(code(res.json()), 'FORBIDDEN_SITE')
+        assert.equal(res.headers['cross-origin-resource-policy'], 'same-origin')
+      }
+    }
+    // With the token too: Fetch Metadata is checked before it.
+    const api = await call(
+      server,
+      'app.info',
+      {},
+      { authorization: `Bearer ${server.token}`, 'sec-fetch-site': 'cross-site' },
+    )
+    assert.equal(api.status, 403)
+  })
+
+  it('our own page, a typed URL or bookmark, and non-browser clients pass', async (t) => {
+    const { server } = await startFixture(t)
+    const variants: Array<Record<string, string>> = [
+      { 'sec-fetch-site': 'same-origin' },
+      { 'sec-fetch-site': 'none' },
+      {},
+    ]
+    for (const headers of variants) {
+      for (const path of ['/favicon.svg', '/api/health', '/']) {
+        const res = await raw(server.port, { path, headers })
+        assert.equal(res.status, 200, `${JSON.stringify(headers)} ${path}`)
+        assert.equal(res.headers['cross-origin-resource-policy'], 'same-origin')
+      }
+    }
+    const api = await call(
+      server,
+      'app.info',
+      {},
+      { authorization: `Bearer ${server.token}`, 'sec-fetch-site': 'same-origin' },
+    )
+    assert.equal(api.status, 200)
+  })
+
+  it('a link to the UI on another site opens it; framing or scripting it does not', async (t) => {
+    const { server } = await startFixture(t)
+    const nav = {
+      'sec-fetch-site': 'cross-site',
+      'sec-fetch-mode': 'navigate',
+      'sec-fetch-dest': 'document',
+      'sec-fetch-user': '?1',
+    }
+    const page = await raw(server.port, { path: '/', headers: nav })
+    assert.equal(page.status, 200)
+    assert.match(page.text, /<title>Tandem<\/title>/)
+    assert.equal((await raw(server.port, { path: '/api/health', headers: nav })).status, 403)
+    const framed = await raw(server.port, {
+      path: '/',
+      headers: { ...nav, 'sec-fetch-dest': 'iframe' },
+    })
+    assert.equal(framed.status, 403)
+  })
+
+  it('every answer carries Cross-Origin-Resource-Policy: same-origin', async (t) => {
+    const { server } = await startFixture(t, { maxBodyBytes: 64 })
+    const auth = { authorization: `Bearer ${server.token}` }
+    const answers = [
+      await raw(server.port, { path: '/' }), // 200 html
+      await raw(server.port, { path: '/assets/app.js' }), // 200 file
+      await raw(server.port, { path: '/assets/missing.js' }), // 404 static
+      await raw(server.port, { path: '/link.txt' }), // 403 static
+      await raw(server.port, { path: '/%E0%A4%A' }), // 400 static
+      await call(server, 'app.info', {}, {}), // 401
+      await call(server, 'app.info', {}, { ...auth, origin: 'http://evil.example' }), // 403
+      await call(server, 'no.such', {}, auth), // 200 UNKNOWN_METHOD
+      await raw(server.port, { method: 'POST', path: '/api/not-a-method', headers: auth }), // 404
+      await raw(server.port, { method: 'DELETE', path: '/' }), // 405
+      await raw(server.port, { path: '/api/ws' }), // 426
+      await call(server, 'settings.set', { pad: 'x'.repeat(100) }, auth), // 413
+      await raw(server.port, { path: '/', headers: { host: 'evil.example' } }), // 421
+    ]
+    const statuses = answers.map((a) => a.status)
+    assert.deepEqual(statuses, [200, 200, 404, 403, 400, 401, 403, 200, 404, 405, 426, 413, 421])
+    for (const [i, a] of answers.entries()) {
+      assert.equal(a.headers['cross-origin-resource-policy'], 'same-origin', `answer ${i}`)
+    }
+    assert.equal(code(answers[9]!.json()), 'METHOD_NOT_ALLOWED')
+
+    // The WebSocket's refusals and its 101 too.
+    const refused = await openWs(t, server.port, '')
+    assert.ok('status' in refused)
+    const ok = await new Promise<Record<string, string | string[] | undefined>>(
+      (resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/ws?token=${server.token}`)
+        ws.on('upgrade', (res) => resolve(res.headers))
+        ws.on('open', () => ws.terminate())
+        ws.on('error', reject)
+      },
+    )
+    assert.equal(ok['cross-origin-resource-policy'], 'same-origin')
+  })
+
+  it('the WebSocket upgrade from another site is refused even with the token', async (t) => {
+    const { server } = await startFixture(t)
+    for (const site of ['cross-site', 'same-site']) {
+      const res = await openWs(t, server.port, `?token=${server.token}`, {
+        'sec-fetch-site': site,
+        'sec-fetch-mode': 'websocket',
+      })
+      assert.ok('status' in res, site)
+      assert.equal(res.status, 403)
+      assert.equal(code(JSON.parse(res.body)), 'FORBIDDEN_SITE')
+    }
+    socket(
+      await openWs(t, server.port, `?token=${server.token}`, { 'sec-fetch-site': 'same-origin' }),
+    )
+  })
+
+  it('rotating the token: daemon.json first, the old token refused, its sockets closed', async (t) => {
+    const { server, stateDir } = await startFixture(t)
+    const old = server.token
+    const { ws } = socket(await openWs(t, server.port, `?token=${old}`))
+    const closed = new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)))
+    const rotated = await call(server, 'server/rotate-token', undefined, {
+      authorization: `Bearer ${old}`,
+    })
+    assert.equal(rotated.status, 200)
+    assert.deepEqual(rotated.json(), { ok: true, value: { daemonFile: daemonFilePath(stateDir) } })
+    assert.match(server.token, /^[0-9a-f]{64}$/)
+    assert.notEqual(server.token, old)
+    assert.equal(server.uiUrl, `${server.url}#token=${server.token}`)
+    const file = JSON.parse(await readFile(daemonFilePath(stateDir), 'utf8')) as { token: string }
+    assert.equal(file.token, server.token)
+    assert.equal(await closed, 1008)
+    assert.equal(
+      (await call(server, 'app.info', {}, { authorization: `Bearer ${old}` })).status,
+      401,
+    )
+    assert.equal((await call(server, 'app.info')).status, 200)
+    const oldWs = await openWs(t, server.port, `?token=${old}`)
+    assert.ok('status' in oldWs && oldWs.status === 401)
+    // Without the current token nobody rotates it, and only POST does.
+    assert.equal(
+      (await call(server, 'server/rotate-token', undefined, { authorization: `Bearer ${old}` }))
+        .status,
+      401,
+    )
+    const get = await raw(server.port, {
+      path: '/api/server/rotate-token',
+      headers: { authorization: `Bearer ${server.token}` },
+    })
+    assert.equal(get.status, 405)
+    assert.equal(file.token, server.token)
   })
 })

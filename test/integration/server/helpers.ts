@@ -57,6 +57,10 @@ export async function startFixture(
   )
   await writeFile(join(uiDir, 'assets', 'app.js'), 'console.log("ui")')
   await writeFile(join(uiDir, 'assets', 'style.css'), 'body{}')
+  await writeFile(
+    join(uiDir, 'favicon.svg'),
+    '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"><rect width="16" height="16"/></svg>',
+  )
   await writeFile(join(dir, 'secret.txt'), 'outside the UI')
   await symlink(join(dir, 'secret.txt'), join(uiDir, 'link.txt'))
   const settings = await SettingsStore.open({ dir: join(dir, 'config'), cores: 4 })

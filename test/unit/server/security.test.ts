@@ -4,13 +4,15 @@ import type { IncomingMessage } from 'node:http'
 import { describe, it } from 'node:test'
 import {
   bearerToken,
+  checkFetchSite,
   checkHostAndOrigin,
   newToken,
   tokenMatches,
 } from '../../../core/server/security.js'
 import { contentType } from '../../../core/server/static-files.js'
 
-const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage
+const req = (headers: Record<string, string>, method = 'GET') =>
+  ({ headers, method }) as unknown as IncomingMessage
 
 describe('local API security checks', () => {
   it('tokens are 32 random bytes in hex and compare exactly', () => {
@@ -43,6 +45,44 @@ describe('local API security checks', () => {
     for (const origin of ['http://localhost:8123', 'null', 'http://evil.example', 'file://']) {
       assert.equal(check({ host: '127.0.0.1:8123', origin }), 'FORBIDDEN_ORIGIN', origin)
     }
+  })
+
+  it('Sec-Fetch-Site: same-origin, none and absent pass; another site is refused', () => {
+    const check = (headers: Record<string, string>, path = '/api/health', method = 'GET') =>
+      checkFetchSite(req(headers, method), path)?.code
+    assert.equal(check({}), undefined)
+    assert.equal(check({ 'sec-fetch-site': 'same-origin' }), undefined)
+    assert.equal(check({ 'sec-fetch-site': 'none' }), undefined)
+    for (const site of ['cross-site', 'same-site', 'Cross-Site', 'something-new']) {
+      for (const path of ['/api/health', '/favicon.svg', '/', '/api/ws']) {
+        assert.equal(
+          check({ 'sec-fetch-site': site, 'sec-fetch-mode': 'no-cors' }, path),
+          'FORBIDDEN_SITE',
+        )
+      }
+    }
+  })
+
+  it('another site may link to a UI page (a user-made top-level navigation), nothing more', () => {
+    const nav = {
+      'sec-fetch-site': 'cross-site',
+      'sec-fetch-mode': 'navigate',
+      'sec-fetch-dest': 'document',
+      'sec-fetch-user': '?1',
+    }
+    const check = (headers: Record<string, string>, path = '/', method = 'GET') =>
+      checkFetchSite(req(headers, method), path)?.code
+    assert.equal(check(nav), undefined)
+    assert.equal(check(nav, '/projects/abc'), undefined)
+    assert.equal(check({ ...nav, 'sec-fetch-site': 'same-site' }), undefined)
+    assert.equal(check(nav, '/', 'HEAD'), undefined)
+    // Not for the API, not scripted (no user activation), not framed, not a form post.
+    assert.equal(check(nav, '/api/health'), 'FORBIDDEN_SITE')
+    assert.equal(check({ ...nav, 'sec-fetch-user': '?0' }), 'FORBIDDEN_SITE')
+    const { 'sec-fetch-user': _, ...scripted } = nav
+    assert.equal(check(scripted), 'FORBIDDEN_SITE')
+    assert.equal(check({ ...nav, 'sec-fetch-dest': 'iframe' }), 'FORBIDDEN_SITE')
+    assert.equal(check(nav, '/', 'POST'), 'FORBIDDEN_SITE')
   })
 
   it('content types for what a Vite build emits', () => {
