@@ -1,7 +1,7 @@
 /** Starting with no network, coming online later, and sleeping (suspend/resume). */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { freeLoopbackPort, LOOPBACK } from '../../../core/net/testnet.js'
+import { freeLoopbackPort, LOOPBACK, startLoopbackTestnet } from '../../../core/net/testnet.js'
 import { fullMesh, joinAndMesh, loopbackTestnet, testNode } from '../../support/swarm.js'
 import { waitUntil } from '../../support/wait.js'
 
@@ -43,5 +43,25 @@ describe('resilience', () => {
     await fullMesh([a, b], PROJECT)
     assert.equal(a.state, 'online')
     assert.deepEqual(states.slice(0, 1), ['suspended'])
+  })
+
+  it('stops within a bound when the DHT has gone', async (t) => {
+    const testnet = await startLoopbackTestnet()
+    const host = testNode(t, testnet.bootstrap, { roles: ['host'] })
+    const peer = testNode(t, testnet.bootstrap)
+    host.joinDiscovery()
+    await joinAndMesh([host, peer], PROJECT)
+    await host.swarm.flush()
+    assert.equal(host.state, 'online')
+    // Every unannounce now waits out its request timeouts: about 5 s per node before the bound.
+    await testnet.destroy()
+    for (const node of [host, peer]) {
+      const started = Date.now()
+      await node.destroy()
+      const took = Date.now() - started
+      assert.ok(took < 3000, `stopped in ${took} ms`)
+      assert.equal(node.swarm.dht.destroyed, true)
+      assert.equal(node.state, 'destroyed')
+    }
   })
 })
