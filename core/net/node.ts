@@ -202,7 +202,10 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     joined.refresher.stop()
     this.topics.delete(topic.toString('hex'))
     this.sendHelloToAll()
-    await this.swarm.leave(topic)
+    // Unannouncing waits out DHT timeouts when the DHT has gone (a host or participant stopping
+    // offline): give it the stop grace, then let it finish in the background. swarm.leave never
+    // rejects (hyperswarm swallows the network's errors), and destroy() ends whatever is pending.
+    await this.withinGrace(this.swarm.leave(topic))
   }
 
   /** Sends to one peer; throws PEER_UNKNOWN or the channel's coded errors. */
@@ -285,35 +288,41 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     await this.guard?.close()
     const offline = this.current === 'offline'
     this.setState('destroyed')
-    if (!offline) {
-      await this.destroySwarm()
-      return
-    }
-    // Offline, unannouncing would only wait out DHT timeouts: close the DHT first, which fails the
-    // pending lookups at once, while the discoveries still get destroyed (their timers hold the
-    // event loop open otherwise).
-    const cleared = this.swarm.clear()
-    await this.swarm.destroy({ force: true })
-    await cleared
+    await this.destroySwarm(offline)
   }
 
   /**
-   * Unannounces politely, but for at most `stopGraceMs`: a node whose DHT has gone (bootstrap down,
-   * network lost after it was online) would otherwise wait out every unannounce's request timeouts.
-   * Past the grace the DHT is destroyed, which fails its pending requests at once, so the polite
-   * destroy settles right after; nothing is left running.
+   * Stopping must not wait on a DHT that is gone: every unannounce (the topics', and the server's
+   * in hyperswarm's destroy) would wait out its request timeouts, seconds each. Destroying the DHT
+   * fails its pending requests at once, so whatever waits on them settles right after; the
+   * discoveries and the server still get closed (their timers hold the event loop open otherwise).
+   * Offline, the DHT goes at once. Online, the swarm unannounces politely for `stopGraceMs`, then
+   * the DHT goes (the bootstrap may have vanished while the node still counted as online).
    */
-  private async destroySwarm(): Promise<void> {
+  private async destroySwarm(offline: boolean): Promise<void> {
+    if (offline) {
+      const closing = Promise.all([this.swarm.clear(), this.swarm.destroy({ force: true })])
+      await this.swarm.dht.destroy({ force: true })
+      await closing
+      return
+    }
     const polite = this.swarm.destroy()
-    let timer: NodeJS.Timeout | undefined
-    const grace = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), this.opts.stopGraceMs ?? DEFAULT_STOP_GRACE_MS)
-    })
-    const outcome = await Promise.race([polite.then(() => 'done' as const), grace])
-    clearTimeout(timer)
-    if (outcome === 'done') return
+    if (await this.withinGrace(polite)) return
     await this.swarm.dht.destroy({ force: true })
     await polite
+  }
+
+  /** Whether `work` settled within the stop grace; it keeps running either way. */
+  private async withinGrace(work: Promise<unknown>): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined
+    const grace = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.opts.stopGraceMs ?? DEFAULT_STOP_GRACE_MS)
+    })
+    try {
+      return await Promise.race([work.then(() => true), grace])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   private join(topic: Buffer, project: Buffer | null, announce: boolean): void {

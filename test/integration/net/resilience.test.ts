@@ -55,6 +55,10 @@ describe('resilience', () => {
     assert.equal(host.state, 'online')
     // Every unannounce now waits out its request timeouts: about 5 s per node before the bound.
     await testnet.destroy()
+    // A host or participant stopping leaves its project first: bounded too.
+    const leaving = Date.now()
+    await peer.leaveProject(PROJECT)
+    assert.ok(Date.now() - leaving < 3000, `left in ${Date.now() - leaving} ms`)
     for (const node of [host, peer]) {
       const started = Date.now()
       await node.destroy()
