@@ -33,6 +33,18 @@ export interface Checkpoint {
   contentHash: string
 }
 
+/**
+ * The exact size of a checkpoint file for `spec`: the layout fixes every tensor's shape, so a file
+ * of any other length cannot be this model's. Lets a reader refuse a header that declares some
+ * other size before fetching a single chunk.
+ */
+export function checkpointByteLength(spec: ModelSpec): number {
+  const shapes = paramLayout(spec).map((p) => p.shape)
+  const shapeBytes = shapes.reduce((n, s) => n + 1 + 4 * s.length, 0)
+  const total = shapes.reduce((n, s) => n + sizeOf(s), 0)
+  return FIXED + shapeBytes + 4 * total + HASH
+}
+
 export function encodeCheckpoint(
   spec: ModelSpec,
   round: number,

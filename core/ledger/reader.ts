@@ -17,7 +17,7 @@
  */
 import type Hypercore from 'hypercore'
 import { isTandemError, TandemError } from '../api/errors.js'
-import { decodeCheckpoint, type Checkpoint } from '../engine/checkpoint.js'
+import { checkpointByteLength, decodeCheckpoint, type Checkpoint } from '../engine/checkpoint.js'
 import { paramLayout, sizeOf } from '../engine/model/layout.js'
 import { corrupt, decodeEntry, MAX_ENTRY_BYTES } from './entries.js'
 import type { CheckpointHeader, Entry, Receipt, RoundOpen } from './entries.js'
@@ -169,15 +169,23 @@ async function readFile(
   round: number,
   opts: ReadOptions,
 ): Promise<Checkpoint> {
+  const mismatch = (why: string) =>
+    new TandemError('LEDGER_CHECKPOINT_MISMATCH', `${what} ${round} does not verify: ${why}`)
+  // The header comes from the host: one declaring up to 4 GiB would have us fetch and buffer every
+  // chunk before the length check below. The model fixes the file's exact size, so check first.
+  const expected = checkpointByteLength(state.manifest.model)
+  if (ref.byteLength !== expected)
+    throw mismatch(`the header declares ${ref.byteLength} bytes, the model's file is ${expected}`)
   const parts: Uint8Array[] = []
+  let size = 0
   for (let i = 1; i <= ref.chunkCount; i++) {
     const entry = decodeEntry(await block(core, ref.index + i, opts), ref.index + i)
     if (entry.kind !== 'chunk') throw corrupt(ref.index + i, `${what} ${round} chunk missing`)
+    size += entry.bytes.byteLength
+    if (size > ref.byteLength) throw mismatch(`chunks exceed the ${ref.byteLength} bytes declared`)
     parts.push(entry.bytes)
   }
   const bytes = Buffer.concat(parts)
-  const mismatch = (why: string) =>
-    new TandemError('LEDGER_CHECKPOINT_MISMATCH', `${what} ${round} does not verify: ${why}`)
   if (bytes.length !== ref.byteLength)
     throw mismatch(`${bytes.length} bytes, header says ${ref.byteLength}`)
   // decodeCheckpoint verifies the file's own digest and computes its identity (contentHash); a

@@ -1,7 +1,8 @@
 /**
  * The `tandem/1` protomux channel on one connection: small control messages next to corestore's
  * replication on the same mux (Protomux.from shares it). Every incoming frame passes the rate and
- * in-flight limits, then decodeMessage; any failure becomes one coded violation reported to the
+ * in-flight limits, then decodeMessage; frames of type ids we do not define are counted and rate
+ * limited too, and past a few are a violation; any failure becomes one coded violation reported to the
  * owner, after which the channel ignores the peer. Nothing thrown here ever reaches protomux: it
  * re-throws native errors, which would kill the process.
  */
@@ -19,6 +20,7 @@ import {
 } from '../wire/messages.js'
 import type { WireCounters } from './counters.js'
 import { MessageRateBucket, type PeerLimits } from './limits.js'
+import { watchUnknownMessages } from './unknown-messages.js'
 
 export interface ControlChannelHandlers {
   onopen(): void
@@ -37,6 +39,7 @@ export class ControlChannel {
   private readonly bucket: MessageRateBucket
   private inboundInFlight = 0
   private outboundInFlight = 0
+  private unknownSeen = 0
   private failed = false
   private helloSeen = false
   private isOpen = false
@@ -72,6 +75,12 @@ export class ControlChannel {
         onmessage: (bytes) => this.receive(kind, bytes),
       })
       this.senders.set(kind, message)
+    }
+    // Without this, protomux drops unregistered type ids before any limit sees them.
+    if (!watchUnknownMessages(this.channel, (type, size) => this.receiveUnknown(type, size))) {
+      this.handlers.onhandlerError(
+        new TandemError('INTERNAL', 'this protomux cannot report unknown message types'),
+      )
     }
     this.channel.open()
   }
@@ -135,6 +144,29 @@ export class ControlChannel {
         counters.rxBytes += bytes.byteLength
       }
       this.dispatch({ type: kind, body } as WireMessage, bytes.byteLength)
+    } catch (err) {
+      this.fail(err)
+    }
+  }
+
+  /** A type id this build does not define: counted and rate limited; past a few, a violation. */
+  private receiveUnknown(type: number, size: number): void {
+    if (this.failed) return
+    this.unknownSeen++
+    for (const counters of this.counters) {
+      counters.unknown++
+      counters.rxBytes += size
+    }
+    try {
+      if (!this.bucket.take()) {
+        throw new TandemError('WIRE_RATE_LIMIT', `more than ${this.limits.messagesPerSecond}/s`)
+      }
+      if (this.unknownSeen > this.limits.maxUnknownMessages) {
+        throw new TandemError(
+          'WIRE_UNEXPECTED',
+          `${this.unknownSeen} messages of undefined types (last: type ${type})`,
+        )
+      }
     } catch (err) {
       this.fail(err)
     }

@@ -10,6 +10,8 @@ export interface WireCounters {
   invalid: number
   /** Our own sends refused because the peer was not draining. */
   dropped: number
+  /** Messages of a type id this build does not define (dropped; too many is a ban). */
+  unknown: number
 }
 
 export interface NodeCounters extends WireCounters {
@@ -20,12 +22,24 @@ export interface NodeCounters extends WireCounters {
   connections: number
   /** Errors thrown by our own message handlers (bugs, not the peer's fault). */
   handlerErrors: number
+  /** Connections reset by a bad replication handshake (INVALID_CAPABILITY); a few earn a ban. */
+  replicationFaults: number
+  /** Bans ended early to make room in the full ban table. */
+  bansEvicted: number
 }
 
 export function wireCounters(): WireCounters {
-  return { rx: 0, tx: 0, rxBytes: 0, txBytes: 0, invalid: 0, dropped: 0 }
+  return { rx: 0, tx: 0, rxBytes: 0, txBytes: 0, invalid: 0, dropped: 0, unknown: 0 }
 }
 
 export function nodeCounters(): NodeCounters {
-  return { ...wireCounters(), bans: 0, refused: 0, connections: 0, handlerErrors: 0 }
+  return {
+    ...wireCounters(),
+    bans: 0,
+    refused: 0,
+    connections: 0,
+    handlerErrors: 0,
+    replicationFaults: 0,
+    bansEvicted: 0,
+  }
 }

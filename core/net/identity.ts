@@ -99,6 +99,8 @@ async function publish(file: string, text: string): Promise<boolean> {
       throw e
     }
   } finally {
+    // Best effort: the outcome is decided by the link (or exclusive create) above. A temp file that
+    // cannot be removed stays behind with mode 0600 in the node's own 0700 directory.
     await unlink(temp).catch(() => {})
   }
 }

@@ -12,6 +12,12 @@ export interface PeerLimits {
   maxInboundInFlight: number
   /** Bytes sent to a peer that has not drained them yet. */
   maxOutboundInFlight: number
+  /**
+   * Messages of type ids this build does not define, per connection, before the peer is banned
+   * (`WIRE_UNEXPECTED`). A few are tolerated: a newer peer should only send a new type to peers
+   * whose hello says they know it, but one that gets this wrong is not hostile.
+   */
+  maxUnknownMessages: number
 }
 
 export const DEFAULT_LIMITS: PeerLimits = {
@@ -19,6 +25,7 @@ export const DEFAULT_LIMITS: PeerLimits = {
   burst: 200,
   maxInboundInFlight: 256 * 1024,
   maxOutboundInFlight: 1024 * 1024,
+  maxUnknownMessages: 8,
 }
 
 export class MessageRateBucket {

@@ -15,15 +15,16 @@ import {
   type RoleName,
   type WireMessage,
 } from '../wire/messages.js'
-import { BanList, type Ban } from './ban-list.js'
+import { BanList, DEFAULT_MAX_BANS, type Ban } from './ban-list.js'
 import { ControlChannel } from './control-channel.js'
 import { nodeCounters, type NodeCounters } from './counters.js'
+import { FaultTally } from './fault-tally.js'
 import { displayId } from './identity.js'
 import { DEFAULT_LIMITS, type PeerLimits } from './limits.js'
 import { callListeners } from './listeners.js'
 import { Peer, type PeerStatus } from './peer.js'
 import { ReplicationGuard, type ReplicationFault } from './replication-guard.js'
-import { isPeerFault } from './stream-errors.js'
+import { isPeerFault, isReplicationFault } from './stream-errors.js'
 import { createSwarm } from './swarm.js'
 import { datasetTopic, discoveryTopic, projectTopic } from './topics.js'
 import { DEFAULT_REFRESH, TopicRefresher, type RefreshSchedule } from './topic-refresher.js'
@@ -40,6 +41,15 @@ export interface TandemNodeOptions {
   maxPeers?: number
   /** How long a peer that broke the protocol stays banned. */
   banMs?: number
+  /** Most bans held at once; when full, the ban ending soonest makes room. */
+  maxBans?: number
+  /** Bad replication handshakes (per identity, within `banMs`) that earn a ban. */
+  replicationFaultLimit?: number
+  /**
+   * How long destroy() waits for the swarm to unannounce before tearing the DHT down: with the DHT
+   * unreachable, every unannounce waits out its request timeouts (seconds each).
+   */
+  stopGraceMs?: number
   refresh?: Partial<RefreshSchedule>
   /**
    * The node's corestore: replicated on every connection (before the control channel opens, on the
@@ -92,6 +102,8 @@ interface JoinedTopic {
 }
 
 export const DEFAULT_BAN_MS = 10 * 60_000
+export const DEFAULT_REPLICATION_FAULT_LIMIT = 3
+export const DEFAULT_STOP_GRACE_MS = 1500
 const STATE_POLL_MS = 1000
 
 export class TandemNode extends EventEmitter<NodeEvents> {
@@ -101,8 +113,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   readonly displayId: string
   private readonly limits: PeerLimits
   private readonly schedule: RefreshSchedule
-  private readonly bans = new BanList()
-  private readonly banTimers = new Set<NodeJS.Timeout>()
+  private readonly bans: BanList
+  private readonly replicationFaults: FaultTally
   private readonly peerMap = new Map<string, Peer>()
   private readonly topics = new Map<string, JoinedTopic>()
   /** Dataset topics, counted: a host and a participant (or two projects) may share one. */
@@ -125,6 +137,18 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     this.agent = opts.agent ?? 'tandem'
     this.maxPeers = opts.maxPeers ?? 64
     this.banMs = opts.banMs ?? DEFAULT_BAN_MS
+    this.bans = new BanList({
+      maxBans: opts.maxBans ?? DEFAULT_MAX_BANS,
+      onEnd: (ban, evicted) => {
+        if (evicted) this.counters.bansEvicted++
+        // The firewall refused the peer, and hyperswarm then marks it banned, which sticks: lift it.
+        this.swarm.peers.get(ban.key)?.ban(false)
+      },
+    })
+    this.replicationFaults = new FaultTally({
+      windowMs: this.banMs,
+      maxEntries: opts.maxBans ?? DEFAULT_MAX_BANS,
+    })
     this.swarm = createSwarm(opts.bootstrap, {
       keyPair: opts.keyPair,
       maxPeers: this.maxPeers,
@@ -180,7 +204,10 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     joined.refresher.stop()
     this.topics.delete(topic.toString('hex'))
     this.sendHelloToAll()
-    await this.swarm.leave(topic)
+    // Unannouncing waits out DHT timeouts when the DHT has gone (a host or participant stopping
+    // offline): give it the stop grace, then let it finish in the background. swarm.leave never
+    // rejects (hyperswarm swallows the network's errors), and destroy() ends whatever is pending.
+    await this.withinGrace(this.swarm.leave(topic))
   }
 
   /**
@@ -248,16 +275,9 @@ export class TandemNode extends EventEmitter<NodeEvents> {
 
   /** Disconnects and bans a peer for `ms` (default: the node's ban time). */
   ban(key: Uint8Array, reason: TandemError, ms = this.banMs): void {
+    // The firewall refuses the peer from now on; the ban list lifts hyperswarm's own ban at the end.
     const ban = this.bans.add(key, ms, reason.code)
     this.counters.bans++
-    // The firewall refuses the peer from now on (and hyperswarm then marks it banned, which
-    // sticks, so it is lifted here when the ban ends).
-    const timer = setTimeout(() => {
-      this.banTimers.delete(timer)
-      this.swarm.peers.get(ban.key)?.ban(false)
-    }, ms)
-    timer.unref()
-    this.banTimers.add(timer)
     const peer = this.peerMap.get(ban.key)
     if (peer) {
       peer.channel.sendFinalError(reason)
@@ -304,21 +324,46 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   async destroy(): Promise<void> {
     if (this.current === 'destroyed') return
     clearInterval(this.poll)
-    for (const t of this.banTimers) clearTimeout(t)
+    this.bans.clear()
     for (const t of this.topics.values()) t.refresher.stop()
     await this.guard?.close()
     const offline = this.current === 'offline'
     this.setState('destroyed')
-    if (!offline) {
-      await this.swarm.destroy()
+    await this.destroySwarm(offline)
+  }
+
+  /**
+   * Stopping must not wait on a DHT that is gone: every unannounce (the topics', and the server's
+   * in hyperswarm's destroy) would wait out its request timeouts, seconds each. Destroying the DHT
+   * fails its pending requests at once, so whatever waits on them settles right after; the
+   * discoveries and the server still get closed (their timers hold the event loop open otherwise).
+   * Offline, the DHT goes at once. Online, the swarm unannounces politely for `stopGraceMs`, then
+   * the DHT goes (the bootstrap may have vanished while the node still counted as online).
+   */
+  private async destroySwarm(offline: boolean): Promise<void> {
+    if (offline) {
+      const closing = Promise.all([this.swarm.clear(), this.swarm.destroy({ force: true })])
+      await this.swarm.dht.destroy({ force: true })
+      await closing
       return
     }
-    // Offline, unannouncing would only wait out DHT timeouts: close the DHT first, which fails the
-    // pending lookups at once, while the discoveries still get destroyed (their timers hold the
-    // event loop open otherwise).
-    const cleared = this.swarm.clear()
-    await this.swarm.destroy({ force: true })
-    await cleared
+    const polite = this.swarm.destroy()
+    if (await this.withinGrace(polite)) return
+    await this.swarm.dht.destroy({ force: true })
+    await polite
+  }
+
+  /** Whether `work` settled within the stop grace; it keeps running either way. */
+  private async withinGrace(work: Promise<unknown>): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined
+    const grace = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.opts.stopGraceMs ?? DEFAULT_STOP_GRACE_MS)
+    })
+    try {
+      return await Promise.race([work.then(() => true), grace])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   private join(topic: Buffer, project: Buffer | null, announce: boolean): void {
@@ -362,15 +407,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   private onConnection(conn: Hyperswarm.Connection): void {
     this.counters.connections++
     // A connection without an error listener crashes the process when the peer vanishes.
-    conn.on('error', (err: unknown) => {
-      if (isPeerFault(err) && !this.bans.has(conn.remotePublicKey)) {
-        this.counters.invalid++
-        this.ban(
-          conn.remotePublicKey,
-          new TandemError('WIRE_MALFORMED', `connection failed: ${(err as Error).message}`),
-        )
-      }
-    })
+    conn.on('error', (err: unknown) => this.onConnectionError(conn, err))
     if (this.bans.has(conn.remotePublicKey)) {
       this.counters.refused++
       conn.destroy()
@@ -402,6 +439,31 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     })
     conn.once('close', () => this.onClose(peer))
     this.updateState()
+  }
+
+  /** Peer faults ban at once, replication-handshake faults past a threshold; the rest is the network. */
+  private onConnectionError(conn: Hyperswarm.Connection, err: unknown): void {
+    const key = conn.remotePublicKey
+    if (this.bans.has(key)) return
+    if (isPeerFault(err)) {
+      this.counters.invalid++
+      this.ban(key, new TandemError('WIRE_MALFORMED', `connection failed: ${describe(err)}`))
+      return
+    }
+    if (!isReplicationFault(err)) return // a network error: not the peer's fault
+    this.counters.replicationFaults++
+    const faults = this.replicationFaults.add(key)
+    if (faults < (this.opts.replicationFaultLimit ?? DEFAULT_REPLICATION_FAULT_LIMIT)) return
+    this.replicationFaults.delete(key)
+    this.counters.invalid++
+    this.ban(
+      key,
+      new TandemError(
+        'WIRE_BAD_REPLICATION',
+        `${faults} bad replication handshakes (${describe(err)})`,
+        { cause: err },
+      ),
+    )
   }
 
   private onMessage(peer: Peer, message: WireMessage): void | Promise<void> {
@@ -458,4 +520,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     this.current = next
     this.emit('state', next)
   }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
 }

@@ -36,6 +36,8 @@ export class ReplicationGuard {
     if (this.closed) return
     this.closed = true
     this.store.unwatch(this.onCore)
+    // A weak session that fails to close is one whose core is already closing or closed (the store
+    // going away first): there is nothing left to release, and the node's stop must not fail on it.
     await Promise.all([...this.sessions].map((s) => s.close().catch(() => {})))
   }
 
@@ -47,7 +49,8 @@ export class ReplicationGuard {
     session.on('verification-error', (error, _req, _res, from) => {
       this.onFault({ remotePublicKey: from.remotePublicKey, stream: from.stream, error })
     })
-    // A core that fails to open closes its sessions; nothing to report for it.
+    // A core that fails to open closes its sessions, and whoever opened the core gets the error;
+    // this watcher has nothing to report for it.
     session.ready().catch(() => {})
   }
 }

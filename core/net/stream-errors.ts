@@ -16,9 +16,27 @@ const PEER_FAULT_MESSAGES = [
 
 const PEER_FAULT_CODES = new Set(['INVALID_SIGNATURE', 'INVALID_CHECKSUM', 'INVALID_OPERATION'])
 
+/**
+ * Replication-channel faults that reset the connection but are not banned on the first one: a bad
+ * replication handshake (`INVALID_CAPABILITY`, hypercore's replicator `onopen`) is what garbage on a
+ * hypercore channel looks like, but it depends on the handshake hash of this very connection, so
+ * one could come from a peer whose stream was disturbed rather than a hostile one. The node counts
+ * them per remote identity (fault-tally.ts) and bans past a small threshold.
+ */
+const REPLICATION_FAULT_CODES = new Set(['INVALID_CAPABILITY'])
+
+function codeOf(err: unknown): unknown {
+  return err instanceof Error ? (err as { code?: unknown }).code : undefined
+}
+
 export function isPeerFault(err: unknown): boolean {
   if (!(err instanceof Error)) return false
-  const code = (err as { code?: unknown }).code
+  const code = codeOf(err)
   if (typeof code === 'string') return PEER_FAULT_CODES.has(code)
   return PEER_FAULT_MESSAGES.some((m) => err.message.startsWith(m))
+}
+
+export function isReplicationFault(err: unknown): boolean {
+  const code = codeOf(err)
+  return typeof code === 'string' && REPLICATION_FAULT_CODES.has(code)
 }

@@ -32,6 +32,8 @@ declare module 'protomux' {
       unique?: boolean
       userData?: unknown
       messages?: Array<MessageOptions<never>>
+      /** Encodes the value given to open(); the remote's arrives decoded in onopen. */
+      handshake?: Encoding<unknown>
       onopen?: (handshake: unknown, channel: Channel) => void | Promise<void>
       onclose?: (isRemote: boolean, channel: Channel) => void | Promise<void>
       ondestroy?: (channel: Channel) => void | Promise<void>

@@ -4,21 +4,10 @@
  * field, never a native error, because peer input reaches here.
  */
 import { TandemError } from '../api/errors.js'
+import { LIMITS } from './limits.js'
 import { AckStatus, type MessageBodies, type MessageKind } from './messages.js'
 
-export const LIMITS = {
-  maxProjects: 64,
-  maxAgentBytes: 64,
-  maxNameBytes: 128,
-  maxErrorMessageBytes: 256,
-  /** Rounds, block indexes and counts stay well inside uint32. */
-  maxRound: 0xffff_ffff,
-  maxContributors: 1_000_000,
-  maxInnerSteps: 1_000_000,
-  maxOfferBlocks: 65_536,
-  maxOfferBytes: 1024 * 1024 * 1024,
-  maxSamples: 1_000_000_000,
-} as const
+export { LIMITS }
 
 const CODE_PATTERN = /^[A-Z][A-Z0-9_]{0,31}$/
 // Printable text only: no control characters, no replacement characters from bad UTF-8.

@@ -6,6 +6,8 @@
  */
 import c from 'compact-encoding'
 import type Protomux from 'protomux'
+import { boundedArray } from './bounded-array.js'
+import { LIMITS } from './limits.js'
 
 /** The protomux protocol name of the control channel (the `1` is the wire protocol's major). */
 export const PROTOCOL = 'tandem/1'
@@ -124,7 +126,12 @@ type Codec<T> = Protomux.Encoding<T>
 
 const key = c.fixed32
 const sig = c.fixed64
-const keys = c.array(c.fixed32)
+// Every array from a peer goes through boundedArray: its length is checked before allocation.
+const projectKeys = boundedArray(c.fixed32, {
+  field: 'hello.projects',
+  max: LIMITS.maxProjects,
+  minItemBytes: 32,
+})
 const ROLE_ENTRIES = Object.entries(Role) as Array<[RoleName, number]>
 const ACK_ENTRIES = Object.entries(AckStatus) as Array<[AckStatusName, number]>
 
@@ -185,14 +192,14 @@ export const codecs: { [K in MessageKind]: Codec<MessageBodies[K]> } = {
       c.uint.preencode(s, FORMAT_VERSION)
       c.uint.preencode(s, m.protocol)
       c.uint.preencode(s, roleBits(m.roles))
-      keys.preencode(s, m.projects)
+      projectKeys.preencode(s, m.projects)
       c.string.preencode(s, m.agent)
     },
     encode(s, m) {
       c.uint.encode(s, FORMAT_VERSION)
       c.uint.encode(s, m.protocol)
       c.uint.encode(s, roleBits(m.roles))
-      keys.encode(s, m.projects)
+      projectKeys.encode(s, m.projects)
       c.string.encode(s, m.agent)
     },
     decode(s) {
@@ -200,7 +207,7 @@ export const codecs: { [K in MessageKind]: Codec<MessageBodies[K]> } = {
       return {
         protocol: c.uint.decode(s),
         roles: roleNames(c.uint.decode(s)),
-        projects: keys.decode(s),
+        projects: projectKeys.decode(s),
         agent: c.string.decode(s),
       }
     },

@@ -3,11 +3,19 @@ import Corestore from 'corestore'
 import crypto from 'hypercore-crypto'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
-import { decodeCheckpoint, encodeCheckpoint } from '../../../core/engine/checkpoint.js'
+import {
+  checkpointByteLength,
+  decodeCheckpoint,
+  encodeCheckpoint,
+} from '../../../core/engine/checkpoint.js'
 import { initialWeights } from '../../../core/engine/model/init.js'
 import {
+  CHUNK_BYTES,
   checkpointBlocks,
+  encodeCheckpointHeader,
+  encodeChunk,
   encodeReceipt,
+  MAX_CHECKPOINT_BYTES,
   encodeRoundOpen,
   outerStateBlocks,
 } from '../../../core/ledger/entries.js'
@@ -274,6 +282,39 @@ describe('project ledger', () => {
     ])
     const state = await readLedger(evil)
     await assert.rejects(readCheckpoint(evil, state, 0), { code: 'LEDGER_CHECKPOINT_MISMATCH' })
+  })
+
+  it('refuses a checkpoint header whose size is not the model’s before fetching any chunk', async (t) => {
+    const s = await store(t)
+    t.after(() => s.close())
+    const spec = projectSpec()
+    const manifest = createManifest(spec, h('c'))
+    const evil = s.get({ keyPair: crypto.keyPair() })
+    t.after(() => evil.close())
+    // A malicious host declares 4 GiB: 4096 chunk blocks (kept tiny here) would all be buffered.
+    const byteLength = MAX_CHECKPOINT_BYTES
+    const chunkCount = Math.ceil(byteLength / CHUNK_BYTES)
+    await evil.append([
+      Buffer.from(JSON.stringify(manifest)),
+      encodeCheckpointHeader({ round: 0, contentHash: h('7'), byteLength, chunkCount }),
+      ...Array.from({ length: chunkCount }, () => encodeChunk(Buffer.alloc(1))),
+    ])
+    const state = await readLedger(evil)
+    const fetched: number[] = []
+    const get = evil.get.bind(evil)
+    evil.get = ((index: number, opts?: unknown) => {
+      fetched.push(index)
+      return get(index, opts as never)
+    }) as typeof evil.get
+    await assert.rejects(readCheckpoint(evil, state, 0), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'LEDGER_CHECKPOINT_MISMATCH')
+      assert.match(err.message, /declares 4294967296 bytes, the model's file is \d+/)
+      return true
+    })
+    assert.deepEqual(fetched, [], 'no chunk was fetched')
+    // The exact size is what an honest host writes.
+    const file = encodeCheckpoint(spec.model, 0, initialWeights(spec.model, 7))
+    assert.equal(file.byteLength, checkpointByteLength(spec.model))
   })
 
   it('refuses entries out of order', async (t) => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { LOOPBACK } from '../../../core/net/swarm.js'
-import { freeLoopbackPort } from '../../../core/net/testnet.js'
+import { freeLoopbackPort, startLoopbackTestnet } from '../../../core/net/testnet.js'
 import { fullMesh, joinAndMesh, loopbackTestnet, testNode } from '../../support/swarm.js'
 import { waitUntil } from '../../support/wait.js'
 
@@ -44,5 +44,29 @@ describe('resilience', () => {
     await fullMesh([a, b], PROJECT)
     assert.equal(a.state, 'online')
     assert.deepEqual(states.slice(0, 1), ['suspended'])
+  })
+
+  it('stops within a bound when the DHT has gone', async (t) => {
+    const testnet = await startLoopbackTestnet()
+    const host = testNode(t, testnet.bootstrap, { roles: ['host'] })
+    const peer = testNode(t, testnet.bootstrap)
+    host.joinDiscovery()
+    await joinAndMesh([host, peer], PROJECT)
+    await host.swarm.flush()
+    assert.equal(host.state, 'online')
+    // Every unannounce now waits out its request timeouts: about 5 s per node before the bound.
+    await testnet.destroy()
+    // A host or participant stopping leaves its project first: bounded too.
+    const leaving = Date.now()
+    await peer.leaveProject(PROJECT)
+    assert.ok(Date.now() - leaving < 3000, `left in ${Date.now() - leaving} ms`)
+    for (const node of [host, peer]) {
+      const started = Date.now()
+      await node.destroy()
+      const took = Date.now() - started
+      assert.ok(took < 3000, `stopped in ${took} ms`)
+      assert.equal(node.swarm.dht.destroyed, true)
+      assert.equal(node.state, 'destroyed')
+    }
   })
 })

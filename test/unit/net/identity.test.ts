@@ -75,7 +75,7 @@ describe('limits and bans', () => {
 
   it('bans expire', () => {
     let now = 0
-    const bans = new BanList(() => now)
+    const bans = new BanList({ now: () => now })
     const key = Buffer.alloc(32, 1)
     bans.add(key, 1000, 'WIRE_MALFORMED')
     assert.equal(bans.has(key), true)
