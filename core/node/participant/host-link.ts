@@ -4,6 +4,7 @@
  * else on the node's control channel belongs to someone else. Also the outbox's way to send, so the
  * outbox never sees the swarm node. docs/node.md, "Participant".
  */
+import { TandemError } from '../../api/errors.js'
 import type { TandemNode } from '../../net/node.js'
 import type { Peer } from '../../net/peer.js'
 import type { Ack, RoundOpen, UpdateOffer, WireMessage } from '../../wire/messages.js'
@@ -66,7 +67,8 @@ export class HostLink implements OfferLink {
   }
 
   send(offer: UpdateOffer): void {
-    if (!this.host) return
+    // The outbox asks ready() first; this is a wrong state, not a bad argument.
+    if (!this.host) throw new TandemError('PEER_UNKNOWN', 'the project host is not known yet')
     this.opts.node.send(this.host, 'updateOffer', offer)
   }
 

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'
 import { describe, it } from 'node:test'
+import { isTandemError } from '../../../../core/api/errors.js'
 import type { TandemNode } from '../../../../core/net/node.js'
 import type { Peer } from '../../../../core/net/peer.js'
 import { HostLink } from '../../../../core/node/participant/host-link.js'
@@ -80,6 +81,10 @@ describe('participant host link', () => {
     const { node, link, heard } = rig()
     link.open()
     assert.equal(link.ready(), false)
+    assert.throws(
+      () => link.send({ round: 4 } as UpdateOffer),
+      (err) => isTandemError(err) && err.code === 'PEER_UNKNOWN',
+    )
     link.setHost(HOST)
     assert.equal(link.ready(), true)
     assert.equal(link.connected(), false)
