@@ -7,7 +7,7 @@
 import type { CreditsSummary, ReceiptView } from '../api/contract.js'
 import { racAt, type CreditPolicy } from '../ledger/credits.js'
 import { addContribution, newStanding, type Standing } from '../ledger/standing.js'
-import type { ReceiptRecord } from './participant.js'
+import type { ReceiptRecord } from './participant/participant.js'
 
 function finiteOrNull(x: number | undefined): number | null {
   return x !== undefined && Number.isFinite(x) ? x : null

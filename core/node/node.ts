@@ -4,7 +4,7 @@
  *
  *   identity + corestore (one store for datasets, ledgers and update cores) + TandemNode (swarm)
  *   settings (persisted, live) → engine options, rate caps, run policy
- *   one Participant per joined project (participant.ts), all sharing ONE TrainingEngine, each in
+ *   one Participant per joined project (participant/), all sharing ONE TrainingEngine, each in
  *     a ProjectSlot (project-slot.ts) that turns its events into progress, loss points, receipts
  *   engine turns (engine-turns.ts): which project trains next, by resource share (scheduler.ts),
  *     decided only at round boundaries (the participants' `gate`), with a hand-off grace
@@ -46,7 +46,7 @@ import { engineOptions } from './engine-settings.js'
 import { NodeLog } from './log.js'
 import { activityOf } from './node-status.js'
 import { NodeStateStore, type JoinedProject } from './node-state.js'
-import { Participant } from './participant.js'
+import { Participant } from './participant/participant.js'
 import { preflight } from './preflight.js'
 import { ProjectSlot } from './project-slot.js'
 import { parseProjectRef } from './project-ref.js'

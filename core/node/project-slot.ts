@@ -8,7 +8,12 @@ import type { ApiEvent, CreditsSummary, RoundProgress } from '../api/contract.js
 import { receiptView } from './credits-summary.js'
 import type { NodeLog } from './log.js'
 import type { JoinedProject, NodeStateStore } from './node-state.js'
-import type { Participant, ParticipantState, Progress, ReceiptRecord } from './participant.js'
+import type {
+  Participant,
+  ParticipantState,
+  Progress,
+  ReceiptRecord,
+} from './participant/participant.js'
 import { afterState, granted, trainingStep, trainLoss } from './round-progress.js'
 
 export interface ProjectSlotContext {

@@ -4,7 +4,7 @@
  * the training loss points the steps report.
  */
 import type { LossPoint, RoundProgress } from '../api/contract.js'
-import type { ParticipantState, Progress } from './participant.js'
+import type { ParticipantState, Progress } from './participant/participant.js'
 
 /** The round was granted the engine; its checkpoint and data are being fetched. */
 export function granted(project: string, round: number): RoundProgress {

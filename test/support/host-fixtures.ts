@@ -29,7 +29,7 @@ import { parseProjectSpec, type ProjectSpec } from '../../core/ledger/manifest.j
 import { publishUpdate } from '../../core/ledger/updates.js'
 import type { TandemNode } from '../../core/net/node.js'
 import type { Ack, UpdateOffer } from '../../core/wire/messages.js'
-import { Participant, type ParticipantOptions } from '../../core/node/participant.js'
+import { Participant, type ParticipantOptions } from '../../core/node/participant/participant.js'
 import { defer } from './data.js'
 import type { TestNetwork } from './swarm.js'
 import { spawnJsonProcess, type JsonProcess } from './process.js'

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto'
 import { endianness } from 'node:os'
-import { readCheckedFile, writeFileAtomic } from './atomic-file.js'
+import { readCheckedFile, writeFileAtomic } from '../atomic-file.js'
 
 const MAGIC = Buffer.from('TEF1', 'latin1')
 const HEAD = MAGIC.byteLength + 32 + 4

@@ -1,14 +1,15 @@
 /**
  * What a Participant keeps on disk for its project, in the node's `projects/` directory:
  * `receipts-<project>.json`, a cache of this node's receipts (the ledger can fill it again), and
- * `residual-<project>.bin`, the error-feedback residual (residual-file.ts).
+ * `residual-<project>.bin`, the error-feedback residual (residual-file.ts). One place names
+ * both paths and decides when a saved residual may be used. docs/node.md, "State files".
  */
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { TandemError } from '../api/errors.js'
-import { readJsonFile, writeJsonAtomic } from './atomic-file.js'
-import type { ReceiptRecord } from './participant.js'
+import { TandemError } from '../../api/errors.js'
+import { readJsonFile, writeJsonAtomic } from '../atomic-file.js'
 import { readResidual, saveResidual } from './residual-file.js'
+import type { ReceiptRecord } from './types.js'
 
 export class ParticipantFiles {
   private readonly receiptsPath: string

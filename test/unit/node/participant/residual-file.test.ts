@@ -4,14 +4,14 @@ import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { isTandemError } from '../../../core/api/errors.js'
+import { isTandemError } from '../../../../core/api/errors.js'
 import {
   decodeResidual,
   encodeResidual,
   readResidual,
   saveResidual,
-} from '../../../core/node/residual-file.js'
-import { tempDir } from '../../support/data.js'
+} from '../../../../core/node/participant/residual-file.js'
+import { tempDir } from '../../../support/data.js'
 
 const HASH = 'ab'.repeat(32)
 

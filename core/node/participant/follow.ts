@@ -1,0 +1,177 @@
+/**
+ * The follow loop: each time the ledger grows, the host announces a round or the node's gate may
+ * answer differently, read the ledger again and decide. Receipts are collected, a round that closed
+ * while we train is abandoned, an offer not yet settled is re-sent, and the open round is trained
+ * when its deadline has not passed and the gate says it is our turn. Reads run one at a time (a
+ * kick during one makes it run once more after), and so does training. docs/node.md, "Participant".
+ */
+import { isTandemError } from '../../api/errors.js'
+import type { TrainingEngine } from '../../engine/engine.js'
+import type { LedgerState } from '../../ledger/reader.js'
+import type { Outbox } from './outbox.js'
+import type { ReceiptInbox } from './receipts.js'
+import type { RoundDeadlines } from './round-deadlines.js'
+import { readFollowed, type Running } from './running.js'
+import { trainRound, type RoundContext, type Training } from './train-round.js'
+import type { ParticipantEvents, SetState } from './types.js'
+
+export interface FollowOptions {
+  engine: TrainingEngine
+  ledgerTimeoutMs: number
+  now: () => number
+  gate: ((round: number) => boolean | Promise<boolean>) | undefined
+  deadlines: RoundDeadlines
+  outbox: Outbox
+  inbox: ReceiptInbox
+  round: RoundContext
+  /** stop() was called. */
+  stopped: () => boolean
+  setState: SetState
+  onTrained: (t: ParticipantEvents['trained'][0]) => void
+  onWarning: (err: unknown) => void
+}
+
+export class FollowLoop {
+  /** The ledger as last read (null until it arrived). */
+  ledger: LedgerState | null = null
+  private running: Running | null = null
+  private current: Training | null = null
+  private evaluating = false
+  private again = false
+
+  constructor(private readonly opts: FollowOptions) {}
+
+  /** The round in training, if any. */
+  get training(): Training | null {
+    return this.current
+  }
+
+  /** Starts following with what start() opened. */
+  begin(running: Running): void {
+    this.running = running
+    this.kick()
+  }
+
+  /** Looks at the ledger again (serially). */
+  kick(): void {
+    const running = this.running
+    if (this.opts.stopped() || !running) return
+    if (this.evaluating) {
+      this.again = true
+      return
+    }
+    this.evaluating = true
+    void (async () => {
+      try {
+        do {
+          this.again = false
+          await this.evaluate(running)
+        } while (this.again && !this.opts.stopped())
+      } catch (err) {
+        this.opts.onWarning(err)
+      } finally {
+        this.evaluating = false
+      }
+    })()
+  }
+
+  /** For stop(): the round in training (if any) stops at the engine's next step. */
+  stopTraining(): void {
+    if (this.current) this.opts.engine.stop()
+  }
+
+  /** For stop(): resolves once no read or round is under way. */
+  async settled(): Promise<void> {
+    while (this.current || this.evaluating) await new Promise((r) => setTimeout(r, 20))
+  }
+
+  private async evaluate(running: Running): Promise<void> {
+    const { outbox, deadlines, setState } = this.opts
+    try {
+      this.ledger = await readFollowed(running.ledgerCore, this.opts.ledgerTimeoutMs)
+    } catch (err) {
+      if (!isTandemError(err) || err.code !== 'LEDGER_UNAVAILABLE') throw err
+      // No peer holds the new blocks right now (the host went away): look again in a while.
+      setState('waiting-ledger', err.message)
+      setTimeout(() => this.kick(), 2000).unref()
+      return
+    }
+    const state = this.ledger
+    this.opts.inbox.collect(state)
+    const busy = this.current
+    if (busy && state.rounds[busy.round]?.receipt && !busy.abandoned) {
+      busy.abandoned = true
+      this.opts.engine.stop()
+    }
+    if (busy) return
+    const cur = state.rounds.at(-1)!
+    const r = cur.round
+    if (!cur.open || cur.receipt) {
+      if (!outbox.pending()) setState('idle', `waiting for round ${r} to open`)
+      return
+    }
+    if (outbox.has(r)) {
+      outbox.resend()
+      return
+    }
+    if (deadlines.isSkipped(r)) return
+    if (this.opts.now() >= deadlines.deadline(r, cur.open.deadline)) {
+      deadlines.skip(r, 'deadline')
+      setState('idle', `round ${r} is past its deadline; waiting for the next`)
+      return
+    }
+    if (this.opts.gate && !(await this.opts.gate(r))) {
+      setState('idle', `round ${r} is open; waiting for this node's turn`)
+      return
+    }
+    const training: Training = {
+      round: r,
+      step: 0,
+      steps: state.manifest.recipe.innerSteps,
+      abandoned: false,
+    }
+    this.current = training
+    const started = this.opts.now()
+    void this.runRound(running, training, state).finally(() => {
+      this.current = null
+      // Always, whatever ended the round's work: the node's scheduler frees the engine on it.
+      this.opts.onTrained({
+        round: r,
+        seconds: Math.max(0, this.opts.now() - started) / 1000,
+        samples: training.step * state.manifest.recipe.batchSize,
+      })
+      this.kick()
+    })
+  }
+
+  /** Trains one round and offers its update; what went wrong decides whether to try again. */
+  private async runRound(running: Running, training: Training, state: LedgerState): Promise<void> {
+    const { round } = training
+    const { deadlines, setState } = this.opts
+    try {
+      const result = await trainRound(this.opts.round, running, training, state)
+      if (result.kind === 'late') {
+        deadlines.skip(round, 'late')
+        setState('idle', `round ${round}: finished after the deadline, not offered`)
+      } else if (result.kind === 'published') {
+        this.opts.outbox.add(round, result.hash, result.offer)
+        await result.saveResidual()
+      }
+    } catch (err) {
+      if (this.opts.stopped()) return // stop() closed the cores under the job
+      if (isTandemError(err) && err.code === 'ENGINE_STOPPED') {
+        setState('idle', `round ${round} closed while training`)
+        return
+      }
+      this.opts.onWarning(err)
+      // Transient (a checkpoint or shard that did not arrive): try again while the round lasts.
+      if (isTandemError(err) && /UNAVAILABLE/.test(err.code)) {
+        setState('idle', `round ${round}: ${err.message}; retrying`)
+        setTimeout(() => this.kick(), 2000).unref()
+      } else {
+        deadlines.skip(round, 'failed')
+        setState('idle', `round ${round} failed: ${(err as Error).message}`)
+      }
+    }
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The participant's line to its project's host over the swarm. Only the manifest's host key is
+ * listened to (its Noise handshake proves it), and only messages about this project; everything
+ * else on the node's control channel belongs to someone else. Also the outbox's way to send, so the
+ * outbox never sees the swarm node. docs/node.md, "Participant".
+ */
+import { TandemError } from '../../api/errors.js'
+import type { TandemNode } from '../../net/node.js'
+import type { Peer } from '../../net/peer.js'
+import type { Ack, RoundOpen, UpdateOffer, WireMessage } from '../../wire/messages.js'
+import type { OfferLink } from './outbox.js'
+
+export interface HostLinkOptions {
+  node: TandemNode
+  project: Buffer
+  /** The host announced a round (a new one, a resumed one, or a later deadline). */
+  onRoundOpen: (m: RoundOpen) => void
+  /** The host answered an offer. */
+  onAck: (m: Ack) => void
+  /** The host (re)connected. */
+  onConnect: () => void
+}
+
+export class HostLink implements OfferLink {
+  /** The manifest's host key, once the ledger has been read. */
+  private host: Buffer | null = null
+  private listening: (() => void) | null = null
+  private closed = false
+
+  constructor(private readonly opts: HostLinkOptions) {}
+
+  /** The host key from the manifest (it never changes for a project). */
+  setHost(key: Buffer): void {
+    this.host = key
+  }
+
+  /** Starts listening to the node. */
+  open(): void {
+    const { node } = this.opts
+    const onMessage = (peer: Peer, msg: WireMessage) => this.onMessage(peer, msg)
+    const onPeer = (peer: Peer) => {
+      if (this.host && peer.key.equals(this.host)) this.opts.onConnect()
+    }
+    node.on('message', onMessage)
+    node.on('peer', onPeer)
+    node.on('peer-update', onPeer)
+    this.listening = () => {
+      node.off('message', onMessage)
+      node.off('peer', onPeer)
+      node.off('peer-update', onPeer)
+    }
+  }
+
+  /** Stops listening; nothing is sent any more. */
+  close(): void {
+    this.closed = true
+    this.listening?.()
+    this.listening = null
+  }
+
+  ready(): boolean {
+    return !this.closed && this.host !== null
+  }
+
+  connected(): boolean {
+    return this.host !== null && this.opts.node.peer(this.host) !== undefined
+  }
+
+  send(offer: UpdateOffer): void {
+    // The outbox asks ready() first; this is a wrong state, not a bad argument.
+    if (!this.host) throw new TandemError('PEER_UNKNOWN', 'the project host is not known yet')
+    this.opts.node.send(this.host, 'updateOffer', offer)
+  }
+
+  private onMessage(peer: Peer, msg: WireMessage): void {
+    if (this.closed || !this.host || !peer.key.equals(this.host)) return
+    if (msg.type === 'roundOpen') {
+      if (this.opts.project.equals(msg.body.project)) this.opts.onRoundOpen(msg.body)
+    } else if (msg.type === 'ack') {
+      if (this.opts.project.equals(msg.body.project)) this.opts.onAck(msg.body)
+    }
+  }
+}
