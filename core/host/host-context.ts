@@ -8,7 +8,7 @@ import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import type { HostKeyPair, LedgerWriter } from '../ledger/ledger.js'
 import type { Manifest } from '../ledger/manifest.js'
-import type { TandemNode } from '../net/node.js'
+import type { SwarmNode } from '../net/swarm-node.js'
 import type { EmitHostEvent, HostState } from './host-events.js'
 import type { JournalOffer, OfferJournal } from './journal.js'
 import type { OfferState } from './settle.js'
@@ -59,7 +59,7 @@ export interface HostLimits {
 
 export interface HostContext {
   readonly project: Buffer
-  readonly node: TandemNode
+  readonly node: SwarmNode
   /** The node's corestore: ledger, dataset and the contributors' update cores. */
   readonly store: Corestore
   readonly keyPair: HostKeyPair

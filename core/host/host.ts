@@ -24,7 +24,7 @@ import { EventEmitter } from 'node:events'
 import { TandemError } from '../api/errors.js'
 import type { Dataset } from '../data/dataset.js'
 import type { HostKeyPair, LedgerWriter } from '../ledger/ledger.js'
-import type { TandemNode } from '../net/node.js'
+import type { SwarmNode } from '../net/swarm-node.js'
 import type { Peer } from '../net/peer.js'
 import type { WireMessage } from '../wire/messages.js'
 import { Announcer } from './announcer.js'
@@ -47,7 +47,7 @@ export { maxRoundEntries, maxUpdateBytes } from './offer-intake.js'
 export { assignmentSeed } from './round-loop.js'
 
 export interface ProjectHostOptions {
-  node: TandemNode
+  node: SwarmNode
   /** The node's corestore: the one holding the ledger and the dataset, replicated by `node`. */
   store: Corestore
   /** The ledger's key pair; must be the node's identity (see the file comment). */

@@ -15,7 +15,7 @@ export function discoveryTopic(): Buffer {
 
 /**
  * The topic of one dataset: its core's discovery key (a hash that does not reveal the key). Every
- * node holding the dataset announces here (TandemNode.joinDataset), so a client given only the
+ * node holding the dataset announces here (SwarmNode.joinDataset), so a client given only the
  * dataset key finds peers to download from, whichever projects use it.
  */
 export function datasetTopic(datasetKey: Uint8Array): Buffer {

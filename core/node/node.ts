@@ -2,7 +2,7 @@
  * The contributor node: what a volunteer's machine runs, in the Electron shell or as `tandem
  * daemon`. It composes the parts built elsewhere:
  *
- *   identity + corestore (one store for datasets, ledgers and update cores) + TandemNode (swarm)
+ *   identity + corestore (one store for datasets, ledgers and update cores) + SwarmNode (swarm)
  *   settings (persisted, live) → engine options, rate caps, run policy
  *   one Participant per joined project (participant/), all sharing ONE TrainingEngine, each in
  *     a ProjectSlot (project-slot.ts) that turns its events into progress, loss points, receipts
@@ -37,7 +37,7 @@ import { TrainingEngine, type EngineOptions } from '../engine/engine.js'
 import type { ProjectHost } from '../host/host.js'
 import { DEFAULT_CREDIT_POLICY } from '../ledger/credits.js'
 import { loadOrCreateIdentity, type Identity } from '../net/identity.js'
-import { TandemNode } from '../net/node.js'
+import { SwarmNode } from '../net/swarm-node.js'
 import { appPaths, type AppPaths } from '../util/app-paths.js'
 import { BackendReports } from './backend-report.js'
 import { creditsSummary } from './credits-summary.js'
@@ -104,7 +104,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     readonly settings: SettingsStore,
     readonly state: NodeStateStore,
     readonly datasets: DatasetStore,
-    readonly net: TandemNode,
+    readonly net: SwarmNode,
     limiter: RateLimiter,
   ) {
     super()
@@ -149,7 +149,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     const state = await NodeStateStore.open(paths.data)
     const datasets = await DatasetStore.open({ dataDir: paths.data })
     const limiter = new RateLimiter(capsFromSettings(settings.get()))
-    const net = new TandemNode({
+    const net = new SwarmNode({
       keyPair: identity,
       bootstrap: opts.bootstrap,
       corestore: datasets.corestore,

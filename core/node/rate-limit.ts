@@ -192,7 +192,7 @@ export interface RateLimiterStats {
   connections: number
 }
 
-/** One node's caps: attach every swarm connection (TandemNode's `wrapConnection`). */
+/** One node's caps: attach every swarm connection (SwarmNode's `wrapConnection`). */
 export class RateLimiter {
   private readonly up: ByteRateBucket
   private readonly down: ByteRateBucket

@@ -27,7 +27,7 @@ import { openContributorUpdateCore } from '../../core/ledger/update-core.js'
 import { createProject, LedgerWriter, type HostKeyPair } from '../../core/ledger/ledger.js'
 import { parseProjectSpec, type ProjectSpec } from '../../core/ledger/manifest.js'
 import { publishUpdate } from '../../core/ledger/updates.js'
-import type { TandemNode } from '../../core/net/node.js'
+import type { SwarmNode } from '../../core/net/swarm-node.js'
 import type { Ack, UpdateOffer } from '../../core/wire/messages.js'
 import { Participant, type ParticipantOptions } from '../../core/node/participant/participant.js'
 import { defer } from './data.js'
@@ -120,7 +120,7 @@ export function hostSpec(datasetKey: string, recipe: Record<string, unknown> = {
 export interface TestHost {
   store: DatasetStore
   keyPair: HostKeyPair
-  node: TandemNode
+  node: SwarmNode
   ledger: LedgerWriter
   dataset: Dataset
   project: string
@@ -190,7 +190,7 @@ export async function startTestHost(
 export interface TestContributor {
   store: Corestore
   keyPair: { publicKey: Buffer; secretKey: Buffer }
-  node: TandemNode
+  node: SwarmNode
   participant: Participant
 }
 
@@ -224,7 +224,7 @@ export async function testContributor(
 export interface RawContributor {
   keyPair: { publicKey: Buffer; secretKey: Buffer }
   hex: string
-  node: TandemNode
+  node: SwarmNode
   store: Corestore
   /** This contributor's own (derived) update core. */
   core: Hypercore

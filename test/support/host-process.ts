@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { DatasetStore } from '../../core/data/dataset-store.js'
 import { ProjectHost } from '../../core/host/host.js'
 import { LedgerWriter } from '../../core/ledger/ledger.js'
-import { TandemNode } from '../../core/net/node.js'
+import { SwarmNode } from '../../core/net/swarm-node.js'
 
 const [dir, bootstrap] = process.argv.slice(2)
 if (!dir || !bootstrap) {
@@ -32,7 +32,7 @@ const keyPair = {
   secretKey: Buffer.from(saved.secretKey, 'hex'),
 }
 const store = await DatasetStore.open({ dataDir: dir })
-const node = new TandemNode({
+const node = new SwarmNode({
   keyPair,
   bootstrap: [bootstrap],
   roles: ['host'],

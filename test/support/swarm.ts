@@ -4,18 +4,18 @@
  */
 import type { TestContext } from 'node:test'
 import crypto from 'hypercore-crypto'
-import { TandemNode, type TandemNodeOptions } from '../../core/net/node.js'
+import { SwarmNode, type SwarmNodeOptions } from '../../core/net/swarm-node.js'
 import { startLoopbackTestnet, type LoopbackTestnet } from '../../core/net/testnet.js'
 import { waitUntil } from './wait.js'
 
 export interface TestNetwork extends LoopbackTestnet {
   /** A node on this testnet, destroyed before the testnet itself. */
-  node(opts?: Partial<TandemNodeOptions>): TandemNode
+  node(opts?: Partial<SwarmNodeOptions>): SwarmNode
 }
 
 export async function loopbackTestnet(t: TestContext, port = 0): Promise<TestNetwork> {
   const testnet = await startLoopbackTestnet(3, port)
-  const nodes: TandemNode[] = []
+  const nodes: SwarmNode[] = []
   // Nodes first: a node destroyed after its DHT waits out the unannounce timeouts.
   t.after(async () => {
     await Promise.all(nodes.map((n) => n.destroy()))
@@ -38,15 +38,15 @@ export const TEST_REFRESH = { minMs: 100, emptyMaxMs: 1000, maxMs: 2000 }
 export function testNode(
   t: TestContext,
   bootstrap: string[],
-  opts: Partial<TandemNodeOptions> = {},
-): TandemNode {
+  opts: Partial<SwarmNodeOptions> = {},
+): SwarmNode {
   const node = makeNode(t, bootstrap, opts)
   t.after(() => node.destroy())
   return node
 }
 
-function makeNode(t: TestContext, bootstrap: string[], opts: Partial<TandemNodeOptions>) {
-  const node = new TandemNode({
+function makeNode(t: TestContext, bootstrap: string[], opts: Partial<SwarmNodeOptions>) {
+  const node = new SwarmNode({
     keyPair: crypto.keyPair(),
     bootstrap,
     refresh: TEST_REFRESH,
@@ -58,13 +58,13 @@ function makeNode(t: TestContext, bootstrap: string[], opts: Partial<TandemNodeO
 }
 
 /** Joins every node to `project` and waits until they all see each other there. */
-export async function joinAndMesh(nodes: TandemNode[], project: Uint8Array): Promise<void> {
+export async function joinAndMesh(nodes: SwarmNode[], project: Uint8Array): Promise<void> {
   for (const n of nodes) n.joinProject(project)
   await fullMesh(nodes, project)
 }
 
 /** Waits until every node has every other as a ready peer (for `project` if given). */
-export async function fullMesh(nodes: TandemNode[], project?: Uint8Array, timeoutMs = 15_000) {
+export async function fullMesh(nodes: SwarmNode[], project?: Uint8Array, timeoutMs = 15_000) {
   const want = nodes.length - 1
   await waitUntil(
     () => nodes.every((n) => (project ? n.projectPeers(project) : n.peers()).length >= want),

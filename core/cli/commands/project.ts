@@ -27,7 +27,7 @@ import {
   type ProjectSpec,
 } from '../../ledger/manifest.js'
 import { readLedger } from '../../ledger/reader.js'
-import { TandemNode } from '../../net/node.js'
+import { SwarmNode } from '../../net/swarm-node.js'
 import { parseBootstrap } from '../../net/swarm.js'
 import { packageInfo } from '../../util/package-info.js'
 import type { CliIO } from '../io.js'
@@ -142,7 +142,7 @@ async function hostProject(key: string | undefined, flags: HostFlags, io: CliIO)
     io.out(flags.json ? `${JSON.stringify({ event, ...fields })}\n` : `${text}\n`)
   const signal = stopSignal()
   const store = await DatasetStore.open(flags.stateDir ? { dataDir: flags.stateDir } : {})
-  let node: TandemNode | null = null
+  let node: SwarmNode | null = null
   let ledger: LedgerWriter | null = null
   let host: ProjectHost | null = null
   let dataset: Awaited<ReturnType<DatasetStore['openLocal']>> | null = null
@@ -151,7 +151,7 @@ async function hostProject(key: string | undefined, flags: HostFlags, io: CliIO)
     ledger = await LedgerWriter.open(store.corestore, project.keyPair)
     const manifest = ledger.manifest
     dataset = await store.openLocal(manifest.dataset.key)
-    node = new TandemNode({
+    node = new SwarmNode({
       keyPair: project.keyPair,
       ...(flags.bootstrap ? { bootstrap: flags.bootstrap } : {}),
       roles: ['host'],

@@ -10,7 +10,7 @@ import z32 from 'z32'
 import { TandemError } from '../../api/errors.js'
 import { DatasetStore } from '../../data/dataset-store.js'
 import { loadOrCreateIdentity } from '../../net/identity.js'
-import { TandemNode } from '../../net/node.js'
+import { SwarmNode } from '../../net/swarm-node.js'
 import { parseBootstrap } from '../../net/swarm.js'
 import { appPaths } from '../../util/app-paths.js'
 import { packageInfo } from '../../util/package-info.js'
@@ -73,7 +73,7 @@ async function runSwarm(opts: SwarmOptions, projects: Buffer[], until: number, i
     signal.dispose()
     throw err
   }
-  const node = new TandemNode({
+  const node = new SwarmNode({
     keyPair: identity,
     ...(opts.bootstrap ? { bootstrap: opts.bootstrap } : {}),
     roles: opts.host ? ['host'] : ['contributor'],
@@ -91,7 +91,7 @@ async function runSwarm(opts: SwarmOptions, projects: Buffer[], until: number, i
 
 /** Prints the node's events until a signal, or until `until` peers are connected. */
 async function report(
-  node: TandemNode,
+  node: SwarmNode,
   opts: SwarmOptions,
   projects: Buffer[],
   until: number,

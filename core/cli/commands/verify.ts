@@ -19,7 +19,7 @@ import { joinDataset } from '../../data/seeding.js'
 import { selectBackend, type BackendPreference } from '../../engine/backends/probe.js'
 import { formatRoundReport, formatVerifySummary, verifyLedger } from '../../host/verify.js'
 import { readManifestBlock } from '../../ledger/reader.js'
-import { TandemNode } from '../../net/node.js'
+import { SwarmNode } from '../../net/swarm-node.js'
 import { parseBootstrap } from '../../net/swarm.js'
 import { packageInfo } from '../../util/package-info.js'
 import type { CliIO } from '../io.js'
@@ -73,12 +73,12 @@ async function verifyCommand(key: Buffer, flags: VerifyFlags, timeoutMs: number,
   const hex = key.toString('hex')
   const dir = await mkdtemp(join(tmpdir(), 'tandem-verify-'))
   const store = new Corestore(join(dir, 'corestore'))
-  let node: TandemNode | null = null
+  let node: SwarmNode | null = null
   let dataset: Dataset | null = null
   const ledger = store.get({ key })
   try {
     await store.ready()
-    node = new TandemNode({
+    node = new SwarmNode({
       keyPair: crypto.keyPair(),
       ...(flags.bootstrap ? { bootstrap: flags.bootstrap } : {}),
       roles: [],

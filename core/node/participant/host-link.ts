@@ -5,13 +5,13 @@
  * outbox never sees the swarm node. docs/node.md, "Participant".
  */
 import { TandemError } from '../../api/errors.js'
-import type { TandemNode } from '../../net/node.js'
+import type { SwarmNode } from '../../net/swarm-node.js'
 import type { Peer } from '../../net/peer.js'
 import type { Ack, RoundOpen, UpdateOffer, WireMessage } from '../../wire/messages.js'
 import type { OfferLink } from './outbox.js'
 
 export interface HostLinkOptions {
-  node: TandemNode
+  node: SwarmNode
   project: Buffer
   /** The host announced a round (a new one, a resumed one, or a later deadline). */
   onRoundOpen: (m: RoundOpen) => void

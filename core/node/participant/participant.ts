@@ -14,7 +14,7 @@ import { TrainingEngine } from '../../engine/engine.js'
 import { parameterCount } from '../../host/round.js'
 import type { Manifest } from '../../ledger/manifest.js'
 import type { LedgerState } from '../../ledger/reader.js'
-import type { TandemNode } from '../../net/node.js'
+import type { SwarmNode } from '../../net/swarm-node.js'
 import type { RoundOpen } from '../../wire/messages.js'
 import { ParticipantFiles } from './files.js'
 import { FollowLoop } from './follow.js'
@@ -52,7 +52,7 @@ function projectKeyOf(p: Uint8Array | string): Buffer {
 export class Participant extends EventEmitter<ParticipantEvents> {
   readonly project: Buffer
   readonly projectHex: string
-  private readonly node: TandemNode
+  private readonly node: SwarmNode
   private readonly now: () => number
   private readonly files: ParticipantFiles | null
   private readonly deadlines = new RoundDeadlines()

@@ -7,7 +7,7 @@
 import type Corestore from 'corestore'
 import type { TrainingEngine, EngineOptions } from '../../engine/engine.js'
 import type { Contribution } from '../../ledger/entries.js'
-import type { TandemNode } from '../../net/node.js'
+import type { SwarmNode } from '../../net/swarm-node.js'
 import type { UpdateOffer } from '../../wire/messages.js'
 
 export type ParticipantState =
@@ -83,7 +83,7 @@ export interface ParticipantEvents {
 }
 
 export interface ParticipantOptions {
-  node: TandemNode
+  node: SwarmNode
   /** The node's corestore (the one `node` replicates). */
   store: Corestore
   /** The node's identity key pair: it signs this node's update core. */

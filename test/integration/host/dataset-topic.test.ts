@@ -2,7 +2,7 @@
  * A dataset is fetchable by its key alone: a plain corestore + hyperswarm client (no Tandem code on
  * the wire, bound to 127.0.0.1) that knows only the dataset key joins the core's discovery-key
  * topic and downloads the header and a shard, first from the running host, then from a
- * contributor once the host is gone. Host and participants announce there (TandemNode.joinDataset).
+ * contributor once the host is gone. Host and participants announce there (SwarmNode.joinDataset).
  */
 import assert from 'node:assert/strict'
 import type Corestore from 'corestore'

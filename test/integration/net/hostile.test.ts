@@ -20,7 +20,7 @@ import { createManifest, parseProjectSpec } from '../../../core/ledger/manifest.
 import { readCheckpoint, readLedger } from '../../../core/ledger/reader.js'
 import type { Ban } from '../../../core/net/ban-list.js'
 import { DEFAULT_LIMITS } from '../../../core/net/limits.js'
-import { DEFAULT_REPLICATION_FAULT_LIMIT, type TandemNode } from '../../../core/net/node.js'
+import { DEFAULT_REPLICATION_FAULT_LIMIT, type SwarmNode } from '../../../core/net/swarm-node.js'
 import { encodeMessage } from '../../../core/wire/decode.js'
 import { tempDir } from '../../support/data.js'
 import {
@@ -44,7 +44,7 @@ async function stores(t: TestContext, n: number): Promise<Corestore[]> {
 }
 
 /** One ack round trip from `from` to `to` (which must ack offers). */
-async function roundTrip(from: TandemNode, to: TandemNode): Promise<void> {
+async function roundTrip(from: SwarmNode, to: SwarmNode): Promise<void> {
   let acked = false
   const onAck = (_p: unknown, m: { type: string }) => void (m.type === 'ack' && (acked = true))
   from.on('message', onAck)
@@ -53,7 +53,7 @@ async function roundTrip(from: TandemNode, to: TandemNode): Promise<void> {
   from.off('message', onAck)
 }
 
-function acksOffers(node: TandemNode): void {
+function acksOffers(node: SwarmNode): void {
   node.on('message', (peer, m) => {
     if (m.type !== 'updateOffer') return
     const { project, round, hash } = m.body
@@ -61,7 +61,7 @@ function acksOffers(node: TandemNode): void {
   })
 }
 
-function bansOf(node: TandemNode): Ban[] {
+function bansOf(node: SwarmNode): Ban[] {
   const bans: Ban[] = []
   node.on('ban', (ban) => bans.push(ban))
   return bans

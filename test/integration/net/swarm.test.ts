@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import type { Peer } from '../../../core/net/peer.js'
-import type { TandemNode } from '../../../core/net/node.js'
+import type { SwarmNode } from '../../../core/net/swarm-node.js'
 import { MESSAGE_KINDS, type WireMessage } from '../../../core/wire/messages.js'
 import { fullMesh, joinAndMesh, loopbackTestnet } from '../../support/swarm.js'
 import { waitUntil } from '../../support/wait.js'
@@ -14,7 +14,7 @@ import { samples } from '../../support/wire-samples.js'
 
 const PROJECT = Buffer.alloc(32, 1)
 
-function inbox(node: TandemNode): Array<[Peer, WireMessage]> {
+function inbox(node: SwarmNode): Array<[Peer, WireMessage]> {
   const got: Array<[Peer, WireMessage]> = []
   node.on('message', (peer, message) => got.push([peer, message]))
   return got
@@ -108,8 +108,8 @@ describe('swarm', () => {
     })
     const testnet = await loopbackTestnet(t)
     const [a, b] = stores.map((store) => testnet.node({ corestore: store })) as [
-      TandemNode,
-      TandemNode,
+      SwarmNode,
+      SwarmNode,
     ]
 
     const writer = stores[0]!.get({ name: 'updates' })

@@ -1,7 +1,7 @@
 /**
  * Upload and download caps on real swarm connections over a loopback testnet: the measured
  * throughput of a raw stream sits within ±25% of the cap, a live cap change takes effect on the
- * open connection, and a TandemNode applies the limiter to hypercore replication.
+ * open connection, and a SwarmNode applies the limiter to hypercore replication.
  *
  * Throughput is measured over fixed time windows (that is the measurement, not a wait for an
  * event): half a second to settle, then a window of 2 s.
@@ -120,7 +120,7 @@ describe('rate limiter on swarm connections', () => {
     assert.ok(free > 2048, `unlimited download only ${free.toFixed(0)} KiB/s`)
   })
 
-  it('a TandemNode applies the limiter to hypercore replication (wrapConnection)', async (t) => {
+  it('a SwarmNode applies the limiter to hypercore replication (wrapConnection)', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'tandem-rate-'))
     const writerStore = new Corestore(join(dir, 'w'))
     const readerStore = new Corestore(join(dir, 'r'))

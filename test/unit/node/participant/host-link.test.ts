@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'
 import { describe, it } from 'node:test'
 import { isTandemError } from '../../../../core/api/errors.js'
-import type { TandemNode } from '../../../../core/net/node.js'
+import type { SwarmNode } from '../../../../core/net/swarm-node.js'
 import type { Peer } from '../../../../core/net/peer.js'
 import { HostLink } from '../../../../core/node/participant/host-link.js'
 import type { Ack, RoundOpen, UpdateOffer, WireMessage } from '../../../../core/wire/messages.js'
@@ -42,7 +42,7 @@ function rig() {
   const node = new FakeNode()
   const heard = { rounds: [] as number[], acks: 0, connects: 0 }
   const link = new HostLink({
-    node: node as unknown as TandemNode,
+    node: node as unknown as SwarmNode,
     project: PROJECT,
     onRoundOpen: (m) => heard.rounds.push(m.round),
     onAck: () => heard.acks++,

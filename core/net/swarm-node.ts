@@ -31,7 +31,7 @@ import { DEFAULT_REFRESH, TopicRefresher, type RefreshSchedule } from './topic-r
 
 export type NodeState = 'offline' | 'online' | 'suspended' | 'destroyed'
 
-export interface TandemNodeOptions {
+export interface SwarmNodeOptions {
   keyPair: { publicKey: Buffer; secretKey: Buffer }
   /** host:port of a private DHT; absent means the public DHT. */
   bootstrap?: string[]
@@ -106,7 +106,7 @@ export const DEFAULT_REPLICATION_FAULT_LIMIT = 3
 export const DEFAULT_STOP_GRACE_MS = 1500
 const STATE_POLL_MS = 1000
 
-export class TandemNode extends EventEmitter<NodeEvents> {
+export class SwarmNode extends EventEmitter<NodeEvents> {
   readonly swarm: Hyperswarm
   readonly counters = nodeCounters()
   readonly key: Buffer
@@ -127,7 +127,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   private readonly guard: ReplicationGuard | null
   private current: NodeState = 'offline'
 
-  constructor(private readonly opts: TandemNodeOptions) {
+  constructor(private readonly opts: SwarmNodeOptions) {
     super()
     this.key = opts.keyPair.publicKey
     this.displayId = displayId(this.key)
