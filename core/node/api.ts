@@ -75,6 +75,8 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
       }
       return { manifest, header, ledger }
     } finally {
+      // Opened only for this read: what it read is returned or thrown already, and the store
+      // closes the core with itself, so a failed close cannot change the answer.
       await core.close().catch(() => {})
     }
   }
@@ -243,7 +245,7 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
           await dataset.close()
         }
       } finally {
-        await ledger.close().catch(() => {})
+        await ledger.close().catch(() => {}) // read-only session for this call, as above
       }
     },
     'settings.get': () => node.settings.get(),
@@ -302,7 +304,7 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
         })
         return { round, text: prompt + decode(ids) }
       } finally {
-        await core.close().catch(() => {})
+        await core.close().catch(() => {}) // read-only session for this call, as above
       }
     },
   }

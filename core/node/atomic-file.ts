@@ -39,6 +39,8 @@ export async function writeFileAtomic(
     }
     await rename(tmp, path)
   } catch (err) {
+    // The write's own error is rethrown below; a temp file that cannot be removed is overwritten
+    // by the next write of the same path.
     await unlink(tmp).catch(() => {})
     throw new TandemError('STATE_IO', `cannot write ${path}: ${(err as Error).message}`, {
       cause: err,

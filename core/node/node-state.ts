@@ -199,7 +199,7 @@ export class NodeStateStore {
   private schedule(delayMs: number): void {
     this.timer ??= setTimeout(() => {
       this.timer = null
-      this.flush().catch(() => {})
+      this.flush().catch(() => {}) // reported through onWriteError, and retried by the next change
     }, delayMs)
     this.timer.unref?.()
   }
