@@ -243,7 +243,7 @@ export class RateLimiter {
     const own = (['_write', '_read', '_predestroy', 'push'] as const).filter((k) =>
       Object.hasOwn(s, k),
     )
-    if (own.length > 0) throw new TandemError('BAD_ARGUMENT', 'stream is already throttled')
+    if (own.length > 0) throw new TandemError('WRONG_STATE', 'stream is already throttled')
     const write = s._write
     const read = s._read
     const predestroy = s._predestroy
