@@ -2,7 +2,7 @@
  * How the local API writes its HTTP answers and reads request bodies: coded JSON Outcomes, the
  * headers every response carries (refusals and WebSocket refusals included, see security.ts), a
  * bounded body reader, and the plain HTTP answer written on a socket whose upgrade is refused.
- * Routing is api-server.ts; docs/node.md ("Local API") has the long story.
+ * Routing is api-server.ts; docs/node.md ("HTTP + WebSocket") has the long story.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Outcome } from '../api/contract.js'

@@ -3,7 +3,7 @@
  * envelopes in, `{id, outcome}` out through the same dispatcher as HTTP, and events pushed to every
  * client, each checked against the contract. A client that does not read its pushes is dropped
  * rather than grow our memory; a token rotation closes the sockets opened with the old token; close
- * says goodbye but never waits on a silent client for long. docs/node.md ("Local API").
+ * says goodbye but never waits on a silent client for long. docs/node.md ("HTTP + WebSocket").
  */
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
