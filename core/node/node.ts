@@ -2,16 +2,19 @@
  * The contributor node: what a volunteer's machine runs, in the Electron shell or as `tandem
  * daemon`. It composes the parts built elsewhere:
  *
- *   identity + corestore (one store for datasets, ledgers and update cores) + SwarmNode (swarm)
+ *   identity + corestore (one store for datasets, ledgers and update cores) + SwarmNode (swarm),
+ *     opened first and closed last (node-resources.ts)
  *   settings (persisted, live) → engine options, rate caps, run policy
- *   one Participant per joined project (participant/), all sharing ONE TrainingEngine, each in
- *     a ProjectSlot (project-slot.ts) that turns its events into progress, loss points, receipts
+ *   the joined projects (project-membership.ts: join, leave, share): one Participant each
+ *     (participant/), all sharing ONE TrainingEngine, each in a ProjectSlot (project-slot.ts) that
+ *     turns its events into progress, loss points, receipts
  *   engine turns (engine-turns.ts): which project trains next, by resource share (scheduler.ts),
  *     decided only at round boundaries (the participants' `gate`), with a hand-off grace
  *   the run policy (policy.ts, applied by run-control.ts): user pause, battery, schedule windows,
  *     idle-only. Stopping mid-round pauses the engine at the next step (well under a second);
  *     resuming continues the same round
- *   optionally the host role (ProjectHost) for a project whose ledger this identity writes
+ *   optionally the host role (ProjectHost, host-role.ts) for a project whose ledger this
+ *     identity writes
  *   local history (node-state.ts): joined projects, receipts, loss points; credits from the
  *     receipts (credits-summary.ts); backend and pre-flight reports (backend-report.ts, preflight.ts)
  *
@@ -21,7 +24,6 @@
  */
 import { EventEmitter } from 'node:events'
 import { availableParallelism } from 'node:os'
-import { join } from 'node:path'
 import type {
   ApiEvent,
   BackendReport,
@@ -30,29 +32,29 @@ import type {
   Preflight,
   Settings,
 } from '../api/contract.js'
-import { TandemError } from '../api/errors.js'
-import { DatasetStore } from '../data/dataset-store.js'
+import type { DatasetStore } from '../data/dataset-store.js'
 import type { BackendSelection } from '../engine/backends/probe.js'
 import { TrainingEngine, type EngineOptions } from '../engine/engine.js'
 import type { ProjectHost } from '../host/host.js'
 import { DEFAULT_CREDIT_POLICY } from '../ledger/credits.js'
-import { loadOrCreateIdentity, type Identity } from '../net/identity.js'
-import { SwarmNode } from '../net/swarm-node.js'
-import { appPaths, type AppPaths } from '../util/app-paths.js'
+import type { Identity } from '../net/identity.js'
+import type { SwarmNode } from '../net/swarm-node.js'
+import type { AppPaths } from '../util/app-paths.js'
 import { BackendReports } from './backend-report.js'
 import { creditsSummary } from './credits-summary.js'
 import { EngineTurns } from './engine-turns.js'
 import { engineOptions } from './engine-settings.js'
-import { NodeLog } from './log.js'
+import { logHostEvents } from './host-role.js'
+import type { NodeLog } from './log.js'
 import { activityOf } from './node-status.js'
-import { NodeStateStore, type JoinedProject } from './node-state.js'
-import { Participant } from './participant/participant.js'
+import { closeResources, openResources, type NodeResources } from './node-resources.js'
+import type { JoinedProject, NodeStateStore } from './node-state.js'
+import type { Participant } from './participant/participant.js'
 import { preflight } from './preflight.js'
-import { ProjectSlot } from './project-slot.js'
-import { parseProjectRef } from './project-ref.js'
-import { capsFromSettings, RateLimiter } from './rate-limit.js'
+import { ProjectMembership } from './project-membership.js'
+import { capsFromSettings, type RateLimiter } from './rate-limit.js'
 import { RunControl } from './run-control.js'
-import { SettingsStore } from './settings.js'
+import type { SettingsStore } from './settings.js'
 
 export interface ContributorNodeOptions {
   /** State root (TANDEM_HOME layout); default the platform's app dirs. */
@@ -84,10 +86,15 @@ export interface NodeEvents {
 export class ContributorNode extends EventEmitter<NodeEvents> {
   readonly paths: AppPaths
   readonly log: NodeLog
-  readonly engine: TrainingEngine
+  readonly identity: Identity
+  readonly settings: SettingsStore
+  readonly state: NodeStateStore
+  readonly datasets: DatasetStore
+  readonly net: SwarmNode
   readonly limiter: RateLimiter
+  readonly engine: TrainingEngine
   private readonly logger
-  private readonly joined = new Map<string, ProjectSlot>()
+  private readonly projects: ProjectMembership
   private readonly backends: BackendReports
   private readonly run: RunControl
   private readonly turns: EngineTurns
@@ -98,23 +105,21 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
 
   private constructor(
     private readonly opts: ContributorNodeOptions,
-    paths: AppPaths,
-    log: NodeLog,
-    readonly identity: Identity,
-    readonly settings: SettingsStore,
-    readonly state: NodeStateStore,
-    readonly datasets: DatasetStore,
-    readonly net: SwarmNode,
-    limiter: RateLimiter,
+    private readonly resources: NodeResources,
   ) {
     super()
-    this.paths = paths
-    this.log = log
-    this.logger = log.child('node')
-    this.limiter = limiter
+    this.paths = resources.paths
+    this.log = resources.log
+    this.identity = resources.identity
+    this.settings = resources.settings
+    this.state = resources.state
+    this.datasets = resources.datasets
+    this.net = resources.net
+    this.limiter = resources.limiter
+    this.logger = this.log.child('node')
     this.now = opts.now ?? Date.now
     this.startedAt = this.now()
-    this.engine = new TrainingEngine(engineOptions(settings.get(), opts.engine))
+    this.engine = new TrainingEngine(engineOptions(this.settings.get(), opts.engine))
     this.backends = new BackendReports(() => this.settings.get(), opts.engine)
     this.run = new RunControl({
       settings: () => this.settings.get(),
@@ -139,35 +144,27 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
       onGrant: (key, round) => this.onGrant(key, round),
       handoffGraceMs: opts.handoffGraceMs,
     })
+    this.projects = new ProjectMembership({
+      net: this.net,
+      store: this.datasets.corestore,
+      identity: this.identity,
+      engine: this.engine,
+      turns: this.turns,
+      state: this.state,
+      log: this.log,
+      stateDir: this.paths.data,
+      fetchTimeoutMs: opts.fetchTimeoutMs,
+      diskCapBytes: () => this.settings.get().diskCapMiB * 1024 * 1024,
+      now: this.now,
+      push: (e) => this.push(e),
+      pushStatus: () => this.pushStatus(),
+      credits: () => this.creditsSummary(),
+      trained: (key, round, seconds) => this.onTrained(key, round, seconds),
+    })
   }
 
   static async open(opts: ContributorNodeOptions): Promise<ContributorNode> {
-    const paths = appPaths(opts.home ? { TANDEM_HOME: opts.home } : process.env)
-    const log = new NodeLog({ dir: paths.log, echo: opts.logEcho })
-    const identity = await loadOrCreateIdentity(paths.data)
-    const settings = await SettingsStore.open({ dir: paths.config })
-    const state = await NodeStateStore.open(paths.data)
-    const datasets = await DatasetStore.open({ dataDir: paths.data })
-    const limiter = new RateLimiter(capsFromSettings(settings.get()))
-    const net = new SwarmNode({
-      keyPair: identity,
-      bootstrap: opts.bootstrap,
-      corestore: datasets.corestore,
-      roles: ['contributor', 'seeder'],
-      agent: 'tandem-node',
-      wrapConnection: (conn) => limiter.attach(conn),
-    })
-    const node = new ContributorNode(
-      opts,
-      paths,
-      log,
-      identity,
-      settings,
-      state,
-      datasets,
-      net,
-      limiter,
-    )
+    const node = new ContributorNode(opts, await openResources(opts))
     await node.start()
     return node
   }
@@ -189,7 +186,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     this.net.on('warning', (err) => this.logger.warn(`net: ${String(err)}`))
     this.net.joinDiscovery()
     this.evaluatePolicy()
-    for (const info of s.projects) this.startParticipant(info)
+    for (const info of s.projects) this.projects.start(info)
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -237,84 +234,28 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
   // Projects
 
   joinedProjects(): JoinedProject[] {
-    return this.state.get().projects.map((p) => ({ ...p }))
+    return this.projects.list()
   }
 
   participant(key: string): Participant | undefined {
-    return this.joined.get(key)?.participant
+    return this.projects.slot(key)?.participant
   }
 
-  async join(ref: string, share = 100): Promise<JoinedProject> {
-    const key = parseProjectRef(ref)
-    const existing = this.state.get().projects.find((p) => p.key === key)
-    if (existing) return { ...existing }
-    const info: JoinedProject = { key, share, paused: false, joinedAt: this.now() }
-    this.state.addProject(info)
-    this.logger.info(`joined project ${key.slice(0, 12)}…`)
-    this.startParticipant(info)
-    return { ...info }
+  join(ref: string, share = 100): Promise<JoinedProject> {
+    return this.projects.join(ref, share)
   }
 
-  async leave(ref: string): Promise<void> {
-    const key = parseProjectRef(ref)
-    const j = this.joined.get(key)
-    if (!j && !this.state.get().projects.some((p) => p.key === key))
-      throw new TandemError('PROJECT_NOT_FOUND', `not a member of project ${key}`)
-    this.joined.delete(key)
-    this.turns.remove(key)
-    this.state.removeProject(key)
-    await j?.participant.stop()
-    await j?.participant
-      .discardLocalState()
-      .catch((err: unknown) =>
-        this.logger.warn(`left project ${key.slice(0, 12)}…: ${String(err)}`),
-      )
-    this.logger.info(`left project ${key.slice(0, 12)}…`)
-    this.pushStatus()
+  leave(ref: string): Promise<void> {
+    return this.projects.leave(ref)
   }
 
   updateProject(key: string, change: { share?: number; paused?: boolean }): JoinedProject {
-    const info = this.state.setProject(key, change)
-    if (!info) throw new TandemError('PROJECT_NOT_FOUND', `not a member of project ${key}`)
-    const j = this.joined.get(key)
-    if (j) j.info = info
-    // Unpausing asks the waiting projects again.
-    this.turns.update(key, change)
-    this.pushStatus()
-    return { ...info }
-  }
-
-  private startParticipant(info: JoinedProject): void {
-    const participant = new Participant({
-      node: this.net,
-      store: this.datasets.corestore,
-      keyPair: this.identity,
-      project: info.key,
-      engine: this.engine,
-      stateDir: join(this.paths.data, 'projects'),
-      ledgerTimeoutMs: this.opts.fetchTimeoutMs,
-      dataTimeoutMs: this.opts.fetchTimeoutMs,
-      gate: (round) => this.turns.gate(info.key, round),
-      diskCapBytes: () => this.settings.get().diskCapMiB * 1024 * 1024,
-      now: this.now,
-    })
-    const slot = new ProjectSlot(info, participant, {
-      state: this.state,
-      log: this.log,
-      now: this.now,
-      push: (e) => this.push(e),
-      pushStatus: () => this.pushStatus(),
-      credits: () => this.creditsSummary(),
-      trained: (key, round, seconds) => this.onTrained(key, round, seconds),
-    })
-    this.joined.set(info.key, slot)
-    this.turns.add(info.key, { share: info.share, paused: info.paused }, () => participant.poke())
-    slot.start()
+    return this.projects.update(key, change)
   }
 
   /** The engine was granted to `key` for `round` (engine-turns.ts); its round starts now. */
   private onGrant(key: string, round: number): void {
-    this.joined.get(key)!.granted(round)
+    this.projects.slot(key)!.granted(round)
     this.pushStatus()
   }
 
@@ -335,7 +276,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
    */
   creditsSummary(): CreditsSummary {
     const policyOf = (project: string) =>
-      this.joined.get(project)?.participant.manifest?.credits ?? DEFAULT_CREDIT_POLICY
+      this.projects.slot(project)?.participant.manifest?.credits ?? DEFAULT_CREDIT_POLICY
     const me = this.identity.publicKey.toString('hex')
     return creditsSummary(this.state.get().receipts, me, policyOf, this.now())
   }
@@ -346,18 +287,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
   /** Attaches a ProjectHost this node runs (its identity writes that project's ledger). */
   attachHost(host: ProjectHost): void {
     this.hostRole = host
-    const log = this.log.child('host')
-    host.on('round-open', (e) =>
-      log.info(
-        `round ${e.round} open until ${new Date(e.deadline).toISOString()}${e.resumed ? ' (resumed)' : ''}`,
-      ),
-    )
-    host.on('round-closed', (e) =>
-      log.info(
-        `round ${e.round} closed: ${e.accepted} accepted, ${e.rejected} rejected, loss ${e.lossBefore.toFixed(4)} → ${e.lossAfter.toFixed(4)}`,
-      ),
-    )
-    host.on('warning', (err) => log.warn(String(err)))
+    logHostEvents(host, this.log.child('host'))
   }
 
   get hosting(): string | null {
@@ -369,15 +299,15 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
 
   status(): NodeStatus {
     const { userPaused } = this.state.get()
-    const training = this.turns.training ? this.joined.get(this.turns.training) : undefined
+    const training = this.turns.training ? this.projects.slot(this.turns.training) : undefined
     const net = this.net.status()
     const { activity, reason } = activityOf({
       userPaused,
       decision: this.run.decision,
       offline: net.state === 'offline' && net.peers.length === 0,
       training: training ? { name: training.name, round: training.progress?.round } : null,
-      joined: this.joined.size,
-      firstDetail: () => [...this.joined.values()][0]!.participant.status().detail,
+      joined: this.projects.size,
+      firstDetail: () => this.projects.slots()[0]!.participant.status().detail,
     })
     return {
       activity,
@@ -436,16 +366,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     const warn = (what: string) => (err: unknown) =>
       this.logger.warn(`stopping: ${what}: ${err instanceof Error ? err.message : String(err)}`)
     await this.hostRole?.stop().catch(warn('host'))
-    await Promise.all(
-      [...this.joined.values()].map((j) =>
-        j.participant.stop().catch(warn(`project ${j.info.key.slice(0, 8)}`)),
-      ),
-    )
-    await this.state.flush().catch(() => {}) // reported through state.onWriteError (start())
-    await this.settings.flushed().catch(warn('settings'))
-    await this.net.destroy().catch(warn('network'))
-    this.limiter.close()
-    await this.datasets.close()
-    await this.log.close()
+    await this.projects.stopAll(warn)
+    await closeResources(this.resources, warn)
   }
 }

@@ -1,8 +1,8 @@
 /**
  * One joined project on this node: its Participant, and what the node records and shows of it —
  * the round's progress (round-progress.ts), training loss points, receipts with their validation
- * loss, the credits they change, and log lines. Membership (join, leave), the participant's
- * creation and the engine turns stay with the node (node.ts).
+ * loss, the credits they change, and log lines. Membership (join, leave) and the participant's
+ * creation are project-membership.ts; the engine turns stay with the node (node.ts).
  */
 import type { ApiEvent, CreditsSummary, RoundProgress } from '../api/contract.js'
 import { receiptView } from './credits-summary.js'

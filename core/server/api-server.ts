@@ -19,15 +19,17 @@
  * and never writes into a page.
  *
  * Every failure a client can cause is a coded Outcome (`{ ok: false, code, message }`) with a
- * fitting HTTP status; nothing a client sends can throw out of a handler here.
+ * fitting HTTP status; nothing a client sends can throw out of a handler here. *
+ * This file routes, checks and holds the token (and its rotation); the WebSocket clients (envelopes,
+ * pushes, slow clients) are ws-clients.ts and the HTTP answers and body reading http-replies.ts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { WebSocketServer, type RawData, type WebSocket } from 'ws'
-import { parseEvent, type ApiEvent, type Outcome } from '../api/contract.js'
+import type { ApiEvent } from '../api/contract.js'
 import { dispatch, type Handlers } from '../api/dispatch.js'
 import { daemonFilePath, removeDaemonFile, writeDaemonFile } from './daemon-file.js'
+import { COMMON_HEADERS, fail, notAllowed, rawRefusal, readBody, sendJson } from './http-replies.js'
 import {
   bearerToken,
   checkFetchSite,
@@ -37,6 +39,7 @@ import {
   type Refusal,
 } from './security.js'
 import { serveStatic } from './static-files.js'
+import { WsClients } from './ws-clients.js'
 
 export interface ApiServerOptions {
   handlers: Partial<Handlers>
@@ -78,18 +81,9 @@ export interface ApiServer {
 
 const DEFAULT_MAX_BODY = 1024 * 1024
 const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024
-const CLOSE_GRACE_MS = 1000
 const API_PREFIX = '/api/'
 const METHOD_PATH = /^\/api\/([a-z][a-zA-Z]*\.[a-z][a-zA-Z]*)$/
 export const ROTATE_TOKEN_PATH = '/api/server/rotate-token'
-
-/** On every response, refusals and WebSocket refusals included (see security.ts). */
-const COMMON_HEADERS = {
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-  'cross-origin-resource-policy': 'same-origin',
-}
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const host = opts.host ?? '127.0.0.1'
@@ -101,7 +95,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const log = opts.log
   let port = 0
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: maxBody })
+  const ws = new WsClients({ handlers: opts.handlers, maxPayload: maxBody, maxBuffered, log })
   const server: Server = createServer((req, res) => {
     // A client hanging up mid-answer: nothing to tell it; noted for whoever debugs the API.
     res.on('error', (err) => log?.debug({ err }, 'local API response failed'))
@@ -184,9 +178,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     sendJson(res, r.status, fail(r.code, r.message), extra)
   }
 
-  // The token each socket was opened with: a rotation closes the sockets of the old one.
-  const socketTokens = new WeakMap<WebSocket, string>()
-
   // WebSocket: the same checks before the upgrade is accepted, written as a plain HTTP answer.
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // A client that hangs up during the handshake: nothing to answer; noted for debugging.
@@ -205,53 +196,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         { code: answer.code, origin: req.headers.origin, site: req.headers['sec-fetch-site'] },
         'WebSocket refused',
       )
-      const body = JSON.stringify(fail(answer.code, answer.message))
-      const common = Object.entries(COMMON_HEADERS)
-        .map(([k, v]) => `${k}: ${v}\r\n`)
-        .join('')
-      socket.end(
-        `HTTP/1.1 ${answer.status} ${statusText(answer.status)}\r\n` +
-          common +
-          'content-type: application/json\r\nconnection: close\r\n' +
-          `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-      )
+      socket.end(rawRefusal(answer.status, answer.code, answer.message))
       return
     }
-    const opened = token // the one just checked, whatever a rotation does meanwhile
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      socketTokens.set(ws, opened)
-      wss.emit('connection', ws, req)
-    })
+    // The token just checked, whatever a rotation does meanwhile.
+    ws.accept(req, socket, head, token)
   })
-
-  // The 101 answer carries the common headers too.
-  wss.on('headers', (headers) => {
-    for (const [k, v] of Object.entries(COMMON_HEADERS)) headers.push(`${k}: ${v}`)
-  })
-  wss.on('connection', (ws: WebSocket) => {
-    // ws closes the socket after an error (e.g. an oversized message: 1009); nothing to add.
-    ws.on('error', (err) => log?.debug({ err }, 'WebSocket client failed'))
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      void answer(ws, data, isBinary)
-    })
-  })
-
-  async function answer(ws: WebSocket, data: RawData, isBinary: boolean): Promise<void> {
-    let raw: unknown
-    try {
-      if (isBinary) throw new Error('binary')
-      raw = JSON.parse(rawText(data))
-    } catch {
-      return reply(ws, null, fail('BAD_REQUEST', 'messages are JSON text request envelopes'))
-    }
-    const id = (raw as { id?: unknown } | null)?.id
-    const outcome = await dispatch(opts.handlers, raw)
-    reply(ws, typeof id === 'number' && Number.isInteger(id) && id >= 0 ? id : null, outcome)
-  }
-
-  function reply(ws: WebSocket, id: number | null, outcome: Outcome<unknown>): void {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, outcome }))
-  }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -284,9 +234,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         if (stateDir !== null)
           await writeDaemonFile(stateDir, { port, token: next, pid: process.pid })
         token = next
-        for (const ws of wss.clients) {
-          if (socketTokens.get(ws) !== next) ws.close(1008, 'token rotated')
-        }
+        ws.dropOtherTokens(next)
         log?.warn({}, 'local API token rotated; the old token is refused from now on')
         return next
       } finally {
@@ -306,110 +254,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     },
     port,
     rotateToken,
-    broadcast(event) {
-      const checked = parseEvent(event)
-      if (checked === null) {
-        log?.warn({ event: (event as { event?: unknown }).event }, 'event fails the contract')
-        return false
-      }
-      const text = JSON.stringify(checked)
-      for (const ws of wss.clients) {
-        if (ws.readyState !== ws.OPEN) continue
-        if (ws.bufferedAmount > maxBuffered) {
-          // A client that does not read its pushes would grow our memory without bound.
-          log?.warn({ buffered: ws.bufferedAmount }, 'dropping a WebSocket client that fell behind')
-          ws.close(1013, 'too far behind')
-          continue
-        }
-        ws.send(text)
-      }
-      return true
-    },
-    clients: () => wss.clients.size,
+    broadcast: (event) => ws.broadcast(event),
+    clients: () => ws.size,
     async close() {
       if (closed) return
       closed = true
-      // Say goodbye properly, but do not let a client that never answers hold the shutdown.
-      const gone = [...wss.clients].map(
-        (ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())),
-      )
-      for (const ws of wss.clients) ws.close(1001, 'node stopping')
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([
-        Promise.all(gone),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS))),
-      ])
-      clearTimeout(timer)
-      for (const ws of wss.clients) ws.terminate()
-      await new Promise<void>((resolve) => wss.close(() => resolve()))
+      await ws.close()
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       if (stateDir !== null) await removeDaemonFile(stateDir, process.pid)
     },
   }
-}
-
-function fail(code: string, message: string): Outcome<never> {
-  return { ok: false, code, message }
-}
-
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  })
-  res.end(text)
-}
-
-function notAllowed(res: ServerResponse, allow: string): void {
-  sendJson(res, 405, fail('METHOD_NOT_ALLOWED', `method not allowed (use ${allow})`), { allow })
-}
-
-type Body = { kind: 'ok'; text: string } | { kind: 'too-large' }
-
-/** Reads the request body up to `max` bytes; beyond that, stops reading (the caller answers 413). */
-function readBody(req: IncomingMessage, max: number): Promise<Body> {
-  const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > max) {
-    req.resume()
-    return Promise.resolve({ kind: 'too-large' })
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > max) {
-        req.removeAllListeners('data')
-        req.resume()
-        resolve({ kind: 'too-large' })
-        return
-      }
-      chunks.push(chunk)
-    })
-    req.on('end', () => resolve({ kind: 'ok', text: Buffer.concat(chunks).toString('utf8') }))
-    req.on('error', reject)
-  })
-}
-
-function rawText(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8')
-  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8')
-  return data.toString('utf8')
-}
-
-function statusText(status: number): string {
-  return (
-    { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 421: 'Misdirected Request' }[
-      status
-    ] ?? 'Error'
-  )
 }
