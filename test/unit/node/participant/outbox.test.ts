@@ -8,6 +8,7 @@ import type { Contribution } from '../../../../core/ledger/entries.js'
 import { Outbox } from '../../../../core/node/participant/outbox.js'
 import type { OfferRecord, ParticipantState } from '../../../../core/node/participant/types.js'
 import type { Ack, UpdateOffer } from '../../../../core/wire/messages.js'
+import { testContribution } from '../../../support/contributions.js'
 
 const PROJECT = Buffer.alloc(32, 7)
 const hashOf = (n: number) => Buffer.alloc(32, n)
@@ -70,22 +71,8 @@ function rig(opts: { retryMs?: number } = {}) {
   return { w, outbox, add, ack }
 }
 
-function contribution(
-  hash: string,
-  accepted: boolean,
-  contributor = 'aa'.repeat(32),
-): Contribution {
-  return {
-    contributor,
-    updateCore: '11'.repeat(32),
-    updateIndex: 0,
-    updateHash: hash,
-    samples: 8,
-    quality: accepted ? 1 : 0,
-    credits: accepted ? 1 : 0,
-    accepted,
-    ...(accepted ? {} : { reason: 'norm-outlier' as const }),
-  }
+function contribution(hash: string, accepted: boolean, contributor?: string): Contribution {
+  return testContribution({ hash, accepted, ...(contributor ? { contributor } : {}) })
 }
 
 describe('participant outbox', () => {

@@ -15,6 +15,7 @@ import { ReceiptInbox } from '../../../../core/node/participant/receipts.js'
 import type { OfferRecord, ReceiptRecord } from '../../../../core/node/participant/types.js'
 import { tempDir } from '../../../support/data.js'
 import { waitUntil } from '../../../support/wait.js'
+import { testContribution } from '../../../support/contributions.js'
 
 const ME = 'aa'.repeat(32)
 const OTHER = 'bb'.repeat(32)
@@ -23,17 +24,7 @@ const hashOf = (n: number) => Buffer.alloc(32, n)
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
 function contribution(contributor: string, hash: string): Contribution {
-  return {
-    contributor,
-    updateCore: '11'.repeat(32),
-    updateIndex: 0,
-    updateHash: hash,
-    samples: 8,
-    receivedAt: 1500,
-    quality: 1,
-    credits: 2,
-    accepted: true,
-  }
+  return testContribution({ contributor, hash, receivedAt: 1500, credits: 2 })
 }
 
 function round(r: number, contributions?: Contribution[]): RoundRecord {
