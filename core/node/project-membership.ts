@@ -5,38 +5,29 @@
  * status; what one slot shows of its project is project-slot.ts. docs/node.md has the long story.
  */
 import { join } from 'node:path'
-import type { ApiEvent, CreditsSummary } from '../api/contract.js'
 import { TandemError } from '../api/errors.js'
 import type Corestore from 'corestore'
 import type { TrainingEngine } from '../engine/engine.js'
 import type { Identity } from '../net/identity.js'
 import type { SwarmNode } from '../net/swarm-node.js'
 import type { EngineTurns } from './engine-turns.js'
-import type { NodeLog } from './log.js'
-import type { JoinedProject, NodeStateStore } from './node-state.js'
+import type { JoinedProject } from './node-state.js'
 import { Participant } from './participant/participant.js'
-import { ProjectSlot } from './project-slot.js'
+import { ProjectSlot, type ProjectSlotContext } from './project-slot.js'
 import { parseProjectRef } from './project-ref.js'
 
-export interface ProjectMembershipOptions {
+/** What each slot needs (ProjectSlotContext), plus what creating participants needs. */
+export interface ProjectMembershipOptions extends ProjectSlotContext {
   net: SwarmNode
   store: Corestore
   identity: Identity
   engine: TrainingEngine
   turns: EngineTurns
-  state: NodeStateStore
-  log: NodeLog
   /** Where participants keep their files (receipts cache, residual). */
   stateDir: string
   /** ms a participant waits for a ledger or dataset block before retrying. */
   fetchTimeoutMs?: number
   diskCapBytes: () => number
-  now: () => number
-  push(e: ApiEvent): void
-  pushStatus(): void
-  credits(): CreditsSummary
-  /** A round's work ended (trained, failed or abandoned) after `seconds` of compute. */
-  trained(key: string, round: number, seconds: number): void
 }
 
 export class ProjectMembership {
@@ -119,15 +110,7 @@ export class ProjectMembership {
       diskCapBytes: o.diskCapBytes,
       now: o.now,
     })
-    const slot = new ProjectSlot(info, participant, {
-      state: o.state,
-      log: o.log,
-      now: o.now,
-      push: (e) => o.push(e),
-      pushStatus: () => o.pushStatus(),
-      credits: () => o.credits(),
-      trained: (key, round, seconds) => o.trained(key, round, seconds),
-    })
+    const slot = new ProjectSlot(info, participant, o)
     this.joined.set(info.key, slot)
     o.turns.add(info.key, { share: info.share, paused: info.paused }, () => participant.poke())
     slot.start()
