@@ -183,6 +183,9 @@ function compareContribution(
       if (!close(got.score[k], want.score[k]))
         receipt(`score.${k} is ${got.score[k]}, the replay gives ${want.score[k]}`)
     }
+    const [a, b] = [got.score.lossSE, want.score.lossSE]
+    if ((a === undefined) !== (b === undefined) || (a !== undefined && !close(a, b!)))
+      receipt(`score.lossSE is ${a}, the replay gives ${b}`)
   }
   if (!close(got.quality, want.quality))
     receipt(`quality is ${got.quality}, the replay gives ${want.quality}`)
