@@ -95,6 +95,8 @@ export const AggregationRule = z.enum([
 export const ScoringVersion = z.enum(['v1', 'v2'])
 export type ScoringVersion = z.infer<typeof ScoringVersion>
 export const SCORING_DEFAULT: ScoringVersion = 'v2'
+/** recipe.inner.rewarmupSteps of new projects (capped at innerSteps): docs/engine.md, "Re-warmup". */
+export const REWARMUP_DEFAULT = 3
 
 export const ProjectSpec = z
   .object({
@@ -183,7 +185,19 @@ export function createManifest(spec: ProjectSpec, hostKeyHex: string, now = Date
   if (!/^[0-9a-f]{64}$/.test(hostKeyHex))
     throw new TandemError('BAD_ARGUMENT', 'host key must be 64 hex characters')
   const aggregation = { ...spec.aggregation, scoring: spec.aggregation.scoring ?? SCORING_DEFAULT }
-  return { version: MANIFEST_VERSION, ...spec, aggregation, host: hostKeyHex, createdAt: now }
+  const { recipe } = spec
+  const inner = {
+    ...recipe.inner,
+    rewarmupSteps: recipe.inner.rewarmupSteps ?? Math.min(REWARMUP_DEFAULT, recipe.innerSteps),
+  }
+  return {
+    version: MANIFEST_VERSION,
+    ...spec,
+    recipe: { ...recipe, inner },
+    aggregation,
+    host: hostKeyHex,
+    createdAt: now,
+  }
 }
 
 /** The scoring rule a manifest names: absent is 'v1', the rule of ledgers older than the field. */

@@ -12,16 +12,18 @@ import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import type { TensorBatch } from '../../core/engine/batch.js'
-import { encode } from '../../core/engine/compress/codec.js'
-import { quantizeInt8 } from '../../core/engine/compress/quantize.js'
-import { evaluateLoss, runInnerLoop } from '../../core/engine/inner-loop.js'
-import { initialWeights, seededRandom } from '../../core/engine/model/init.js'
-import type { ModelSpec } from '../../core/engine/spec/schema.js'
-import { computeRound, type RoundCandidate } from '../../core/host/round.js'
-import type { Contribution, Receipt } from '../../core/ledger/entries.js'
-import type { Manifest } from '../../core/ledger/manifest.js'
-import { replayStanding } from '../../core/ledger/standing.js'
+import type { Batch, TensorBatch, TokenBatch } from '../../../core/engine/batch.js'
+import { aggregate } from '../../../core/aggregate/aggregate.js'
+import { decode, encode } from '../../../core/engine/compress/codec.js'
+import { densify, quantizeInt8 } from '../../../core/engine/compress/quantize.js'
+import { nesterovOuterStep } from '../../../core/engine/optim/nesterov.js'
+import { evaluateLoss, runInnerLoop } from '../../../core/engine/inner-loop.js'
+import { initialWeights, seededRandom } from '../../../core/engine/model/init.js'
+import type { ModelSpec } from '../../../core/engine/spec/schema.js'
+import { computeRound, type RoundCandidate } from '../../../core/host/round.js'
+import type { Contribution, Receipt } from '../../../core/ledger/entries.js'
+import type { Manifest } from '../../../core/ledger/manifest.js'
+import { replayStanding } from '../../../core/ledger/standing.js'
 
 export type Behaviour =
   | 'honest'
@@ -49,11 +51,11 @@ export interface SimTask {
   spec: ModelSpec
   classes: number
   /** Contributor k's batch for one inner step (deterministic in k, round, step). */
-  batch(k: number, round: number, step: number, batchSize: number, flip: boolean): TensorBatch
+  batch(k: number, round: number, step: number, batchSize: number, flip: boolean): Batch
   /** The host's validation batch (scoring). */
-  validation: TensorBatch
+  validation: Batch
   /** Held-out records for the reported loss (not the validation batch's). */
-  heldOut: TensorBatch
+  heldOut: Batch
 }
 
 export interface SimRound {
@@ -155,6 +157,11 @@ export interface SimOptions {
   rounds: number
   /** Contributors whose seeds differ per run (the experiment's seed). */
   seed?: number
+  /**
+   * No host defences: the plain mean of every update, no screening, no scores (contributions
+   * are left empty). The baseline that shows an attack bites.
+   */
+  undefended?: boolean
   onRound?: (r: SimRound) => void
 }
 
@@ -247,6 +254,25 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       receivedAt: 0,
       signatureValid: true,
     }))
+    if (opts.undefended) {
+      const all = encoded.map((e) => ({ update: densify(decode(e)), weight: 1 }))
+      const agg = aggregate(all, { rule: 'mean' }).aggregate
+      const next = nesterovOuterStep(weights, agg, momentum, m.recipe.outer)
+      const lossBefore = await evaluateLoss(m.model, weights, task.validation)
+      weights = next.weights
+      momentum = next.momentum
+      const round: SimRound = {
+        round: r,
+        lossBefore,
+        lossAfter: await evaluateLoss(m.model, weights, task.validation),
+        heldOutLoss: await evaluateLoss(m.model, weights, task.heldOut),
+        contributions: [],
+        stepLosses: honestIdx.map((k) => trained.get(k)!.losses),
+      }
+      rounds.push(round)
+      opts.onRound?.(round)
+      continue
+    }
     const standing = replayStanding(m, receipts)
     const out = await computeRound({
       manifest: m,
@@ -284,8 +310,15 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
 
 // ---- Tasks ----------------------------------------------------------------------------------
 
-/** Where ../shared/data is (MNIST, tinyshakespeare), when present. */
-export const SHARED_DATA = join(process.cwd(), '..', 'shared', 'data')
+/**
+ * Where the shared data is (MNIST, tinyshakespeare): ../shared/data from the repository, or two
+ * levels up from a worktree under a folder of worktrees.
+ */
+export const SHARED_DATA =
+  [
+    join(process.cwd(), '..', 'shared', 'data'),
+    join(process.cwd(), '..', '..', 'shared', 'data'),
+  ].find((d) => existsSync(d)) ?? join(process.cwd(), '..', 'shared', 'data')
 
 export function haveMnist(dataDir = SHARED_DATA): boolean {
   return (
@@ -387,5 +420,44 @@ export function clusterTask(
     heldOut: make(opts.heldOut, 2),
     batch: (k, round, step, batchSize, flip) =>
       make(batchSize, 1_000_003 * (k + 3) + 7919 * round + step + 11, flip),
+  }
+}
+
+/**
+ * A byte-level LM task on a text (tinyshakespeare when present): the first 90 % of the bytes
+ * split evenly among `contributors`, windows of context + 1 bytes; validation and held-out windows
+ * from the last 10 % (fixed positions).
+ */
+export function charTask(
+  spec: ModelSpec,
+  text: Uint8Array,
+  opts: { contributors: number; validation: number; heldOut: number },
+): SimTask {
+  if (spec.type !== 'transformer') throw new Error('charTask needs a transformer')
+  const row = spec.context + 1
+  const split = Math.floor(text.length * 0.9)
+  const per = Math.floor(split / opts.contributors)
+  const windows = (count: number, pick: (b: number) => number): TokenBatch => {
+    const tokens = new Int32Array(count * row)
+    for (let b = 0; b < count; b++) {
+      const at = pick(b)
+      for (let t = 0; t < row; t++) tokens[b * row + t] = text[at + t]!
+    }
+    return { kind: 'tokens', batch: count, seqLen: spec.context, tokens }
+  }
+  const tail = text.length - split - row
+  const fixed = (count: number, offset: number) =>
+    windows(count, (b) => split + ((offset + b * 7919) % tail))
+  return {
+    name: 'chars',
+    spec,
+    classes: spec.vocab,
+    validation: fixed(opts.validation, 0),
+    heldOut: fixed(opts.heldOut, 13),
+    batch(k, round, step, batchSize) {
+      const part = k % opts.contributors
+      const r = seededRandom(1_000_003 * k + 7919 * round + step + 1)
+      return windows(batchSize, () => part * per + Math.floor(r() * (per - row)))
+    },
   }
 }
