@@ -22,8 +22,12 @@
  *   lossQ = clamp(0.5 + 5·rel, 0, 1)                        10% better → 1, no change → 0.5
  *   agree = (1 + cosine) / 2                                agreement with the aggregate
  *   normQ = min(normRatio, 1 / normRatio)                   far from the median norm either way
- *   quality = lossQ · (0.5 + 0.5·agree) · (0.5 + 0.5·normQ)
- * so an update that makes the validation loss 10% worse earns nothing whatever else it does.
+ *   v1: quality = lossQ · (0.5 + 0.5·agree) · (0.5 + 0.5·normQ)
+ *   v2: quality = lossQ · max(0, cosine) · normQ
+ * so an update that makes the validation loss 10% worse earns nothing whatever else it does. v2
+ * drops the floors: an update orthogonal to the aggregate (noise, zeros) or against it (a sign
+ * flip) earns nothing even where the validation batch cannot tell it is harmful (a converged model),
+ * and one far from the median norm earns in proportion.
  */
 import type { Batch } from '../engine/batch.js'
 import { evaluateLoss, evaluateRecordLosses } from '../engine/inner-loop.js'
@@ -168,9 +172,11 @@ export function quality(s: Score): number {
   if (s.lossSE !== undefined && !Number.isFinite(s.lossSE)) return 0
   const rel = s.lossBefore > 0 ? changeBeyondNoise(s) / s.lossBefore : 0
   const lossQ = clamp(0.5 + 5 * rel)
-  const agree = clamp((1 + s.cosine) / 2)
   const normQ = s.normRatio > 0 ? Math.min(s.normRatio, 1 / s.normRatio) : 0
-  const q = lossQ * (0.5 + 0.5 * agree) * (0.5 + 0.5 * normQ)
+  const q =
+    s.lossSE === undefined
+      ? lossQ * (0.5 + 0.5 * clamp((1 + s.cosine) / 2)) * (0.5 + 0.5 * normQ)
+      : lossQ * clamp(s.cosine) * normQ
   return Math.round(q * 1e6) / 1e6
 }
 

@@ -56,7 +56,7 @@ describe('host scoring', () => {
     )
     assert.ok(good.score.lossSE! > 0 && bad.score.lossSE! > 0)
     assert.ok(isHarmful(bad.score) && !isHarmful(good.score), JSON.stringify([good, bad]))
-    assert.ok(good.quality > 0.5 && bad.quality === 0)
+    assert.ok(good.quality > 0 && bad.quality === 0, `${good.quality} ${bad.quality}`)
     // The v2 mean of the records is the v1 batch mean up to float32 rounding.
     const v1 = await baseline(spec, job.weights, batch, 'v1')
     assert.ok(Math.abs(v1.lossBefore - base.lossBefore) < 1e-6 * base.lossBefore)
@@ -106,6 +106,10 @@ describe('host scoring', () => {
     assert.equal(quality(base), 0.85)
     assert.equal(quality({ ...base, lossAfter: 2.05 }), 0.5, 'inside the band: no change')
     assert.equal(quality({ ...base, lossSE: NaN }), 0)
+    // No floors: agreement and norm scale it down to nothing.
+    assert.equal(quality({ ...base, cosine: 0.5, normRatio: 2 }), 0.2125)
+    assert.equal(quality({ ...base, cosine: -0.3 }), 0, 'against the aggregate')
+    assert.equal(quality({ ...base, cosine: 0, normRatio: 0 }), 0, 'zeros')
   })
 
   it('maps scores to quality in [0, 1] as documented', () => {
