@@ -92,7 +92,7 @@ export async function runChurn(o: {
     const deadlineSec = o.deadlineSec
     const h = await startTestHost(s.t, net, {
       recipe: {
-        innerSteps: 60,
+        innerSteps: 120,
         batchSize: 16,
         roundDeadlineSec: deadlineSec,
         minUpdates: 1,
@@ -104,7 +104,7 @@ export async function runChurn(o: {
     const offers: OfferEvent[] = []
     const closed: RoundClosedEvent[] = []
     let openRound = -1
-    let openedAt = 0
+    let openedAt = Date.now()
     h.host.on('offer', (e) => offers.push(e))
     h.host.on('round-closed', (e) => closed.push(e))
     h.host.on('round-open', (e) => {
@@ -150,9 +150,29 @@ export async function runChurn(o: {
         .slice(0, Math.max(1, Math.round(0.3 * live.length)))
       // Kill each at a random point of the round: training, publishing or waiting for the ack.
       await Promise.all(
-        victims.map(async (m) => {
-          const at = openedAt + 1000 + rand() * (deadlineSec * 1000 * 0.6)
-          await new Promise((res) => setTimeout(res, Math.max(0, at - Date.now())))
+        victims.map(async (m, i) => {
+          // A random point: mid-training, right after offering, or a random time in the round.
+          const point = (['training', 'offered', 'time'] as const)[
+            (r + i + Math.floor(rand() * 3)) % 3
+          ]!
+          const until = openedAt + deadlineSec * 1000 * 0.6
+          if (point === 'time') {
+            const at = openedAt + 1000 + rand() * (until - openedAt - 1000)
+            await new Promise((res) => setTimeout(res, Math.max(0, at - Date.now())))
+          } else {
+            const step = 1 + Math.floor(rand() * 30)
+            await m
+              .proc!.waitFor(
+                (e) =>
+                  e.round === r &&
+                  (point === 'training'
+                    ? e.event === 'progress' && (e.step as number) >= step
+                    : e.event === 'offer'),
+                `round ${r} ${point}`,
+                Math.max(1000, until - Date.now()),
+              )
+              .catch(() => {}) // not reached in time: killed wherever it is
+          }
           const last = [...m.proc!.events]
             .reverse()
             .find((e) => e.event === 'progress' || e.event === 'offer' || e.event === 'phase')
@@ -344,8 +364,8 @@ export async function run(options: ExperimentOptions): Promise<ExperimentResult>
     plots: [],
     details: { ...c },
     notes: [
-      'Host in the experiment process, each contributor its own process (startNode on its own home dir, cpu backend, 1 thread) on a loopback testnet; H = 60 steps of 16 on the learnable argmax dataset, 30 s rounds (quick: 20 s), minUpdates 1.',
-      'Each round ~30 % of the live contributors are killed with SIGKILL at a uniformly random time in the first 60 % of the round; as many join (alternately a restarted killed home and a new node).',
+      'Host in the experiment process, each contributor its own process (startNode on its own home dir, cpu backend, 1 thread) on a loopback testnet; H = 120 steps of 16 on the learnable argmax dataset, 30 s rounds (quick: 20 s), minUpdates 1.',
+      'Each round ~30 % of the live contributors are killed with SIGKILL at a random point: mid-training (at a random step), right after offering, or at a uniformly random time in the first 60 % of the round; as many join (alternately a restarted killed home and a new node).',
       'An offer acknowledged `received` whose node died before the host downloaded it is left out of the receipt by design (no verified bytes to name; docs/host.md): counted separately, not as lost.',
     ],
   }
