@@ -47,6 +47,11 @@ export interface InnerHooks {
    * the optimizer runs as tfjs ops on the training device.
    */
   hostOptimizer?: HostAdamW
+  /**
+   * At the end of each step, after its results are read: waits for the device to finish and throws
+   * on a device fault (WebGPU: backends/webgpu-device.ts settleWebgpu). Step times include it.
+   */
+  settle?(): Promise<void>
 }
 
 export interface InnerResult {
@@ -156,6 +161,7 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
       const optimizerMs = performance.now() - t1
       const loss = (await value.data())[0] as number
       tf.dispose([value, tensors.x, tensors.y, ...gradList])
+      await hooks.settle?.()
       if (!Number.isFinite(loss))
         throw new TandemError('ENGINE_FAILED', `loss became ${loss} at inner step ${s}`)
       losses.push(loss)
@@ -172,6 +178,7 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
       })
     }
     const local = await readFlat(vars, job.weights.length)
+    await hooks.settle?.()
     const delta = new Float32Array(local.length)
     for (let i = 0; i < delta.length; i++)
       delta[i] = (job.weights[i] as number) - (local[i] as number)
