@@ -58,7 +58,9 @@ export function estimateGpuMemory(spec: ModelSpec, batch: number): GpuMemoryEsti
   }
 }
 
-const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1)
+/** Bytes as MB (KB below one MB), for messages. */
+const mb = (bytes: number) =>
+  bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`
 
 /** Throws ENGINE_OUT_OF_MEMORY, with the numbers, when the job cannot fit on the device. */
 export function checkGpuMemory(
@@ -72,13 +74,13 @@ export function checkGpuMemory(
   if (need.largestTensorBytes > perBuffer) {
     throw new TandemError(
       'ENGINE_OUT_OF_MEMORY',
-      `At batch ${batch} this model's largest tensor needs ${mb(need.largestTensorBytes)} MB in one GPU buffer; ${device} allows ${mb(perBuffer)} MB per buffer (maxBufferSize ${limits.maxBufferSize}, maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize})`,
+      `At batch ${batch} this model's largest tensor needs ${mb(need.largestTensorBytes)} in one GPU buffer; ${device} allows ${mb(perBuffer)} per buffer (maxBufferSize ${limits.maxBufferSize}, maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize})`,
     )
   }
   if (limits.budgetBytes !== undefined && need.totalBytes > limits.budgetBytes) {
     throw new TandemError(
       'ENGINE_OUT_OF_MEMORY',
-      `At batch ${batch} this model needs about ${mb(need.totalBytes)} MB of GPU memory (weights, gradients and optimizer state ${mb(need.stateBytes)} MB, activations ${mb(need.activationBytes)} MB); the GPU budget is ${mb(limits.budgetBytes)} MB`,
+      `At batch ${batch} this model needs about ${mb(need.totalBytes)} of GPU memory (weights, gradients and optimizer state ${mb(need.stateBytes)}, activations ${mb(need.activationBytes)}); the GPU budget is ${mb(limits.budgetBytes)}`,
     )
   }
   return need

@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads'
 import { isTandemError, TandemError } from '../../api/errors.js'
 import { selectBackend, type BackendName } from '../backends/probe.js'
-import { settleWebgpu, webgpuFaults, webgpuLimits } from '../backends/webgpu-device.js'
+import { settleWebgpu, webgpuFaults, webgpuHealth, webgpuLimits } from '../backends/webgpu-device.js'
 import type { Batch } from '../batch.js'
 import { decayMask, runInnerLoop, type StepInfo } from '../inner-loop.js'
 import { HostAdamW } from '../optim/host-adamw.js'
@@ -48,10 +48,16 @@ let backend: BackendName | undefined
 
 function fail(err: unknown): void {
   const code = isTandemError(err) ? err.code : BACKEND_FAULT
+  let message = (err instanceof Error ? err.message || err.name : String(err)) || 'unknown error'
+  // An op on a lost WebGPU device fails with whatever the API says (often an empty OperationError):
+  // say what happened.
+  const lost = backend === 'webgpu' ? webgpuHealth()?.lost : null
+  if (lost && !message.includes('device was lost'))
+    message = `the GPU device was lost (${lost}): ${message}`
   send({
     type: 'error',
     code,
-    message: err instanceof Error ? err.message : String(err),
+    message,
     ...(backend ? { backend } : {}),
   })
 }
