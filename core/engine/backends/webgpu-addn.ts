@@ -44,7 +44,10 @@ export function patchWebgpuAddN(): void {
         }
         level = next
       }
-      const out = original.kernelFunc({ ...args, inputs: level as unknown as tf.NamedTensorInfoMap })
+      const out = original.kernelFunc({
+        ...args,
+        inputs: level as unknown as tf.NamedTensorInfoMap,
+      })
       for (const t of made) backend.disposeData(t.dataId)
       return out
     },

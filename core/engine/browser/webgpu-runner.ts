@@ -3,7 +3,6 @@
  * Chromium's WebGPU, as in the Electron app's hidden training window. Runtime-neutral apart from
  * `navigator.gpu`; no Node APIs.
  */
-import '@tensorflow/tfjs-backend-webgpu'
 import { TandemError } from '../../api/errors.js'
 import { registerWebgpuBackend, settleWebgpu } from '../backends/webgpu-device.js'
 import type { Batch } from '../batch.js'
@@ -28,7 +27,8 @@ export async function probeBrowserWebgpu(): Promise<BrowserGpuInfo> {
   const adapter = await gpu.requestAdapter()
   if (!adapter) return { available: false, detail: 'no WebGPU adapter' }
   const info = (adapter.info ?? {}) as Record<string, string | undefined>
-  // tfjs' webgpu backend on our device request (every adapter limit, errors captured).
+  // tfjs' webgpu kernels, and its backend on our device request (every adapter limit, errors captured).
+  await import('@tensorflow/tfjs-backend-webgpu')
   registerWebgpuBackend(gpu)
   const device =
     [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') ||

@@ -39,9 +39,7 @@ function largestActivation(spec: ModelSpec, batch: number): number {
     case 'transformer': {
       const t = spec.context
       const d = spec.dModel
-      return (
-        batch * Math.max(spec.heads * t * t, t * spec.vocab, t * d * spec.mlpRatio, t * 3 * d)
-      )
+      return batch * Math.max(spec.heads * t * t, t * spec.vocab, t * d * spec.mlpRatio, t * 3 * d)
     }
   }
 }

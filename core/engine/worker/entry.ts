@@ -5,7 +5,12 @@
 import { parentPort } from 'node:worker_threads'
 import { isTandemError, TandemError } from '../../api/errors.js'
 import { selectBackend, type BackendName } from '../backends/probe.js'
-import { settleWebgpu, webgpuFaults, webgpuHealth, webgpuLimits } from '../backends/webgpu-device.js'
+import {
+  settleWebgpu,
+  webgpuFaults,
+  webgpuHealth,
+  webgpuLimits,
+} from '../backends/webgpu-device.js'
 import type { Batch } from '../batch.js'
 import { decayMask, runInnerLoop, type StepInfo } from '../inner-loop.js'
 import { HostAdamW } from '../optim/host-adamw.js'

@@ -15,7 +15,11 @@ import { noWebgpuAdapter } from '../../support/webgpu-node.js'
 const GPU_THEN_WASM: EngineOptions = { backend: 'auto', exclude: ['tfjs-node-gpu', 'tfjs-node'] }
 
 function request(spec = tinyMlp(), steps = 8, batchSize = 8) {
-  return { job: innerJob(spec, steps), batchSize, openData: () => syntheticData(spec, batchSize, 9) }
+  return {
+    job: innerJob(spec, steps),
+    batchSize,
+    openData: () => syntheticData(spec, batchSize, 9),
+  }
 }
 
 describe('training engine on WebGPU (Dawn)', { skip: noWebgpuAdapter }, () => {
@@ -44,7 +48,10 @@ describe('training engine on WebGPU (Dawn)', { skip: noWebgpuAdapter }, () => {
     const forced = new TrainingEngine({ backend: 'webgpu', gpuMemoryLimitBytes: 1024 })
     await assert.rejects(forced.train(request()), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'ENGINE_OUT_OF_MEMORY')
-      assert.match(err.message, /needs about [\d.]+ KB of GPU memory \(weights, gradients and optimizer state [\d.]+ KB, activations [\d.]+ KB\); the GPU budget is 1\.0 KB/)
+      assert.match(
+        err.message,
+        /needs about [\d.]+ KB of GPU memory \(weights, gradients and optimizer state [\d.]+ KB, activations [\d.]+ KB\); the GPU budget is 1\.0 KB/,
+      )
       return true
     })
     // One tensor larger than any device binds: a batch of 65,536 rows of 65,536 inputs (16 GiB).

@@ -12,8 +12,14 @@ import type { Batch } from '../../../core/engine/batch.js'
 import { runInnerLoop } from '../../../core/engine/inner-loop.js'
 import type { ModelSpec } from '../../../core/engine/spec/schema.js'
 import * as tf from '../../../core/engine/tf.js'
-import { innerJob, syntheticBatch, tinyTransformer } from '../../support/engine-fixtures.js'
-import { deepMlp, noWebgpuAdapter, twoConvCnn } from '../../support/webgpu-node.js'
+import {
+  deepMlp,
+  innerJob,
+  syntheticBatch,
+  tinyTransformer,
+  twoConvCnn,
+} from '../../support/engine-fixtures.js'
+import { noWebgpuAdapter } from '../../support/webgpu-node.js'
 
 /** Δ may differ by this fraction of max|Δ| after 50 steps (measured here: ≤ 2e-5). */
 const DELTA_TOLERANCE = 1e-3

@@ -47,7 +47,10 @@ describe('upstream: tfjs-backend-webgpu as shipped', { skip }, () => {
       tf.backend() as unknown as {
         device: {
           limits: { maxStorageBuffersPerShaderStage: number }
-          addEventListener(t: string, f: (e: { preventDefault(): void; error: Error }) => void): void
+          addEventListener(
+            t: string,
+            f: (e: { preventDefault(): void; error: Error }) => void,
+          ): void
           queue: { onSubmittedWorkDone(): Promise<void> }
         }
       }
@@ -66,7 +69,9 @@ describe('upstream: tfjs-backend-webgpu as shipped', { skip }, () => {
     await device.queue.onSubmittedWorkDone()
     assert.notEqual(value, 45, 'tfjs-webgpu AddN of 9 inputs is now right upstream')
     assert.ok(
-      errors.some((m) => /storage buffers \(10\).*exceeds the maximum per-stage limit \(8\)/.test(m)),
+      errors.some((m) =>
+        /storage buffers \(10\).*exceeds the maximum per-stage limit \(8\)/.test(m),
+      ),
       errors.join('\n'),
     )
   })
