@@ -8,7 +8,7 @@ import { TandemError } from '../api/errors.js'
 import type { Batch } from './batch.js'
 import { batchTensors, lossFunction } from './model/forward.js'
 import { paramLayout, sizeOf } from './model/layout.js'
-import { AdamW, type AdamWConfig } from './optim/adamw.js'
+import { createAdamW, type AdamWConfig, type InnerOptimizer } from './optim/adamw.js'
 import type { HostAdamW } from './optim/host-adamw.js'
 import { learningRate, type LrSchedule } from './optim/schedule.js'
 import type { ModelSpec } from './spec/schema.js'
@@ -104,7 +104,7 @@ export async function readFlat(
 /** One optimizer step on either path; returns the gradient's global norm before clipping. */
 type StepFn = (grads: tf.Tensor[], lr: number) => Promise<number>
 
-function deviceStep(optimizer: AdamW): StepFn {
+function deviceStep(optimizer: InnerOptimizer): StepFn {
   return async (grads, lr) => {
     const norm = optimizer.step(grads, lr)
     const value = (await norm.data())[0] as number
@@ -139,7 +139,7 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
   const fn = lossFunction(job.spec)
   const device = hooks.hostOptimizer
     ? null
-    : new AdamW(
+    : createAdamW(
         vars,
         layout.map((p) => p.decay),
         job.adamw,

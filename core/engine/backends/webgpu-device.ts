@@ -11,6 +11,7 @@
  * the end of the step, which the engine treats as a backend failure and falls back.
  */
 import * as tf from '../tf.js'
+import '../optim/webgpu-adamw.js' // registers the fused AdamW for this backend
 import { patchWebgpuAddN } from './webgpu-addn.js'
 
 /** The slice of the WebGPU API this module uses (core has no DOM typings). */

@@ -10,6 +10,7 @@ import { selectBackend } from '../../../core/engine/backends/probe.js'
 import { settleWebgpu, webgpuHealth } from '../../../core/engine/backends/webgpu-device.js'
 import type { Batch } from '../../../core/engine/batch.js'
 import { runInnerLoop } from '../../../core/engine/inner-loop.js'
+import { fusedOptimizers } from '../../../core/engine/optim/adamw.js'
 import type { ModelSpec } from '../../../core/engine/spec/schema.js'
 import * as tf from '../../../core/engine/tf.js'
 import {
@@ -84,6 +85,41 @@ describe('engine on WebGPU in Node (Dawn)', { skip: noWebgpuAdapter }, () => {
       assert.equal(webgpuHealth()?.errors, 0)
     })
   }
+
+  it('the fused AdamW (webgpu-adamw.ts) equals the op-by-op AdamW in half the dispatches', async () => {
+    const spec = tinyTransformer()
+    const batches = Array.from({ length: 10 }, (_, s) => syntheticBatch(spec, 4, 700 + s))
+    await selectBackend('webgpu')
+    const backend = tf.backend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown }
+    const original = backend.runWebGPUProgram
+    let dispatches = 0
+    backend.runWebGPUProgram = function (this: unknown, ...args: unknown[]) {
+      dispatches++
+      return original.apply(this, args)
+    }
+    const fused = fusedOptimizers.get('webgpu')
+    assert.ok(fused, 'the fused AdamW is registered for webgpu')
+    try {
+      const a = await run('webgpu', spec, batches)
+      const fusedDispatches = dispatches
+      fusedOptimizers.delete('webgpu')
+      dispatches = 0
+      const b = await run('webgpu', spec, batches)
+      assert.ok(
+        fusedDispatches < 0.7 * dispatches,
+        `fused: ${fusedDispatches} dispatches, op by op: ${dispatches}`,
+      )
+      const scale = Math.max(...Array.from(b.delta, Math.abs))
+      let diff = 0
+      for (let i = 0; i < a.delta.length; i++)
+        diff = Math.max(diff, Math.abs((a.delta[i] as number) - (b.delta[i] as number)))
+      assert.ok(diff <= 1e-6 * scale, `fused vs op by op: ${diff} of max |Δ| ${scale}`)
+      a.losses.forEach((l, i) => assert.ok(Math.abs(l - (b.losses[i] as number)) <= 1e-6))
+    } finally {
+      fusedOptimizers.set('webgpu', fused)
+      backend.runWebGPUProgram = original
+    }
+  })
 
   it('is deterministic: the same job twice gives a bit-identical Δ', async () => {
     const spec = tinyTransformer()
