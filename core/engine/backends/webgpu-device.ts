@@ -94,6 +94,8 @@ interface Current {
   health: GpuHealth
   /** errors already turned into a failure by settleWebgpu(). */
   reported: number
+  /** GPU programs dispatched on this device (kernels per step, for benchmarks and tests). */
+  dispatches: number
 }
 
 let current: Current | null = null
@@ -143,14 +145,22 @@ export function registerWebgpuBackend(gpu: GpuLike): void {
     'webgpu',
     async () => {
       const { device, info, health } = await requestWatchedDevice(gpu)
-      current = { device, health, reported: 0 }
+      const state: Current = { device, health, reported: 0, dispatches: 0 }
+      current = state
       // Loaded here, not at the top: CPU-only workers import this module too.
       const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu')
       patchWebgpuAddN()
-      return new WebGPUBackend(
+      const backend = new WebGPUBackend(
         device as unknown as ConstructorParameters<typeof WebGPUBackend>[0],
         info as unknown as ConstructorParameters<typeof WebGPUBackend>[1],
       )
+      // Every kernel, tfjs' and ours, runs through here: count them.
+      const run = backend.runWebGPUProgram.bind(backend)
+      backend.runWebGPUProgram = (...args) => {
+        state.dispatches++
+        return run(...args)
+      }
+      return backend
     },
     3,
   )
@@ -167,6 +177,11 @@ export function webgpuLimits(): GpuLimits | null {
     maxStorageBufferBindingSize: l['maxStorageBufferBindingSize'] as number,
     maxStorageBuffersPerShaderStage: l['maxStorageBuffersPerShaderStage'] as number,
   }
+}
+
+/** GPU programs dispatched so far on the current WebGPU device (0 when there is none). */
+export function webgpuDispatches(): number {
+  return current?.dispatches ?? 0
 }
 
 export function webgpuHealth(): GpuHealth | null {
