@@ -14,7 +14,7 @@ import {
 } from '../../../core/engine/backends/webgpu-device.js'
 import type { Batch } from '../../../core/engine/batch.js'
 import { runInnerLoop } from '../../../core/engine/inner-loop.js'
-import { fusedOptimizers } from '../../../core/engine/optim/adamw.js'
+import { createAdamW, DEFAULT_ADAMW, fusedOptimizers } from '../../../core/engine/optim/adamw.js'
 import type { ModelSpec } from '../../../core/engine/spec/schema.js'
 import * as tf from '../../../core/engine/tf.js'
 import {
@@ -117,6 +117,37 @@ describe('engine on WebGPU in Node (Dawn)', { skip: noWebgpuAdapter }, () => {
     } finally {
       fusedOptimizers.set('webgpu', fused)
     }
+  })
+
+  it('the fused AdamW handles tensors beyond one dispatch row (2D dispatch)', async () => {
+    await selectBackend('webgpu')
+    // 65,535 workgroups × 64 threads is the most a 1D dispatch covers; this tensor needs more.
+    const n = 65_535 * 64 + 1000
+    const init = new Float32Array(n).map((_, i) => Math.sin(i))
+    const grad = new Float32Array(n).map((_, i) => Math.cos(i * 0.7))
+    const results: Float32Array[] = []
+    const fused = fusedOptimizers.get('webgpu')
+    try {
+      for (const useFused of [true, false]) {
+        if (useFused && fused) fusedOptimizers.set('webgpu', fused)
+        else fusedOptimizers.delete('webgpu')
+        const p = tf.variable(tf.tensor1d(init))
+        const opt = createAdamW([p], [true], DEFAULT_ADAMW)
+        const g = tf.tensor1d(grad)
+        for (let step = 0; step < 2; step++) tf.dispose(opt.step([g], 1e-2))
+        results.push((await p.data()) as Float32Array)
+        tf.dispose([p, g])
+        opt.dispose()
+      }
+    } finally {
+      if (fused) fusedOptimizers.set('webgpu', fused)
+    }
+    const [a, b] = results as [Float32Array, Float32Array]
+    let diff = 0
+    for (let i = 0; i < n; i++) diff = Math.max(diff, Math.abs((a[i] as number) - (b[i] as number)))
+    assert.ok(diff <= 1e-6, `fused vs op by op: max difference ${diff}`)
+    assert.notDeepEqual(a.subarray(n - 10), init.subarray(n - 10), 'the last values were updated')
+    await settleWebgpu()
   })
 
   it('is deterministic: the same job twice gives a bit-identical Δ', async () => {
