@@ -41,6 +41,20 @@ describe('runDecision', () => {
     assert.deepEqual(d, { run: false, activity: 'paused', reason: 'paused by you' })
   })
 
+  it('a hold from the desktop shell waits with its reason; only the user pause outranks it', () => {
+    const settings = defaultSettings(4)
+    const held = { ...desktop, hold: 'the screen is locked', onBattery: true }
+    assert.deepEqual(runDecision({ settings, now: mon(12), env: held, userPaused: false }), {
+      run: false,
+      activity: 'waiting',
+      reason: 'the screen is locked',
+    })
+    const paused = runDecision({ settings, now: mon(12), env: held, userPaused: true })
+    assert.equal(paused.activity, 'paused')
+    const released = runDecision({ settings, now: mon(12), env: desktop, userPaused: false })
+    assert.equal(released.run, true)
+  })
+
   it('pauses on battery only when asked to, and treats an unknown power source as mains', () => {
     const s = defaultSettings(4)
     const onBattery = { ...desktop, onBattery: true }
