@@ -26,6 +26,8 @@ export interface ShellEnvironment {
    * for the person; null: the hold is over. Absent: unchanged.
    */
   hold?: string | null
+  /** The screen is locked: idle-only may train (the person is away). */
+  screenLocked?: boolean
 }
 
 /** The node as the shell sees it. */

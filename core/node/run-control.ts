@@ -61,6 +61,7 @@ export class RunControl {
   setEnvironment(env: ShellEnvironment): void {
     if (env.idleSec !== undefined) this.env.idleSec = env.idleSec
     if (env.onBattery !== undefined) this.env.onBattery = env.onBattery
+    if (env.screenLocked !== undefined) this.env.screenLocked = env.screenLocked
     if (env.hold === null) delete this.env.hold
     else if (env.hold !== undefined) this.env.hold = env.hold
     this.evaluate()

@@ -131,6 +131,19 @@ describe('runDecision', () => {
     assert.equal(at({ headless: false }).reason, 'waiting for the idle time report')
   })
 
+  it('idle-only trains while the screen is locked, whatever the idle timer says', () => {
+    const settings = { ...defaultSettings(4), runWhenIdleOnly: true, idleMinutes: 10 }
+    const env = { ...desktop, idleSec: 5 }
+    assert.equal(runDecision({ settings, now: mon(12), env, userPaused: false }).run, false)
+    const locked = runDecision({
+      settings,
+      now: mon(12),
+      env: { ...env, screenLocked: true },
+      userPaused: false,
+    })
+    assert.deepEqual(locked, { run: true, activity: 'training', reason: 'the screen is locked' })
+  })
+
   it('idle-only is ignored headless, and the reason says so', () => {
     const s = { ...defaultSettings(4), runWhenIdleOnly: true }
     const d = runDecision({ settings: s, now: mon(12), env: { headless: true }, userPaused: false })
