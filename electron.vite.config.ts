@@ -20,7 +20,13 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      lib: { entry: resolve('electron/main/index.ts') },
+      // Two entries: the main process (index.js) and the node's utility process (node.js).
+      lib: {
+        entry: {
+          index: resolve('electron/main/index.ts'),
+          node: resolve('electron/main/node-process.ts'),
+        },
+      },
     },
   },
   preload: {
