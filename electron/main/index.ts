@@ -24,8 +24,8 @@ startDesktop({
     renderer: join(here, '../renderer'),
     preload: join(here, '../preload/index.cjs'),
     nodeEntry: join(here, 'node.js'),
-    trayIcon: join(here, '../../build/icons/tray.png'),
-    windowIcon: join(here, '../../build/icons/512x512.png'),
+    trayIcon: join(here, '../icons/tray.png'),
+    windowIcon: join(here, '../icons/window.png'),
   },
   listProcesses: () => psList(),
   updater: async () => {
