@@ -35,6 +35,8 @@ export class ScriptedNode extends EventEmitter {
   pauseAfterRound = false
   activity: NodeStatus['activity'] = 'training'
   closed = false
+  /** Closing never finishes (a node stuck on quit). */
+  hangOnClose = false
 
   status(): NodeStatus {
     return {
@@ -94,7 +96,7 @@ export class ScriptedNode extends EventEmitter {
       },
       close: () => {
         this.closed = true
-        return Promise.resolve()
+        return this.hangOnClose ? new Promise<void>(() => {}) : Promise.resolve()
       },
     }
     return node
