@@ -31,7 +31,8 @@ function put(rel, bytes) {
 
 const big = render(1024)
 put('build/icon.png', big)
-for (const n of [16, 24, 32, 48, 64, 128, 256, 512, 1024]) put(`build/icons/${n}x${n}.png`, render(n))
+for (const n of [16, 24, 32, 48, 64, 128, 256, 512, 1024])
+  put(`build/icons/${n}x${n}.png`, render(n))
 const icns = png2icons.createICNS(big, png2icons.BICUBIC, 0)
 const ico = png2icons.createICO(big, png2icons.BICUBIC, 0, false, true)
 if (!icns || !ico) throw new Error('png2icons could not convert build/icon.png')

@@ -34,7 +34,9 @@ function run(cmd, argv, env = process.env) {
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
 }
 
-const [electron, why] = findElectron(process.env['TANDEM_ELECTRON_DIR'] || join(root, 'node_modules/electron'))
+const [electron, why] = findElectron(
+  process.env['TANDEM_ELECTRON_DIR'] || join(root, 'node_modules/electron'),
+)
 if (electron) {
   const env = { ...process.env }
   delete env['ELECTRON_RUN_AS_NODE']

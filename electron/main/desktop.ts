@@ -9,7 +9,12 @@
  * denied, app:// served, the menu, the link scheme registered, then either the demo window (its
  * own node elsewhere) or the node, the tray, the window and the background update checks.
  */
-import { parseEvent, type ApiEvent, type NodeStatus, type Outcome } from '../../core/api/contract.js'
+import {
+  parseEvent,
+  type ApiEvent,
+  type NodeStatus,
+  type Outcome,
+} from '../../core/api/contract.js'
 import { dispatch } from '../../core/api/dispatch.js'
 import { registerAppScheme, serveApp } from './app-protocol.js'
 import { applyAutostart, startHidden } from './autostart.js'
@@ -200,8 +205,7 @@ export function startDesktop(opts: DesktopOptions): Desktop | null {
     })
     supervisor = sup
 
-    const call = (method: string, params: object = {}) =>
-      sup.request({ id: 0, method, params })
+    const call = (method: string, params: object = {}) => sup.request({ id: 0, method, params })
 
     async function autostart(on: boolean): Promise<void> {
       try {
@@ -305,7 +309,12 @@ export function startDesktop(opts: DesktopOptions): Desktop | null {
     tray.update(view)
     // The picker offers what runs now; refreshed with every process check.
     const refreshOffered = setInterval(
-      () => refreshTray({ offered: offeredPrograms(programs.processes, { ...(opts.uid !== undefined ? { uid: opts.uid } : {}) }) }),
+      () =>
+        refreshTray({
+          offered: offeredPrograms(programs.processes, {
+            ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+          }),
+        }),
       5000,
     )
     refreshOffered.unref()
@@ -319,10 +328,7 @@ export function startDesktop(opts: DesktopOptions): Desktop | null {
     sup.start()
 
     const link = links.takePending()
-    openWindow(
-      link ? joinPageUrl(source.url, link) : undefined,
-      startHidden(opts.argv) && !link,
-    )
+    openWindow(link ? joinPageUrl(source.url, link) : undefined, startHidden(opts.argv) && !link)
     links.attach((key) => showWindow(joinPageUrl(source!.url, key)))
 
     app.on('activate', () => showWindow())

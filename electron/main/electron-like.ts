@@ -6,11 +6,13 @@
  * typecheck proves the real API fits this slice; electron/types/electron-shim.d.ts declares the
  * module as exactly this slice when the `electron` package is absent.
  *
- * Event emitters take `(...args: never[]) => void` listeners: any listener fits, and each module
- * types the arguments of the events it handles (as Electron documents them).
+ * Event emitters take listeners of any arguments, as Node's EventEmitter does (so both Electron's
+ * classes and the tests' EventEmitter-based fakes fit); each module types the arguments of the
+ * events it handles, as Electron documents them.
  */
 
-export type Listener = (...args: never[]) => void
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- EventEmitter's own listener type
+export type Listener = (...args: any[]) => void
 
 export interface EmitterLike {
   on(event: string, listener: Listener): unknown

@@ -25,7 +25,8 @@ export function programName(name: string): string {
 }
 
 /** Names that are never offered: the system's own processes and Tandem itself. */
-const NOT_OFFERED = /^(tandem|electron|kworker|kthreadd|systemd|launchd|svchost|ps|sh|bash|zsh|login|init)\b/
+const NOT_OFFERED =
+  /^(tandem|electron|kworker|kthreadd|systemd|launchd|svchost|ps|sh|bash|zsh|login|init)\b/
 
 /**
  * Programs to offer in the picker: this user's, by CPU use, most first (Windows reports neither
@@ -35,8 +36,12 @@ export function offeredPrograms(
   processes: readonly ProcessInfo[],
   opts: { uid?: number; max?: number } = {},
 ): string[] {
-  const mine = processes.filter((p) => opts.uid === undefined || p.uid === undefined || p.uid === opts.uid)
-  const byCpu = [...mine].sort((a, b) => (b.cpu ?? 0) - (a.cpu ?? 0) || a.name.localeCompare(b.name))
+  const mine = processes.filter(
+    (p) => opts.uid === undefined || p.uid === undefined || p.uid === opts.uid,
+  )
+  const byCpu = [...mine].sort(
+    (a, b) => (b.cpu ?? 0) - (a.cpu ?? 0) || a.name.localeCompare(b.name),
+  )
   const names: string[] = []
   for (const p of byCpu) {
     const name = programName(p.name)
@@ -48,7 +53,10 @@ export function offeredPrograms(
 }
 
 /** Which of the chosen programs run now, in the order chosen. */
-export function runningChosen(processes: readonly ProcessInfo[], chosen: readonly string[]): string[] {
+export function runningChosen(
+  processes: readonly ProcessInfo[],
+  chosen: readonly string[],
+): string[] {
   const running = new Set(processes.map((p) => programName(p.name)))
   return chosen.filter((c) => running.has(programName(c)))
 }

@@ -7,7 +7,10 @@ import { isNodeInit } from './node-messages.js'
 import { serveNode } from './node-service.js'
 
 interface ParentPort {
-  once(event: 'message', listener: (event: { data: unknown; ports: MessagePortLike[] }) => void): void
+  once(
+    event: 'message',
+    listener: (event: { data: unknown; ports: MessagePortLike[] }) => void,
+  ): void
 }
 
 const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort

@@ -91,7 +91,8 @@ export class PowerWatcher {
   private reportIdle(force: boolean): void {
     const idle = this.power.getSystemIdleTime()
     const back = idle < this.lastIdle
-    const step = Math.floor(idle / IDLE_REPORT_STEP_SEC) !== Math.floor(this.lastIdle / IDLE_REPORT_STEP_SEC)
+    const step =
+      Math.floor(idle / IDLE_REPORT_STEP_SEC) !== Math.floor(this.lastIdle / IDLE_REPORT_STEP_SEC)
     this.lastIdle = idle
     if (force || back || step) this.reports.environment({ idleSec: idle })
   }

@@ -14,13 +14,14 @@
  *    rounds: no round in progress, or this machine's part of it already submitted.
  */
 import type { NodeStatus } from '../../core/api/contract.js'
+import type { Listener } from './electron-like.js'
 
 /** The slice of electron-updater's autoUpdater used here. */
 export interface UpdaterLike {
   autoDownload: boolean
   autoInstallOnAppQuit: boolean
   allowDowngrade: boolean
-  on(event: string, listener: (...args: never[]) => void): unknown
+  on(event: string, listener: Listener): unknown
   checkForUpdates(): Promise<unknown>
   downloadUpdate(): Promise<unknown>
   quitAndInstall(isSilent?: boolean, isForceRunAfter?: boolean): void
@@ -92,7 +93,9 @@ export class UpdatePolicy {
     try {
       await this.opts.updater.checkForUpdates()
     } catch (err) {
-      this.opts.warn(`tandem: update check failed: ${err instanceof Error ? err.message : String(err)}`)
+      this.opts.warn(
+        `tandem: update check failed: ${err instanceof Error ? err.message : String(err)}`,
+      )
     }
   }
 

@@ -3,7 +3,11 @@
  * it (ui-source.ts), close-to-tray, and a renderer that crashed or was killed is reloaded (at most
  * 3 times a minute, so a page that crashes at once does not spin).
  */
-import type { BrowserWindowClassLike, BrowserWindowLike, PreventableEvent } from './electron-like.js'
+import type {
+  BrowserWindowClassLike,
+  BrowserWindowLike,
+  PreventableEvent,
+} from './electron-like.js'
 import { secureWebPreferences } from './security.js'
 import type { UiSource } from './ui-source.js'
 

@@ -29,7 +29,7 @@ const skip = binary
   ? !process.env['DISPLAY'] && process.platform === 'linux'
     ? 'no X display for the Electron window (run under xvfb-run)'
     : undefined
-  : "the Electron binary is not installed (it downloads on first use, which fails offline: run `npx install-electron` with internet access)"
+  : 'the Electron binary is not installed (it downloads on first use, which fails offline: run `npx install-electron` with internet access)'
 
 describe('desktop app (Electron)', { skip }, () => {
   async function launch(args: string[], env: Record<string, string> = {}) {

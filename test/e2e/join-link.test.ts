@@ -75,7 +75,10 @@ describe('tandem:// link in the UI', { skip: chromiumMissing }, () => {
   it('an already joined project says so and offers no join', async () => {
     const { page, node } = await open(LM_KEY)
     await page.getByTestId('join-link-joined').waitFor()
-    assert.equal(await page.getByTestId('join-link').getByRole('button', { name: 'Join' }).count(), 0)
+    assert.equal(
+      await page.getByTestId('join-link').getByRole('button', { name: 'Join' }).count(),
+      0,
+    )
     assert.deepEqual(node.callsOf('projects.join'), [])
   })
 })

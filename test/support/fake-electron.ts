@@ -321,7 +321,9 @@ export class FakeIpcMain {
   invoke(channel: string, senderUrl: string | null, ...args: unknown[]): Promise<unknown> {
     const h = this.handlers.get(channel)
     if (!h) return Promise.reject(new Error(`No handler registered for '${channel}'`))
-    return Promise.resolve(h({ senderFrame: senderUrl === null ? null : { url: senderUrl } }, ...args))
+    return Promise.resolve(
+      h({ senderFrame: senderUrl === null ? null : { url: senderUrl } }, ...args),
+    )
   }
 }
 

@@ -20,7 +20,8 @@ import { waitUntil } from '../../support/wait.js'
 async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
@@ -42,7 +43,11 @@ describe('Electron node service', () => {
     let id = 0
     const call = async (method: string, params: object = {}) => {
       const mine = ++id
-      main.postMessage({ type: 'request', id: mine, payload: { id: mine, method, params } } satisfies ToNode)
+      main.postMessage({
+        type: 'request',
+        id: mine,
+        payload: { id: mine, method, params },
+      } satisfies ToNode)
       let reply: FromNode | undefined
       await waitUntil(
         () => (reply = got.find((m) => m.type === 'reply' && m.id === mine)) !== undefined,
@@ -69,7 +74,10 @@ describe('Electron node service', () => {
       const s = (await call('node.status')) as NodeStatus
       return s.activity === 'waiting' && s.reason === 'the computer is going to sleep'
     }, 'the sleep hold to reach the run policy')
-    main.postMessage({ type: 'environment', env: { hold: null, onBattery: false } } satisfies ToNode)
+    main.postMessage({
+      type: 'environment',
+      env: { hold: null, onBattery: false },
+    } satisfies ToNode)
     main.postMessage({ type: 'network', action: 'resume' } satisfies ToNode)
     await until(
       async () => ((await call('node.status')) as NodeStatus).activity !== 'waiting',
@@ -79,7 +87,8 @@ describe('Electron node service', () => {
     const settings = (await call('settings.set', { startAtLogin: true })) as Settings
     assert.equal(settings.startAtLogin, true)
     await waitUntil(
-      () => got.some((m) => m.type === 'event' && (m.event as { event: string }).event === 'settings'),
+      () =>
+        got.some((m) => m.type === 'event' && (m.event as { event: string }).event === 'settings'),
       'the settings event main applies the login item from',
     )
 

@@ -20,7 +20,7 @@ describe('npm start', () => {
     const home = await tempDir(t)
     const noElectron = join(home, 'no-electron')
     await mkdir(noElectron)
-    const env = { ...process.env, TANDEM_ELECTRON_DIR: noElectron }
+    const env: NodeJS.ProcessEnv = { ...process.env, TANDEM_ELECTRON_DIR: noElectron }
     delete env['NODE_TEST_CONTEXT']
     const child = spawn(
       process.execPath,
@@ -28,13 +28,20 @@ describe('npm start', () => {
       { env, stdio: ['ignore', 'pipe', 'pipe'] },
     )
     const lines: string[] = []
-    for (const s of [child.stdout, child.stderr]) createInterface({ input: s }).on('line', (l) => lines.push(l))
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    for (const s of [child.stdout, child.stderr])
+      createInterface({ input: s }).on('line', (l) => lines.push(l))
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    )
     t.after(async () => {
       if (child.exitCode === null) child.kill('SIGTERM')
       await exited
     })
-    await waitUntil(() => lines.some((l) => /local API and UI on http:\/\/127\.0\.0\.1:\d+/.test(l)), 'the daemon to serve', 60_000)
+    await waitUntil(
+      () => lines.some((l) => /local API and UI on http:\/\/127\.0\.0\.1:\d+/.test(l)),
+      'the daemon to serve',
+      60_000,
+    )
     assert.match(lines[0]!, /not opening the desktop app: the `electron` package is not installed/)
     assert.match(lines[1]!, /starting the headless daemon instead/)
     const url = /local API and UI on (http:\/\/127\.0\.0\.1:\d+)/.exec(lines.join('\n'))![1]!

@@ -11,7 +11,12 @@ import { describe, it } from 'node:test'
 import { API_CHANNEL, EVENT_CHANNEL } from '../../../core/api/bridge.js'
 import { APP_INDEX_URL } from '../../../electron/main/app-protocol.js'
 import { autostartFile, desktopEntry } from '../../../electron/main/autostart.js'
-import { FakeNotification, menuItem, type FakeTray, type FakeWindow } from '../../support/fake-electron.js'
+import {
+  FakeNotification,
+  menuItem,
+  type FakeTray,
+  type FakeWindow,
+} from '../../support/fake-electron.js'
 import { NODE_KEY, ScriptedNode, startFakeDesktop } from '../../support/fake-desktop.js'
 import { waitUntil } from '../../support/wait.js'
 
@@ -32,7 +37,7 @@ describe('desktop app (main process)', () => {
     const status = await call(d, 'node.status')
     assert.equal(status.value?.['key'], NODE_KEY)
     const bad = await call(d, 'node.pause', { mode: 'sometime' })
-    assert.equal(bad.code, 'BAD_ARGUMENT', 'validated by the node\'s dispatcher')
+    assert.equal(bad.code, 'BAD_ARGUMENT', "validated by the node's dispatcher")
   })
 
   it('closing the window keeps Tandem in the tray; Open brings it back', async (t) => {
@@ -103,7 +108,10 @@ describe('desktop app (main process)', () => {
     const told = win.webContents.sent.find(
       ([channel, [e]]) => channel === EVENT_CHANNEL && (e as { event: string }).event === 'log',
     )
-    assert.match(JSON.stringify(told), /the node stopped: it exited unexpectedly \(code 139\); restarting in 1 s/)
+    assert.match(
+      JSON.stringify(told),
+      /the node stopped: it exited unexpectedly \(code 139\); restarting in 1 s/,
+    )
     assert.match(tray.toolTip, /restarting in 1 s/)
     assert.equal(FakeNotification.shown.length, 1)
     assert.equal(FakeNotification.shown[0]!.title, 'Tandem stopped working')
@@ -129,8 +137,7 @@ describe('desktop app (main process)', () => {
       lossBefore: null,
       lossAfter: null,
     }
-    const push = () =>
-      d.node().emit('event', { event: 'receipt', data: receipt })
+    const push = () => d.node().emit('event', { event: 'receipt', data: receipt })
     push()
     await new Promise((r) => setTimeout(r, 50))
     assert.equal(FakeNotification.shown.length, 0, 'off by default')
@@ -167,7 +174,7 @@ describe('desktop app (main process)', () => {
     assert.equal(d.desktop.supervisor()!.state.state, 'stopped')
   })
 
-  it('tandem demo: the window shows the demo node\'s UI over its WebSocket, with no preload and no node here', async (t) => {
+  it("tandem demo: the window shows the demo node's UI over its WebSocket, with no preload and no node here", async (t) => {
     const url = 'http://127.0.0.1:4321/#token=abcdef'
     const d = await startFakeDesktop(t, { packaged: false, env: { TANDEM_UI_URL: url } })
     const win = d.desktop.window() as FakeWindow

@@ -25,7 +25,10 @@ describe('tandem:// links', () => {
   it('parse only a project link with a 64-hex key', () => {
     assert.equal(projectKeyFromLink(LINK), KEY)
     assert.equal(projectKeyFromLink(`${LINK}/`), KEY)
-    assert.equal(projectKeyFromLink(LINK.toUpperCase().replace('TANDEM://PROJECT', 'tandem://project')), KEY)
+    assert.equal(
+      projectKeyFromLink(LINK.toUpperCase().replace('TANDEM://PROJECT', 'tandem://project')),
+      KEY,
+    )
     for (const bad of [
       `tandem://project/${KEY}0`,
       `tandem://project/${KEY.slice(1)}`,
@@ -42,7 +45,10 @@ describe('tandem:// links', () => {
 
   it('the join page is the UI page with the key in its fragment', () => {
     assert.equal(joinPageUrl(APP_INDEX_URL, KEY), JOIN)
-    assert.equal(joinPageUrl('http://localhost:5173/#/x', KEY), `http://localhost:5173/#/projects/join/${KEY}`)
+    assert.equal(
+      joinPageUrl('http://localhost:5173/#/x', KEY),
+      `http://localhost:5173/#/projects/join/${KEY}`,
+    )
   })
 
   it('a link that arrives before the window waits for it; a later one wins', () => {

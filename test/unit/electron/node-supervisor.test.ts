@@ -23,11 +23,7 @@ interface Spawned {
 }
 
 /** A supervisor whose every spawn is a fake process with a scripted node behind its port. */
-function harness(script: {
-  ready?: boolean
-  failWith?: string
-  ignoreStop?: boolean
-}) {
+function harness(script: { ready?: boolean; failWith?: string; ignoreStop?: boolean }) {
   const spawned: Spawned[] = []
   const states: NodeState[] = []
   const events: unknown[] = []
@@ -39,7 +35,11 @@ function harness(script: {
       port2.on('message', ({ data }: { data: ToNode }) => {
         got.push(data)
         if (data.type === 'request')
-          port2.postMessage({ type: 'reply', id: data.id, outcome: { ok: true, value: data.payload } })
+          port2.postMessage({
+            type: 'reply',
+            id: data.id,
+            outcome: { ok: true, value: data.payload },
+          })
         if (data.type === 'stop' && !script.ignoreStop) {
           port2.postMessage({ type: 'stopped' })
           child.exitWith(0)

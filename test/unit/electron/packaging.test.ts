@@ -111,8 +111,18 @@ describe('packaging', () => {
     assert.equal(pkg.dependencies['electron'], undefined)
     assert.equal(pkg.optionalDependencies?.['electron'], undefined)
     assert.equal(pkg.devDependencies['electron'], builder.electronVersion)
-    for (const buildOnly of ['electron-builder', 'electron-vite', '@resvg/resvg-wasm', 'png2icons', 'js-yaml'])
-      assert.equal(pkg.dependencies[buildOnly], undefined, `${buildOnly} would ship in every installer`)
+    for (const buildOnly of [
+      'electron-builder',
+      'electron-vite',
+      '@resvg/resvg-wasm',
+      'png2icons',
+      'js-yaml',
+    ])
+      assert.equal(
+        pkg.dependencies[buildOnly],
+        undefined,
+        `${buildOnly} would ship in every installer`,
+      )
     // What the app needs at run time does ship.
     for (const runtime of ['electron-updater', 'ps-list', 'zod'])
       assert.ok(pkg.dependencies[runtime], `${runtime} must be a production dependency`)
@@ -149,7 +159,7 @@ describe('packaging', () => {
     assert.match(readFileSync('build/electron-builder.yml', 'utf8'), /Node-API is ABI-stable/)
   })
 
-  it('each installer carries only its own platform\'s and architecture\'s prebuilt binaries', () => {
+  it("each installer carries only its own platform's and architecture's prebuilt binaries", () => {
     const samples = prebuiltSamples()
     assert.ok(samples.length > 50, `only ${samples.length} prebuilt binaries found`)
     for (const [key, platform, arches] of PLATFORMS) {
@@ -163,7 +173,8 @@ describe('packaging', () => {
           .createFilter()
         const kept = samples.filter((f) => filter(f, fileStat))
         const folders = new Set(kept.map((f) => f.split(/[/\\]/).at(-2)))
-        const own = platform === 'darwin' ? [`darwin-${arch}`, 'darwin-universal'] : [`${platform}-${arch}`]
+        const own =
+          platform === 'darwin' ? [`darwin-${arch}`, 'darwin-universal'] : [`${platform}-${arch}`]
         assert.deepEqual(
           [...folders].filter((f) => !own.includes(f!)),
           [],
@@ -175,9 +186,15 @@ describe('packaging', () => {
             `${key} ${arch} lacks ${native}`,
           )
         if (platform !== 'darwin')
-          assert.ok(kept.some((f) => f.includes(`webgpu/dist/${platform}-${arch}/`)), `${key} ${arch} lacks webgpu`)
+          assert.ok(
+            kept.some((f) => f.includes(`webgpu/dist/${platform}-${arch}/`)),
+            `${key} ${arch} lacks webgpu`,
+          )
         // Large native libraries meant for headless rigs stay out.
-        assert.equal(filter(join(root, 'node_modules/@tensorflow/tfjs-node-gpu/package.json'), fileStat), false)
+        assert.equal(
+          filter(join(root, 'node_modules/@tensorflow/tfjs-node-gpu/package.json'), fileStat),
+          false,
+        )
       }
     }
   })
@@ -205,7 +222,11 @@ describe('packaging', () => {
       assert.ok(existsSync(rel), `${rel} is not built (npm run build)`)
       assert.equal(filter(join(root, rel), fileStat), true, `${rel} is not packed`)
     }
-    for (const rel of ['out/main/index.js.map', 'core/node/node.ts', 'test/unit/electron/packaging.test.ts'])
+    for (const rel of [
+      'out/main/index.js.map',
+      'core/node/node.ts',
+      'test/unit/electron/packaging.test.ts',
+    ])
       assert.equal(filter(join(root, rel), fileStat), false, `${rel} would be packed`)
     // The main bundle starts the node from the entry that is built next to it, with the tray icon.
     const main = readFileSync('out/main/index.js', 'utf8')
@@ -222,7 +243,8 @@ describe('packaging', () => {
       return [b.readUInt32BE(16), b.readUInt32BE(20)]
     }
     assert.deepEqual(png('build/icon.png'), [1024, 1024])
-    for (const n of [16, 32, 48, 64, 128, 256, 512, 1024]) assert.deepEqual(png(`build/icons/${n}x${n}.png`), [n, n])
+    for (const n of [16, 32, 48, 64, 128, 256, 512, 1024])
+      assert.deepEqual(png(`build/icons/${n}x${n}.png`), [n, n])
     assert.deepEqual(png('out/icons/tray.png'), [22, 22])
     assert.equal(readFileSync('build/icon.icns').subarray(0, 4).toString(), 'icns')
     assert.deepEqual([...readFileSync('build/icon.ico').subarray(0, 4)], [0, 0, 1, 0])
@@ -232,7 +254,10 @@ describe('packaging', () => {
   })
 
   it('tandem:// is registered with the OS by every installer', () => {
-    assert.deepEqual(builder.protocols.flatMap((p) => p.schemes), ['tandem'])
+    assert.deepEqual(
+      builder.protocols.flatMap((p) => p.schemes),
+      ['tandem'],
+    )
     assert.match(builder.linux.desktop.entry['MimeType']!, /x-scheme-handler\/tandem;/)
   })
 
@@ -242,7 +267,7 @@ describe('packaging', () => {
     assert.ok(builder.win['publisherName'])
   })
 
-  it('signing is driven by environment variables, documented, and built on each platform\'s runner', () => {
+  it("signing is driven by environment variables, documented, and built on each platform's runner", () => {
     const readme = readFileSync('README.md', 'utf8')
     for (const v of ['CSC_LINK', 'WIN_CSC_LINK', 'APPLE_API_KEY', 'APPLE_API_ISSUER'])
       assert.ok(readme.includes(v), `README does not document ${v}`)

@@ -18,7 +18,12 @@ import {
   runningChosen,
 } from '../../../electron/main/exclusive-apps.js'
 import { Holds } from '../../../electron/main/holds.js'
-import { PowerWatcher, SLEEP_HOLD, speedLimitHold, thermalHold } from '../../../electron/main/power.js'
+import {
+  PowerWatcher,
+  SLEEP_HOLD,
+  speedLimitHold,
+  thermalHold,
+} from '../../../electron/main/power.js'
 import { FakePowerMonitor, menuItem, type FakeTray } from '../../support/fake-electron.js'
 import { startFakeDesktop, type ScriptedNode } from '../../support/fake-desktop.js'
 import { waitUntil } from '../../support/wait.js'
@@ -157,7 +162,7 @@ describe('pause while these programs run', () => {
     { name: 'postgres', cpu: 20, uid: 999 },
   ]
 
-  it('offers this user\'s programs, busiest first, without system processes or duplicates', () => {
+  it("offers this user's programs, busiest first, without system processes or duplicates", () => {
     assert.deepEqual(offeredPrograms(processes, { uid: 1000 }), ['blender', 'code', 'steam'])
     assert.equal(programName(' Game.EXE '), 'game')
   })
@@ -205,11 +210,7 @@ describe('power signals in the app', () => {
     )
     assert.ok(Date.now() - t0 < 2000)
     d.electron.powerMonitor.emit('resume')
-    await waitUntil(
-      () => node.envs.some((e) => e.hold === null),
-      'the hold to be released',
-      2000,
-    )
+    await waitUntil(() => node.envs.some((e) => e.hold === null), 'the hold to be released', 2000)
     await waitUntil(() => node.network.at(-1) === 'resume', 'the swarm to resume', 2000)
     d.electron.powerMonitor.emit('on-battery')
     await waitUntil(() => node.envs.some((e) => e.onBattery === true), 'battery', 2000)

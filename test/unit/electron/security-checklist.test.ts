@@ -127,9 +127,13 @@ describe('Electron security checklist', () => {
     // No <webview> at all: the tag is off, and the UI's sources never use one.
     const prefs = mainWindow(await startFakeDesktop(t)).options.webPreferences!
     assert.equal(prefs.webviewTag, false)
-    const grep = spawnSync('git', ['grep', '-il', '-e', 'allowpopups', '-e', '<webview', '--', 'renderer'], {
-      encoding: 'utf8',
-    })
+    const grep = spawnSync(
+      'git',
+      ['grep', '-il', '-e', 'allowpopups', '-e', '<webview', '--', 'renderer'],
+      {
+        encoding: 'utf8',
+      },
+    )
     assert.equal(grep.status, 1, `found in: ${grep.stdout}`)
   })
 

@@ -6,17 +6,34 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { NodeState } from '../../../electron/main/node-supervisor.js'
-import { trayMenu, trayStatusLine, type TrayActions, type TrayView } from '../../../electron/main/tray.js'
+import {
+  trayMenu,
+  trayStatusLine,
+  type TrayActions,
+  type TrayView,
+} from '../../../electron/main/tray.js'
 import { defaultPrefs } from '../../../electron/main/desktop-prefs.js'
 import { menuItem, menuLabels, type FakeTray } from '../../support/fake-electron.js'
 import { startFakeDesktop } from '../../support/fake-desktop.js'
 import { waitUntil } from '../../support/wait.js'
 
 const running: NodeState = { state: 'running', restarts: 0 }
-const training = { activity: 'training' as const, reason: 'no limits apply', userPaused: false, pauseAfterRound: false }
+const training = {
+  activity: 'training' as const,
+  reason: 'no limits apply',
+  userPaused: false,
+  pauseAfterRound: false,
+}
 
 function view(patch: Partial<TrayView> = {}): TrayView {
-  return { status: training, node: running, prefs: defaultPrefs(), offered: [], update: null, ...patch }
+  return {
+    status: training,
+    node: running,
+    prefs: defaultPrefs(),
+    offered: [],
+    update: null,
+    ...patch,
+  }
 }
 
 function recorder() {
@@ -46,7 +63,11 @@ describe('tray menu', () => {
       ['Pause while these programs run', ['No programs found']],
       [
         'Notify me',
-        ['When the node stops working', 'When a contribution is rejected', 'When an update is ready'],
+        [
+          'When the node stops working',
+          'When a contribution is rejected',
+          'When an update is ready',
+        ],
       ],
       '—',
       'Open Tandem',
@@ -57,10 +78,16 @@ describe('tray menu', () => {
   it('enables pause now / after round / resume by state', () => {
     const { actions } = recorder()
     const enabled = (v: TrayView) =>
-      ['Pause now', 'Pause after this round', 'Resume'].map((l) => menuItem(trayMenu(v, actions), l).enabled)
+      ['Pause now', 'Pause after this round', 'Resume'].map(
+        (l) => menuItem(trayMenu(v, actions), l).enabled,
+      )
     assert.deepEqual(enabled(view()), [true, true, false], 'training')
     assert.deepEqual(
-      enabled(view({ status: { ...training, activity: 'paused', reason: 'paused by you', userPaused: true } })),
+      enabled(
+        view({
+          status: { ...training, activity: 'paused', reason: 'paused by you', userPaused: true },
+        }),
+      ),
       [false, false, true],
       'paused by the user',
     )
@@ -74,17 +101,30 @@ describe('tray menu', () => {
       [true, false, false],
       'waiting: nothing to pause after',
     )
-    assert.deepEqual(enabled(view({ node: { state: 'starting', restarts: 1 } })), [false, false, false])
+    assert.deepEqual(enabled(view({ node: { state: 'starting', restarts: 1 } })), [
+      false,
+      false,
+      false,
+    ])
   })
 
   it('says why it waits, and what the node process is doing when it is not running', () => {
     assert.equal(
-      trayStatusLine(view({ status: { ...training, activity: 'waiting', reason: 'the screen is locked' } })),
+      trayStatusLine(
+        view({ status: { ...training, activity: 'waiting', reason: 'the screen is locked' } }),
+      ),
       'Waiting — the screen is locked',
     )
     assert.equal(
       trayStatusLine(
-        view({ node: { state: 'restarting', restarts: 2, reason: 'it exited unexpectedly (code 1)', retryInMs: 4000 } }),
+        view({
+          node: {
+            state: 'restarting',
+            restarts: 2,
+            reason: 'it exited unexpectedly (code 1)',
+            retryInMs: 4000,
+          },
+        }),
       ),
       'The node stopped: it exited unexpectedly (code 1); restarting in 4 s',
     )
@@ -98,16 +138,29 @@ describe('tray menu', () => {
     const programs = menuItem(items, 'Pause while these programs run').submenu!
     assert.deepEqual(
       programs.map((p) => [p.label, p.checked]),
-      [['blender', true], ['code', false], ['steam', false]],
+      [
+        ['blender', true],
+        ['code', false],
+        ['steam', false],
+      ],
     )
     programs[2]!.click!()
     const notify = menuItem(items, 'Notify me').submenu!
-    assert.deepEqual(notify.map((n) => n.checked), [false, false, false])
+    assert.deepEqual(
+      notify.map((n) => n.checked),
+      [false, false, false],
+    )
     notify[1]!.click!()
     menuItem(items, 'Pause after this round').click!()
     menuItem(items, 'Open Tandem').click!()
     menuItem(items, 'Quit Tandem').click!()
-    assert.deepEqual(done, ['program:steam', 'notify:rejected', 'pause:after-round', 'open', 'quit'])
+    assert.deepEqual(done, [
+      'program:steam',
+      'notify:rejected',
+      'pause:after-round',
+      'open',
+      'quit',
+    ])
   })
 
   it('offers a new version, and says when an accepted one will install', () => {
@@ -122,7 +175,10 @@ describe('tray menu', () => {
   it('in the app: the icon follows the node, and its items reach the node', async (t) => {
     const d = await startFakeDesktop(t)
     const tray = (d.electron.Tray as typeof FakeTray).all[0]!
-    await waitUntil(() => tray.toolTip === 'Tandem — Training — no limits apply', 'the status in the tooltip')
+    await waitUntil(
+      () => tray.toolTip === 'Tandem — Training — no limits apply',
+      'the status in the tooltip',
+    )
     menuItem(tray.menu!.template, 'Pause now').click!()
     await waitUntil(() => tray.toolTip === 'Tandem — Paused — paused by you', 'the pause to show')
     assert.deepEqual(d.node().calls, ['pause:now'])

@@ -8,7 +8,12 @@ import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'
 import { describe, it } from 'node:test'
 import type { NodeStatus } from '../../../core/api/contract.js'
-import { betweenRounds, UpdatePolicy, type UpdaterLike, type UpdateView } from '../../../electron/main/updates.js'
+import {
+  betweenRounds,
+  UpdatePolicy,
+  type UpdaterLike,
+  type UpdateView,
+} from '../../../electron/main/updates.js'
 import { menuItem, type FakeTray } from '../../support/fake-electron.js'
 import { startFakeDesktop } from '../../support/fake-desktop.js'
 import { waitUntil } from '../../support/wait.js'
@@ -63,7 +68,7 @@ function policy(opts: { firstCheckMs?: number; everyMs?: number } = {}) {
 }
 
 describe('update policy', () => {
-  it('turns off electron-updater\'s automatic download, install on quit and downgrades', () => {
+  it("turns off electron-updater's automatic download, install on quit and downgrades", () => {
     const { updater } = policy()
     assert.equal(updater.autoDownload, false)
     assert.equal(updater.autoInstallOnAppQuit, false)
@@ -112,9 +117,12 @@ describe('update policy', () => {
     assert.equal(updater.installs, 0)
   })
 
-  it('between rounds: not training, no round, or this machine\'s part submitted', () => {
+  it("between rounds: not training, no round, or this machine's part submitted", () => {
     assert.equal(betweenRounds(null), true)
-    assert.equal(betweenRounds({ activity: 'paused', progress: progress('training').progress }), true)
+    assert.equal(
+      betweenRounds({ activity: 'paused', progress: progress('training').progress }),
+      true,
+    )
     assert.equal(betweenRounds({ activity: 'training', progress: null }), true)
     assert.equal(betweenRounds(progress('downloading')), false)
     assert.equal(betweenRounds(progress('training')), false)
