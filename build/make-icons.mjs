@@ -6,6 +6,7 @@
 //   build/icon.png (1024), build/icon.icns (macOS), build/icon.ico (Windows),
 //   build/icons/<n>x<n>.png (Linux: 16…1024), out/icons/{tray,tray@2x,window}.png (the running app)
 import { Resvg, initWasm } from '@resvg/resvg-wasm'
+import { Buffer } from 'node:buffer'
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
