@@ -136,7 +136,11 @@ export function startDesktop(opts: DesktopOptions): Desktop | null {
       openWindow(url)
       return
     }
-    if (url) void win.loadURL(url)
+    // Only the fragment changes: Chromium navigates within the page (no reload).
+    if (url)
+      win
+        .loadURL(url)
+        .catch((err: unknown) => warn(`tandem: could not open ${url}: ${String(err)}`))
     reveal(win)
   }
 

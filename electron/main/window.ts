@@ -66,7 +66,10 @@ export function createMainWindow(
       win.webContents.reload()
     },
   )
-  void win.loadURL(opts.url ?? opts.source.url)
+  const url = opts.url ?? opts.source.url
+  win
+    .loadURL(url)
+    .catch((err: unknown) => opts.warn?.(`tandem: could not load ${url}: ${String(err)}`))
   return win
 }
 
