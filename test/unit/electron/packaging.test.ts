@@ -106,7 +106,17 @@ const PLATFORMS = [
   ['mac', 'darwin', ['x64', 'arm64']],
 ] as const
 
+const builderConfig = createRequire(import.meta.url)(
+  'app-builder-lib/out/util/config/config.js',
+) as {
+  validateConfiguration(config: unknown, logger: { isEnabled: boolean; add(): void }): Promise<void>
+}
+
 describe('packaging', () => {
+  it("the config passes electron-builder's own schema", async () => {
+    await builderConfig.validateConfiguration(builder, { isEnabled: false, add: () => {} })
+  })
+
   it('electron is a pinned devDependency, never a production one', () => {
     assert.equal(pkg.dependencies['electron'], undefined)
     assert.equal(pkg.optionalDependencies?.['electron'], undefined)
@@ -264,7 +274,7 @@ describe('packaging', () => {
   it('updates: published releases, signature checked on Windows', () => {
     assert.equal(builder.publish.provider, 'github')
     assert.equal(builder.win['verifyUpdateCodeSignature'], true)
-    assert.ok(builder.win['publisherName'])
+    assert.ok((builder.win['signtoolOptions'] as { publisherName?: string }).publisherName)
   })
 
   it("signing is driven by environment variables, documented, and built on each platform's runner", () => {
