@@ -14,7 +14,7 @@ import type { RoundClosedEvent } from '../../../core/host/host-events.js'
 import { createProject, LedgerWriter, type HostKeyPair } from '../../../core/ledger/ledger.js'
 import type { ProjectSpec } from '../../../core/ledger/manifest.js'
 import type { SwarmNode } from '../../../core/net/swarm-node.js'
-import { Participant } from '../../../core/node/participant/participant.js'
+import { Participant, type ParticipantOptions } from '../../../core/node/participant/participant.js'
 import { RateLimiter, type RateCaps, type RateLimiterStats } from '../../../core/node/rate-limit.js'
 import type { DatasetStore } from '../../../core/data/dataset-store.js'
 import type { Dataset } from '../../../core/data/dataset.js'
@@ -123,6 +123,7 @@ export async function meteredContributor(
   s: EvalScope,
   host: MeteredHost,
   caps: RateCaps = UNLIMITED,
+  opts: Partial<ParticipantOptions> = {},
 ): Promise<MeteredContributor> {
   const datasets = await openStore(s.t)
   const store = datasets.corestore
@@ -142,6 +143,7 @@ export async function meteredContributor(
     ledgerTimeoutMs: 60_000,
     dataTimeoutMs: 60_000,
     offerRetryMs: 2_000,
+    ...opts,
   })
   participant.on('warning', (err) => s.t.diagnostic(`participant warning: ${String(err)}`))
   s.t.after(async () => {
