@@ -9,7 +9,7 @@
 import { Command } from 'commander'
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -28,6 +28,8 @@ export interface EvalOptions {
   seed: number
   experimentsDir: string
   log: (line: string) => void
+  /** Run nothing: rebuild the summary (and publish) from the JSON already in `out`. */
+  fromJson?: boolean
 }
 
 const HERE = new URL('.', import.meta.url).pathname
@@ -104,6 +106,14 @@ export async function runEval(opts: EvalOptions): Promise<ExperimentOutcome[]> {
   await mkdir(opts.out, { recursive: true })
   const outcomes: ExperimentOutcome[] = []
   for (const name of names) {
+    if (opts.fromJson) {
+      const saved = await readSaved(opts.out, name)
+      if (saved) {
+        for (const plot of saved.result?.plots ?? []) await writePlot(join(opts.out, name), plot)
+        outcomes.push(saved)
+      } else opts.log(`[${name}] no ${name}.json in ${opts.out}: left out`)
+      continue
+    }
     const dir = join(opts.out, name)
     await rm(dir, { recursive: true, force: true })
     await mkdir(dir, { recursive: true })
@@ -144,6 +154,30 @@ export async function runEval(opts: EvalOptions): Promise<ExperimentOutcome[]> {
   return outcomes
 }
 
+/** An experiment's outcome from the JSON an earlier run wrote. */
+async function readSaved(out: string, name: string): Promise<ExperimentOutcome | null> {
+  const file = join(out, name, `${name}.json`)
+  if (!existsSync(file)) return null
+  const j = JSON.parse(await readFile(file, 'utf8')) as Partial<ExperimentResult> &
+    Partial<RunInfo> & { seconds: number; error?: string }
+  const from = {
+    commit: j.commit ?? 'unknown',
+    quick: j.quick ?? false,
+    startedAt: j.startedAt ?? '',
+  }
+  if (j.error || !j.table) return { name, seconds: j.seconds, error: j.error ?? 'no result', from }
+  const result: ExperimentResult = {
+    name,
+    title: j.title ?? name,
+    table: j.table,
+    targets: j.targets ?? [],
+    plots: j.plots ?? [],
+    details: j.details ?? {},
+    notes: j.notes ?? [],
+  }
+  return { name, seconds: j.seconds, result, from }
+}
+
 /** docs/eval.md plus docs/eval/<name>/ (JSON and SVGs) from this run. */
 async function publish(opts: EvalOptions, info: RunInfo, outcomes: ExperimentOutcome[]) {
   const root = opts.publishTo as string
@@ -172,6 +206,7 @@ async function main() {
       'shared data folder (tinyshakespeare.txt, …); default ../shared/data',
     )
     .option('--seed <n>', 'seed for everything random', '1')
+    .option('--from-json', 'run nothing: rebuild the summary from the JSON already in --out', false)
     .parse()
   const o = program.opts<{
     quick: boolean
@@ -180,6 +215,7 @@ async function main() {
     publish: boolean
     dataDir?: string
     seed: string
+    fromJson: boolean
   }>()
   const root = resolve(HERE, '..', '..')
   // The shared data folder sits next to the checkout (../shared), or next to its parent (worktrees).
@@ -201,6 +237,7 @@ async function main() {
     seed: Number(o.seed),
     experimentsDir: join(HERE, 'experiments'),
     log: (line) => console.log(line),
+    fromJson: o.fromJson,
   })
   console.log(`summary: ${join(resolve(o.out), 'summary.md')}`)
   // Swarms, timers and tfjs keep the loop alive after the experiments have closed what they own.

@@ -20,6 +20,8 @@ export interface ExperimentOutcome {
   seconds: number
   result?: ExperimentResult
   error?: string
+  /** Where the outcome was read back from an earlier run's JSON: that run's commit and variant. */
+  from?: { commit: string; quick: boolean; startedAt: string }
 }
 
 function cell(v: string | number | null): string {
@@ -46,7 +48,10 @@ function section(o: ExperimentOutcome, plotLink: (name: string, file: string) =>
   const lines: string[] = []
   const r = o.result
   lines.push(`## ${r ? r.title : o.name}`, '')
-  lines.push(`\`${o.name}\`, ${o.seconds.toFixed(0)} s.`, '')
+  const origin = o.from
+    ? `, run ${o.from.startedAt} at \`${o.from.commit.slice(0, 12)}\`${o.from.quick ? ' (quick)' : ''}`
+    : ''
+  lines.push(`\`${o.name}\`, ${o.seconds.toFixed(0)} s${origin}.`, '')
   if (!r) {
     lines.push(`**Failed:** ${o.error ?? 'unknown error'}`, '')
     return lines.join('\n')

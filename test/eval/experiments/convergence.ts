@@ -29,10 +29,11 @@ const LINK_BYTES_PER_SEC = 20e6 / 8
 export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
   const backend = await selectBackend('wasm', []).catch(() => selectBackend('cpu', []))
   const corpus = loadCharCorpus(o.dataDir)
+  const context = 16
   const spec = parseSpec({
     type: 'transformer',
     vocab: corpus.vocab,
-    context: 16,
+    context,
     dModel: 32,
     heads: 4,
     layers: 2,
@@ -48,7 +49,7 @@ export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
     minLrRatio: 0.1,
   }
   const adamw = DEFAULT_ADAMW
-  const validation = validationBatch(corpus, o.quick ? 128 : 256, spec.context)
+  const validation = validationBatch(corpus, o.quick ? 128 : 256, context)
   const initial = initialWeights(spec, o.seed)
   const common = {
     spec,
@@ -69,15 +70,13 @@ export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
   const single = await continuousRun('single worker', {
     ...common,
     steps: stepsPerWorker,
-    nextBatch: trainStream(corpus, batch, spec.context, workerSeed(0)),
+    nextBatch: trainStream(corpus, batch, context, workerSeed(0)),
     evalEvery,
     log: o.log,
   })
   // Synchronous data-parallel: each step's batch is the four workers' batches together.
   const streams = () =>
-    Array.from({ length: WORKERS }, (_, w) =>
-      trainStream(corpus, batch, spec.context, workerSeed(w)),
-    )
+    Array.from({ length: WORKERS }, (_, w) => trainStream(corpus, batch, context, workerSeed(w)))
   const syncStreams = streams()
   const sync = await continuousRun('synchronous 4× batch', {
     ...common,
@@ -113,7 +112,7 @@ export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
         ...common,
         schedule: { ...schedule, totalSteps: stepsPerWorker * WORKERS },
         steps: stepsPerWorker * WORKERS,
-        nextBatch: trainStream(corpus, batch, spec.context, workerSeed(0)),
+        nextBatch: trainStream(corpus, batch, context, workerSeed(0)),
         evalEvery: evalEvery * WORKERS,
         log: o.log,
       })

@@ -82,7 +82,7 @@ export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
 
     const windows = roundWindows(start, closes)
     const syncPerRound = h * ringAllReduceBytes(n, contributors)
-    const rows = windows.map((w) => {
+    const rows: (string | number | null)[][] = windows.map((w) => {
       const both = mean(w.sent) + mean(w.received)
       return [
         w.round,
