@@ -173,9 +173,22 @@ export function fitLine(xs: number[], ys: number[]): { a: number; b: number } {
 }
 
 export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
-  const sizes = o.quick ? [2, 6] : [4, 8, 16, 32, 48]
+  const sizes = o.quick ? [2, 6] : [4, 8, 16, 32, 64, 96, 128]
   const points: Point[] = []
-  for (const n of sizes) points.push(await onePoint(o, n, o.seed))
+  const failures: { n: number; error: string }[] = []
+  for (const n of sizes) {
+    try {
+      points.push(await onePoint(o, n, o.seed))
+    } catch (err) {
+      // A size that does not fit (peers that never meet the host, a round that never closes) is a
+      // finding, not the end of the experiment: the fit uses the sizes that ran.
+      const error = err instanceof Error ? err.message.split('\n')[0]! : String(err)
+      o.log(`N=${n}: failed: ${error}`)
+      failures.push({ n, error })
+      break
+    }
+  }
+  if (points.length < 2) throw new Error(`fewer than two sizes ran: ${JSON.stringify(failures)}`)
   const xs = points.map((p) => p.n)
   const fits = {
     closeSec: fitLine(
@@ -285,11 +298,14 @@ export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
         ],
       },
     ],
-    details: { hidden: HIDDEN, parameters: params, points, fits, extrapolated },
+    details: { hidden: HIDDEN, parameters: params, points, failures, fits, extrapolated },
     notes: [
       `Model: MLP 12 → ${HIDDEN.join(' → ')} → 3 (${params.toLocaleString()} parameters, int8 update ≈ ${(params + 4 * Math.ceil(params / 256) + 16).toLocaleString()} bytes). One round per N, the host in its own process (maxPeers raised to N + 16: the default of 64 peers would cap a host at 63 contributors), the N contributors as raw swarm nodes in the eval process, all on a loopback testnet on the same 2 cores, so close times include contention with the contributors' own processing.`,
       "Host bytes are the host node's RateLimiter counters from its start to the receipt: serving the manifest, the ledger and the round's fp32 checkpoint to joining contributors (each fetches it before offering, from the host or from a peer that has it, as participants do), and downloading every update. The contributors here do not download dataset shards (they do not train), so a real round adds the shards the host seeds. Memory is process.memoryUsage() of the host process at the receipt; peak RSS is getrusage's maximum since it started.",
       'The lines are least-squares fits over the measured N, extrapolated to 1,000 and 10,000 contributors; docs/scale.md reads them (and what does not fit a line) on paper.',
+      ...failures.map(
+        (f) => `N = ${f.n} did not complete: ${f.error} (larger sizes were not tried).`,
+      ),
       ...(o.quick ? ['Quick variant: N ∈ {2, 6}.'] : []),
     ],
   }
