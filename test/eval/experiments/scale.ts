@@ -71,6 +71,8 @@ interface Point {
   hostInBytes: number
   hostOutBytes: number
   connections: number
+  /** Bytes the ledger grew by in this round (round-open, receipt, checkpoint, momentum). */
+  ledgerRoundBytes: number
 }
 
 const MiB = 2 ** 20
@@ -144,6 +146,7 @@ async function onePoint(o: ExperimentOptions, n: number, seed: number): Promise<
       hostInBytes: closed['bytesDown'] as number,
       hostOutBytes: closed['bytesUp'] as number,
       connections: closed['connections'] as number,
+      ledgerRoundBytes: (closed['ledgerBytes'] as number) - (started['ledgerBytes'] as number),
     }
     const warnings = host.events.filter((e: JsonEvent) => e.event === 'warning')
     if (warnings.length)
@@ -215,6 +218,7 @@ export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
     rssMiB: at(fits.rssMiB, n),
     hostInBytes: at(fits.hostInBytes, n),
     hostOutBytes: at(fits.hostOutBytes, n),
+    ledgerRoundBytes: at(fits.ledgerRoundBytes, n),
   }))
   const params = parameterCount({
     model: { type: 'mlp', inputSize: 12, hidden: HIDDEN, classes: 3, activation: 'tanh' },
@@ -235,6 +239,7 @@ export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
         'host bytes in',
         'host bytes out',
         'host connections',
+        'ledger bytes this round',
       ],
       rows: [
         ...points.map((p) => [
@@ -247,6 +252,7 @@ export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
           p.hostInBytes,
           p.hostOutBytes,
           p.connections,
+          p.ledgerRoundBytes,
         ]),
         ...extrapolated.map((e) => [
           `${e.n.toLocaleString('en-US')} (linear fit)`,
@@ -258,6 +264,7 @@ export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
           Math.round(e.hostInBytes),
           Math.round(e.hostOutBytes),
           null,
+          Math.round(e.ledgerRoundBytes),
         ]),
       ],
     },

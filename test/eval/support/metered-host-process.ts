@@ -66,6 +66,8 @@ host.on('round-closed', (e) => {
     bytesUp: stats.bytesUp,
     bytesDown: stats.bytesDown,
     connections: stats.connections,
+    ledgerBytes: ledger.core.byteLength,
+    ledgerBlocks: ledger.core.length,
     memory: process.memoryUsage(),
     maxRssKiB: process.resourceUsage().maxRSS,
   })
@@ -75,6 +77,7 @@ await host.start()
 say('started', {
   project: ledger.key,
   checkpoint: ledger.state.rounds[0]?.checkpoint.contentHash,
+  ledgerBytes: ledger.core.byteLength,
   memory: process.memoryUsage(),
 })
 
