@@ -210,6 +210,10 @@ export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
       xs,
       points.map((p) => p.hostOutBytes),
     ),
+    ledgerRoundBytes: fitLine(
+      xs,
+      points.map((p) => p.ledgerRoundBytes),
+    ),
   }
   const at = (f: { a: number; b: number }, n: number) => f.a + f.b * n
   const extrapolated = [1000, 10_000].map((n) => ({
