@@ -187,11 +187,26 @@ async function publish(opts: EvalOptions, info: RunInfo, outcomes: ExperimentOut
     await rm(target, { recursive: true, force: true })
     await mkdir(target, { recursive: true })
     const from = join(opts.out, o.name)
-    for (const f of await readdir(from))
-      if (f.endsWith('.svg') || f.endsWith('.json')) await copyFile(join(from, f), join(target, f))
+    for (const f of await readdir(from)) {
+      if (f.endsWith('.svg')) await copyFile(join(from, f), join(target, f))
+      // The repository's format check covers docs/: write what prettier would.
+      if (f.endsWith('.json'))
+        await writeAtomic(
+          join(target, f),
+          await formatted(join(target, f), await readFile(join(from, f), 'utf8')),
+        )
+    }
   }
   const text = summaryMarkdown(info, outcomes, (name, file) => `eval/${name}/${file}.svg`)
-  await writeAtomic(join(root, 'docs', 'eval.md'), text)
+  const path = join(root, 'docs', 'eval.md')
+  await writeAtomic(path, await formatted(path, text))
+}
+
+/** `text` as prettier formats a file at `path` (with the repository's configuration). */
+async function formatted(path: string, text: string): Promise<string> {
+  const prettier = await import('prettier')
+  const config = (await prettier.resolveConfig(path)) ?? {}
+  return prettier.format(text, { ...config, filepath: path })
 }
 
 async function main() {

@@ -85,8 +85,10 @@ export function summaryMarkdown(
   const head = [
     `# Tandem evaluation${info.quick ? ' (quick)' : ''}`,
     '',
-    `Commit \`${info.commit.slice(0, 12)}\`${info.dirty ? ' (with uncommitted changes)' : ''}, ` +
-      `started ${info.startedAt}, seed ${info.seed}. ` +
+    (outcomes.some((o) => o.from)
+      ? `Summary rebuilt from earlier runs' JSON (each experiment names its run and commit), at commit \`${info.commit.slice(0, 12)}\`. `
+      : `Commit \`${info.commit.slice(0, 12)}\`${info.dirty ? ' (with uncommitted changes)' : ''}, ` +
+        `started ${info.startedAt}, seed ${info.seed}. `) +
       `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}.`,
     '',
     `Targets met: ${met} of ${targets.length}.` +
