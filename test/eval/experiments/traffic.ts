@@ -119,6 +119,10 @@ export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
       ? mean(steady.map((w) => mean(w.sent) + mean(w.received)))
       : totalSent + totalReceived
     const steadyRatio = (2 * syncPerRound) / steadyBoth
+    const steadyWindows = steady.length ? steady : windows
+    const steadySent = mean(steadyWindows.map((w) => mean(w.sent)))
+    const steadyReceived = mean(steadyWindows.map((w) => mean(w.received)))
+    const steadyHostSent = mean(steadyWindows.map((w) => w.hostSent))
     rows.push([
       'total',
       Math.round(windows.reduce((a, w) => a + w.seconds, 0) * 10) / 10,
@@ -250,6 +254,7 @@ export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
         `A round's window runs from the previous round's close to this one's, so it holds the download of the checkpoint the round trains from; round 0 also holds joining (manifest, ledger, dataset header).`,
         `Synchronous baseline: the same ${h} steps per round with a ring all-reduce of fp32 gradients among ${contributors} workers, 2·(W−1)/W·4n = ${Math.round(ringAllReduceBytes(n, contributors)).toLocaleString()} bytes each way per step, both directions counted.`,
         `Where the bytes go (formats): the int8 update is ${updateBytes.toLocaleString()} bytes up, but every round each contributor downloads the whole fp32 checkpoint (${checkpointBytes.toLocaleString()} bytes, 4× the update) plus about ${shardsPerRound} data shards (${(shardsPerRound * shardBytes).toLocaleString()} bytes) for its next round. The download dominates, so the ratio is bounded by about H·2·2(W−1)/W·4n / (5n) ≈ ${Math.round((2 * syncPerRound) / (updateBytes + checkpointBytes))}× here whatever the upload compression.`,
+        `Measured against the formats, per steady round: a contributor received ${(steadyReceived / (checkpointBytes + shardsPerRound * shardBytes)).toFixed(2)}× what the checkpoint and its shards explain, and sent ${(steadySent / updateBytes).toFixed(2)}× its update; the host sent ${(steadyHostSent / (contributors * checkpointBytes)).toFixed(2)}× one checkpoint per contributor. So the host served every contributor a whole checkpoint, and contributors also served each other ledger and dataset blocks they already had, received as duplicates (each contributor's store holds only the ledger, the dataset and its own update core, so it is not other contributors' updates; the duplicate requests were not traced further, most likely hypercore asking several peers for the same blocks).`,
         `Shipping the aggregated outer update int8-compressed instead of the checkpoint (docs/eval-design.md, "Compressed outer updates to contributors") would make the steady round ≈ ${Math.round(projectedRatio)}× (projected from the formats, not measured); ≥ 1000× at H = 50 with 4 workers also needs top-k or lower-bit updates both ways, or a larger H.`,
       ],
     }
