@@ -8,7 +8,7 @@ import { TandemError } from '../api/errors.js'
 import type { Batch } from './batch.js'
 import { batchTensors, lossFunction } from './model/forward.js'
 import { paramLayout, sizeOf } from './model/layout.js'
-import { AdamW, type AdamWConfig } from './optim/adamw.js'
+import { createAdamW, type AdamWConfig, type InnerOptimizer } from './optim/adamw.js'
 import type { HostAdamW } from './optim/host-adamw.js'
 import { learningRate, type LrSchedule } from './optim/schedule.js'
 import type { ModelSpec } from './spec/schema.js'
@@ -47,6 +47,11 @@ export interface InnerHooks {
    * the optimizer runs as tfjs ops on the training device.
    */
   hostOptimizer?: HostAdamW
+  /**
+   * At the end of each step, after its results are read: waits for the device to finish and throws
+   * on a device fault (WebGPU: backends/webgpu-device.ts settleWebgpu). Step times include it.
+   */
+  settle?(): Promise<void>
 }
 
 export interface InnerResult {
@@ -99,7 +104,7 @@ export async function readFlat(
 /** One optimizer step on either path; returns the gradient's global norm before clipping. */
 type StepFn = (grads: tf.Tensor[], lr: number) => Promise<number>
 
-function deviceStep(optimizer: AdamW): StepFn {
+function deviceStep(optimizer: InnerOptimizer): StepFn {
   return async (grads, lr) => {
     const norm = optimizer.step(grads, lr)
     const value = (await norm.data())[0] as number
@@ -134,7 +139,7 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
   const fn = lossFunction(job.spec)
   const device = hooks.hostOptimizer
     ? null
-    : new AdamW(
+    : createAdamW(
         vars,
         layout.map((p) => p.decay),
         job.adamw,
@@ -156,6 +161,7 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
       const optimizerMs = performance.now() - t1
       const loss = (await value.data())[0] as number
       tf.dispose([value, tensors.x, tensors.y, ...gradList])
+      await hooks.settle?.()
       if (!Number.isFinite(loss))
         throw new TandemError('ENGINE_FAILED', `loss became ${loss} at inner step ${s}`)
       losses.push(loss)
@@ -172,6 +178,7 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
       })
     }
     const local = await readFlat(vars, job.weights.length)
+    await hooks.settle?.()
     const delta = new Float32Array(local.length)
     for (let i = 0; i < delta.length; i++)
       delta[i] = (job.weights[i] as number) - (local[i] as number)
