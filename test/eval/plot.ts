@@ -35,6 +35,7 @@ function rows(plot: Plot): Row[] {
 /** The Vega-Lite spec of one plot (exported for tests and for anyone who wants the spec itself). */
 export function plotSpec(plot: Plot): TopLevelSpec {
   const order = plot.series.map((s) => s.label)
+  const integerX = plot.series.every((s) => s.x.every((x) => Number.isInteger(x)))
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: plot.title,
@@ -44,7 +45,14 @@ export function plotSpec(plot: Plot): TopLevelSpec {
     data: { values: rows(plot) },
     mark: { type: 'line', point: { size: 18 }, strokeWidth: 1.5 },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: plot.xLabel, scale: { zero: false } },
+      x: {
+        field: 'x',
+        type: 'quantitative',
+        title: plot.xLabel,
+        scale: { zero: false },
+        // Rounds and contributor counts: whole-number ticks only.
+        ...(integerX ? { axis: { tickMinStep: 1, format: 'd' } } : {}),
+      },
       y: {
         field: 'y',
         type: 'quantitative',
@@ -55,7 +63,7 @@ export function plotSpec(plot: Plot): TopLevelSpec {
       // Keep each series' points in x order whatever order they were measured in.
       order: { field: 'x', type: 'quantitative' },
     },
-    config: { legend: { orient: 'bottom', columns: 3, labelLimit: 260 } },
+    config: { legend: { orient: 'bottom', columns: 2, labelLimit: 320 } },
   }
 }
 
