@@ -13,7 +13,8 @@
  *      its close-time settle and verify also read): a second update from one contributor,
  *      bad-signature, late, replayed, duplicate hash, wrong-shape, non-finite, norm-outlier.
  *   4. each survivor applied alone (θ − Δ_i) on the validation batch: harmful ones are rejected
- *      (the manifest's scoring version decides how: scoring.ts).
+ *      (the manifest's scoring version decides how: scoring.ts; v2 also compares each with the
+ *      round's median update applied alone, peerChanges, so it is judged against its peers too).
  *      Harmfulness does not depend on the aggregate, so deciding it before aggregating gives the
  *      same verdicts as "aggregate, score, drop the harmful, re-aggregate" with one aggregation.
  *   5. aggregate the accepted updates with the manifest's rule, weighted contributionWeight(samples
@@ -35,7 +36,17 @@ import { scoringVersion, type Manifest } from '../ledger/manifest.js'
 import type { LedgerState } from '../ledger/reader.js'
 import { contributionCredits } from '../ledger/receipts.js'
 import { replayStanding } from '../ledger/standing.js'
-import { baseline, cosine, l2, lossChange, median, quality, type LossChange } from './scoring.js'
+import {
+  baseline,
+  cosine,
+  l2,
+  median,
+  peerChanges,
+  quality,
+  scoredChange,
+  type LossChange,
+  type ScoredChange,
+} from './scoring.js'
 import { scoreVerdict, screenRound } from './verdicts.js'
 
 export interface RoundCandidate {
@@ -143,12 +154,20 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
   const { lossBefore } = base
   const scores: (Score | undefined)[] = candidates.map(() => undefined)
   const losses = new Map<number, LossChange>()
+  const scored: { i: number; s: ScoredChange }[] = []
   for (let i = 0; i < candidates.length; i++) {
     if (verdicts[i] !== null) continue
-    const change = await lossChange(spec, weights, deltas[i]!, validation, base)
-    losses.set(i, change)
-    verdicts[i] = scoreVerdict(change, version)
+    scored.push({ i, s: await scoredChange(spec, weights, deltas[i]!, validation, base) })
   }
+  // v2: each also against the round's median update applied alone (scoring.ts, peerChanges).
+  const peerOf = peerChanges(scored.map((x) => x.s))
+  const peers = new Map<number, LossChange>()
+  scored.forEach(({ i, s }, k) => {
+    losses.set(i, s.change)
+    const peer = peerOf[k]
+    if (peer) peers.set(i, peer)
+    verdicts[i] = scoreVerdict(s.change, version, peer)
+  })
 
   // 5: aggregate what is left.
   const accepted = candidates.flatMap((_, i) => (verdicts[i] === null ? [i] : []))
@@ -181,7 +200,12 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
       normRatio: medianNorm > 0 ? l2(delta) / medianNorm : 1,
     }
     if (finiteScore(score)) scores[i] = score
-    if (verdicts[i] === null) qualities[i] = quality(score)
+    // v2: the loss term is the better of the two comparisons, as harmful needs both to be bad.
+    const peer = peers.get(i)
+    if (verdicts[i] === null)
+      qualities[i] = peer
+        ? Math.max(quality(score), quality({ ...score, ...peer }))
+        : quality(score)
   }
 
   const contributions: Contribution[] = candidates.map((c, i) => {

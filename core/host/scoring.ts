@@ -115,6 +115,12 @@ export function pairedDifference(
   return { mean: m, se: Math.sqrt(ss / (n - 1) / n) }
 }
 
+/** A loss change with, in v2, the per-record losses after applying Δ alone (for peerChange). */
+export interface ScoredChange {
+  change: LossChange
+  records?: Float32Array
+}
+
 /**
  * Validation loss before and after applying Δ alone (θ − Δ). v1 (no baseline records): batch means.
  * v2 (a baseline with records): per-record means and the paired standard error.
@@ -126,21 +132,76 @@ export async function lossChange(
   batch: Batch,
   before?: number | Baseline,
 ): Promise<LossChange> {
+  return (await scoredChange(spec, weights, delta, batch, before)).change
+}
+
+/** lossChange, keeping v2's per-record losses after applying Δ alone. */
+export async function scoredChange(
+  spec: ModelSpec,
+  weights: Float32Array,
+  delta: Float32Array,
+  batch: Batch,
+  before?: number | Baseline,
+): Promise<ScoredChange> {
   const base: Baseline =
     typeof before === 'number'
       ? { lossBefore: before }
       : (before ?? { lossBefore: await evaluateLoss(spec, weights, batch) })
   if (!base.records)
     return {
-      lossBefore: base.lossBefore,
-      lossAfter: await evaluateLoss(spec, applied(weights, delta), batch),
+      change: {
+        lossBefore: base.lossBefore,
+        lossAfter: await evaluateLoss(spec, applied(weights, delta), batch),
+      },
     }
   const after = await evaluateRecordLosses(spec, applied(weights, delta), batch)
   return {
-    lossBefore: base.lossBefore,
-    lossAfter: mean(after),
-    lossSE: pairedDifference(base.records, after).se,
+    change: {
+      lossBefore: base.lossBefore,
+      lossAfter: mean(after),
+      lossSE: pairedDifference(base.records, after).se,
+    },
+    records: after,
   }
+}
+
+/**
+ * v2: fewest scored updates in a round for the peer comparison. Below it a round has no median
+ * that a single attacker cannot set, so only the checkpoint comparison counts.
+ */
+export const PEER_QUORUM = 3
+
+/**
+ * v2, the peer comparison: each scored update against the round's median update applied alone.
+ *
+ * Why: a DiLoCo worker's own end-of-round weights are often worse on held-out data than the
+ * checkpoint it started from (the checkpoint is an average of many workers plus outer momentum;
+ * one worker's weights carry its own shard's noise), while the average of the same updates is
+ * better. Judged against the checkpoint alone, every honest update of such a round is "harmful"
+ * (measured: the traffic experiment, all 4 honest updates of round 1). Against the median peer,
+ * an honest update is ordinary and an attacker's (sign flip, noise) is still far worse.
+ *
+ * The reference is the update whose lossAfter is the lower median (ties by position, so host and
+ * verifier agree); the change is paired per record like the checkpoint comparison, with the
+ * reference's lossAfter in the `lossBefore` place. Returns one entry per scored input (undefined
+ * below PEER_QUORUM or without per-record losses).
+ */
+export function peerChanges(scored: readonly ScoredChange[]): (LossChange | undefined)[] {
+  if (scored.length < PEER_QUORUM || scored.some((s) => !s.records))
+    return scored.map(() => undefined)
+  const order = scored
+    .map((s, i) => ({ loss: s.change.lossAfter, i }))
+    .sort((a, b) => (a.loss === b.loss ? a.i - b.i : a.loss < b.loss ? -1 : 1))
+  // NaN losses sort unpredictably with `<`; they are harmful anyway (isHarmful), so any order is fine
+  // for them, but the reference must be finite.
+  const finiteOrder = order.filter((o) => Number.isFinite(o.loss))
+  if (finiteOrder.length < PEER_QUORUM) return scored.map(() => undefined)
+  const ref = scored[finiteOrder[(finiteOrder.length - 1) >> 1]!.i]!
+  return scored.map((s) => ({
+    lossBefore: ref.change.lossAfter,
+    lossAfter: s.change.lossAfter,
+    lossSE: pairedDifference(ref.records!, s.records!).se,
+  }))
 }
 
 /**

@@ -63,7 +63,11 @@ export interface RoundRule extends Rule<'round'> {
   applies(norm: number, medianNorm: number, maxNormRatio: number): boolean
 }
 export interface ScoreRule extends Rule<'score'> {
-  applies(change: LossChange): boolean
+  /**
+   * `change` is against the checkpoint; `peer` (v2, rounds with PEER_QUORUM scored updates or
+   * more) is against the round's median update applied alone (scoring.ts, peerChange).
+   */
+  applies(change: LossChange, peer?: LossChange): boolean
 }
 export type VerdictRule = OfferRule | BytesRule | RoundRule | ScoreRule
 
@@ -152,8 +156,9 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     reason: 'harmful',
     stage: 'score',
     scoring: ['v2'],
-    why: 'applied alone, it makes the validation loss worse by more than 10% and by more than 3 standard errors of the per-record differences',
-    applies: (change) => change.lossSE !== undefined && isHarmful(change),
+    why: "applied alone, it makes the validation loss worse by more than 10% and by more than 3 standard errors of the per-record differences, both against the checkpoint and (with 3 or more scored updates) against the round's median update applied alone",
+    applies: (change, peer) =>
+      change.lossSE !== undefined && isHarmful(change) && (peer === undefined || isHarmful(peer)),
   },
 ]
 
@@ -256,6 +261,7 @@ export function screenRound(
 export function scoreVerdict(
   change: LossChange,
   version: ScoringVersion = 'v1',
+  peer?: LossChange,
 ): RejectionReason | null {
-  return ofStage('score', version).find((r) => r.applies(change))?.reason ?? null
+  return ofStage('score', version).find((r) => r.applies(change, peer))?.reason ?? null
 }

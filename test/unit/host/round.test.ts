@@ -7,12 +7,14 @@ import { quantizeInt8 } from '../../../core/engine/compress/quantize.js'
 import { runInnerLoop } from '../../../core/engine/inner-loop.js'
 import { initialWeights } from '../../../core/engine/model/init.js'
 import { nesterovOuterStep } from '../../../core/engine/optim/nesterov.js'
+import { baseline, lossChange } from '../../../core/host/scoring.js'
 import {
   computeRound,
   roundHistory,
   type RoundCandidate,
   type RoundInput,
 } from '../../../core/host/round.js'
+import { scoreVerdict } from '../../../core/host/verdicts.js'
 import { encodeReceipt, type Receipt } from '../../../core/ledger/entries.js'
 import { createManifest, parseProjectSpec, type Manifest } from '../../../core/ledger/manifest.js'
 import type { LedgerState } from '../../../core/ledger/reader.js'
@@ -198,6 +200,57 @@ describe('computeRound', () => {
     const empty = await computeRound(input([]))
     assert.deepEqual(empty.momentum, new Float32Array(weights.length))
     assert.deepEqual(empty.receipt.contributions, [])
+  })
+
+  it('judges an update against its peers too: honest workers each worse alone than the averaged checkpoint are not harmful (v2)', async () => {
+    // The checkpoint is the average of five workers' end weights, and each worker's own weights
+    // are worse on held-out data than that average (measured in the traffic experiment: every
+    // honest update of a round rejected as harmful). Relative to c = θ − mean(Δ), worker k's update
+    // is Δ_k − mean(Δ); each is stretched until, applied alone, it is 40–50 % worse than c.
+    assert.equal(manifest.aggregation.scoring, 'v2')
+    const n = weights.length
+    const avg = new Float32Array(n)
+    for (const d of honest) for (let i = 0; i < n; i++) avg[i]! += d[i]! / honest.length
+    const c = weights.map((w, i) => w - avg[i]!)
+    const base = await baseline(spec, c, validation, 'v2')
+    const worseBy = async (d: Float32Array) =>
+      (await lossChange(spec, c, d, validation, base)).lossAfter / base.lossBefore
+    const spread: Float32Array[] = []
+    for (const d of honest) {
+      const dir = d.map((x, i) => x - avg[i]!)
+      let lo = 0
+      let hi = 200
+      for (let step = 0; step < 30; step++) {
+        const mid = (lo + hi) / 2
+        const r = await worseBy(dir.map((x) => x * mid))
+        if (r >= 1.4 && r <= 1.5) {
+          lo = hi = mid
+          break
+        }
+        if (r < 1.45) lo = mid
+        else hi = mid
+      }
+      spread.push(dir.map((x) => x * lo))
+    }
+    const cands = [
+      ...spread.map((d, k) => candidate(k, f32(d))),
+      candidate(5, f32(avg.map((x) => -25 * x))), // back past θ: a sign flip of the round's work
+    ]
+    const out = await computeRound(input(cands, { weights: c }))
+    const verdicts = out.receipt.contributions.map((x) => x.reason ?? null)
+    // Against the checkpoint alone (the first v2 comparison) each honest one is harmful…
+    const alone = out.receipt.contributions.slice(0, 5).map((x) => scoreVerdict(x.score!, 'v2'))
+    assert.deepEqual(
+      alone,
+      Array(5).fill('harmful'),
+      'the case must be one the checkpoint test fails',
+    )
+    // …against the median peer it is ordinary, and the sign flip is still harmful.
+    assert.deepEqual(verdicts, [null, null, null, null, null, 'harmful'])
+    // Their loss term is the peer comparison's (no worse than the median: 0.5 or more), not the
+    // checkpoint's (40 % worse: 0); what they earn then follows their agreement with the aggregate.
+    for (const x of out.receipt.contributions.slice(0, 5))
+      if (x.score!.cosine > 0.3) assert.ok(x.credits > 0, `credits ${x.credits}`)
   })
 
   it('weights updates by samples × reputation under the mean rule', async () => {
