@@ -6,6 +6,7 @@
 import * as tf from '../tf.js'
 import { cpus } from 'node:os'
 import { TandemError } from '../../api/errors.js'
+import { isSoftwareAdapter, type SpeedTable } from './speed.js'
 import { patchTransposedMatMul } from './wasm-matmul.js'
 
 export const BACKENDS = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'] as const
@@ -18,6 +19,10 @@ export interface BackendStatus {
   /** Why it is unavailable, or what was found. */
   detail: string
   device?: string
+  /** Driver or library version behind it (part of the measured-speed cache key). */
+  driver?: string
+  /** A GPU adapter that is a CPU emulation (llvmpipe, SwiftShader, WARP, a fallback adapter). */
+  software?: boolean
 }
 
 export interface BackendSelection {
@@ -26,6 +31,8 @@ export interface BackendSelection {
   /** Every backend better than the chosen one, with the reason it was not used. */
   skipped: BackendStatus[]
   forced: boolean
+  /** With `auto`: the measured speed of every backend, and why the chosen one won. */
+  measured?: SpeedTable
 }
 
 function describeError(err: unknown): string {
@@ -63,6 +70,7 @@ async function probeTensorflow(
     available: true,
     detail: 'loaded',
     device: name === 'tfjs-node-gpu' ? 'CUDA GPU' : cpuName(),
+    driver: `${pkg} ${tf.version_core}`,
   }
 }
 
@@ -83,7 +91,14 @@ async function probeNodeWebgpu(): Promise<BackendStatus> {
   try {
     const gpu = dawn.create([]) as {
       requestAdapter(): Promise<{
-        info?: { vendor?: string; architecture?: string; device?: string; description?: string }
+        info?: {
+          vendor?: string
+          architecture?: string
+          device?: string
+          description?: string
+          isFallbackAdapter?: boolean
+        }
+        isFallbackAdapter?: boolean
       } | null>
     }
     const adapter = await gpu.requestAdapter()
@@ -97,8 +112,19 @@ async function probeNodeWebgpu(): Promise<BackendStatus> {
     const device =
       [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') ||
       'WebGPU adapter'
+    const software = isSoftwareAdapter({
+      ...info,
+      isFallbackAdapter: info.isFallbackAdapter ?? adapter.isFallbackAdapter,
+    })
     await import('@tensorflow/tfjs-backend-webgpu')
-    return { name: 'webgpu', available: true, detail: 'adapter found', device }
+    return {
+      name: 'webgpu',
+      available: true,
+      detail: software ? 'software adapter found (a CPU emulation)' : 'adapter found',
+      device,
+      driver: info.description ?? '',
+      software,
+    }
   } catch (err) {
     return { name: 'webgpu', available: false, detail: `WebGPU init failed: ${describeError(err)}` }
   }
@@ -112,6 +138,7 @@ async function probeWasm(): Promise<BackendStatus> {
       available: true,
       detail: 'WebAssembly SIMD (XNNPACK)',
       device: `${cpuName()}, 1 thread per worker`,
+      driver: `tfjs-backend-wasm ${tf.version_core}`,
     }
   } catch (err) {
     return { name: 'wasm', available: false, detail: `failed to load: ${describeError(err)}` }
@@ -120,7 +147,13 @@ async function probeWasm(): Promise<BackendStatus> {
 
 async function probeCpu(): Promise<BackendStatus> {
   await import('@tensorflow/tfjs-backend-cpu')
-  return { name: 'cpu', available: true, detail: 'plain JavaScript', device: cpuName() }
+  return {
+    name: 'cpu',
+    available: true,
+    detail: 'plain JavaScript',
+    device: cpuName(),
+    driver: `tfjs-backend-cpu ${tf.version_core}`,
+  }
 }
 
 export async function probeBackend(name: BackendName): Promise<BackendStatus> {
