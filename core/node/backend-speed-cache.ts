@@ -48,7 +48,10 @@ export class FileSpeedCache implements SpeedCache {
   async put(table: SpeedTable): Promise<void> {
     const file = await this.load()
     const tables = [table, ...file.tables.filter((t) => t.key !== table.key)].slice(0, MAX_TABLES)
-    const next: SpeedCacheFile = { version: 1, tables: tables.map((t) => ({ ...t, cached: false })) }
+    const next: SpeedCacheFile = {
+      version: 1,
+      tables: tables.map((t) => ({ ...t, cached: false })),
+    }
     this.loaded = Promise.resolve(next)
     this.writing = this.writing.then(() => writeJsonAtomic(this.path, next))
     await this.writing

@@ -77,7 +77,9 @@ export function speedKeyFields(input: Omit<MeasureInput, 'cache' | 'measure' | '
 }
 
 export function speedKey(input: Omit<MeasureInput, 'cache' | 'measure' | 'now'>): string {
-  return createHash('sha256').update(canonicalJson(speedKeyFields(input))).digest('hex')
+  return createHash('sha256')
+    .update(canonicalJson(speedKeyFields(input)))
+    .digest('hex')
 }
 
 export function describeWorkload(spec: ModelSpec, batch: number, workers: number): string {
@@ -108,7 +110,13 @@ export async function measureSpeeds(input: MeasureInput): Promise<SpeedTable> {
       software: status.software === true,
     }
     if (!status.available) {
-      speeds.push({ ...base, samplesPerSec: null, msPerStep: null, steps: 0, detail: status.detail })
+      speeds.push({
+        ...base,
+        samplesPerSec: null,
+        msPerStep: null,
+        steps: 0,
+        detail: status.detail,
+      })
       continue
     }
     let m: Measurement

@@ -103,3 +103,13 @@ export function tableFrom(
     why: explainChoice(ranked),
   }
 }
+
+/** One line for the log: every backend's speed, fastest first, or why it has none. */
+export function describeTable(table: SpeedTable): string {
+  const parts = table.speeds.map((s) =>
+    s.samplesPerSec === null
+      ? `${s.name}: ${s.detail}`
+      : `${label(s)} ${formatRate(s.samplesPerSec)} samples/s`,
+  )
+  return `${parts.join(', ')} (${table.workload}${table.cached ? ', cached' : ''})`
+}
