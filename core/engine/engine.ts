@@ -26,7 +26,7 @@ import {
   type BackendSelection,
   type BackendStatus,
 } from './backends/probe.js'
-import type { SpeedTable } from './backends/speed.js'
+import { formatRate, type SpeedTable } from './backends/speed.js'
 import { measurementData } from './backends/measurement-data.js'
 import type { Batch, DataSource } from './batch.js'
 import type { InnerJob, InnerResult, StepInfo } from './inner-loop.js'
@@ -46,6 +46,8 @@ export interface EngineOptions {
   dutyCycle?: number
   /** Refuse jobs whose estimated memory exceeds this. Default: 80% of free memory at start. */
   memoryLimitBytes?: number
+  /** Backends `auto` never uses (tests pin the candidates with it; a person may exclude a broken one). */
+  exclude?: BackendName[]
   /** Measured speed tables kept between runs (the node's state dir); always also kept in memory. */
   speedCache?: SpeedCache
   /** How long `auto` measures each backend (measure-speeds.ts). */
@@ -59,7 +61,8 @@ export interface EngineOptions {
 }
 
 /** The engine options that are functions or stores, fixed when the engine is made. */
-type Injected = 'speedCache' | 'measureBudget' | 'probe' | 'measurer' | 'now' | 'memoryLimitBytes'
+type Injected =
+  'speedCache' | 'measureBudget' | 'probe' | 'measurer' | 'now' | 'memoryLimitBytes' | 'exclude'
 
 export interface TrainRequest {
   job: InnerJob
@@ -159,7 +162,7 @@ export class TrainingEngine extends EventEmitter {
       )
     }
     const failures: TrainOutcome['failures'] = []
-    const exclude: BackendName[] = []
+    const exclude: BackendName[] = [...(this.options.exclude ?? [])]
     try {
       const table =
         this.options.backend === 'auto'
@@ -169,7 +172,11 @@ export class TrainingEngine extends EventEmitter {
         try {
           const outcome = await this.attempt(req, this.nextChoice(table, exclude), exclude, {
             control: this.control,
-            onReady: (selection) => this.emit('backend', withTable(selection, table, exclude)),
+            onReady: (selection) => {
+              const shown = withTable(selection, table, exclude)
+              this.emit('backend', shown)
+              return shown
+            },
           })
           return { ...outcome, failures }
         } catch (err) {
@@ -225,7 +232,10 @@ export class TrainingEngine extends EventEmitter {
     batchSize: number,
     weights?: Float32Array,
   ): Promise<SpeedTable> {
-    const statuses = await this.probeAll()
+    const excluded = this.options.exclude ?? []
+    const statuses = (await this.probeAll()).map((s): BackendStatus =>
+      excluded.includes(s.name) ? { ...s, available: false, detail: 'excluded' } : s,
+    )
     const workers = Math.max(1, Math.min(this.options.maxThreads, batchSize))
     const version = packageInfo().version
     const memory = this.tables
@@ -309,7 +319,10 @@ export class TrainingEngine extends EventEmitter {
       const outcome = await Promise.race([
         this.attempt(req, name, [], {
           control,
-          onReady: () => startCap(),
+          onReady: (selection) => {
+            startCap()
+            return selection
+          },
           quiet: true,
         }).then(
           () => 'done' as const,
@@ -335,7 +348,8 @@ export class TrainingEngine extends EventEmitter {
     exclude: BackendName[],
     mode: {
       control: Int32Array
-      onReady: (selection: BackendSelection) => void
+      /** The workers are ready; returns the selection as reported (with the measured table). */
+      onReady: (selection: BackendSelection) => BackendSelection
       /** Measuring: no 'step' events. */
       quiet?: boolean
     },
@@ -346,7 +360,7 @@ export class TrainingEngine extends EventEmitter {
       ? 1
       : Math.max(1, Math.min(this.options.maxThreads, req.batchSize))
     for (let r = 1; r < count; r++) await this.select(this.spawn(), selection.chosen, [])
-    mode.onReady(selection)
+    const reported = mode.onReady(selection)
 
     const parallel =
       count > 1 ? hostParallelBuffers(req.job.weights.length, count, req.job.weights) : undefined
@@ -403,7 +417,7 @@ export class TrainingEngine extends EventEmitter {
       losses: steps.losses(),
       samples: results.reduce((n, r) => n + r.samples, 0),
       seconds: Math.max(...results.map((r) => r.seconds)),
-      backend: selection,
+      backend: reported,
       workers: count,
     }
   }
@@ -457,11 +471,26 @@ function withTable(
   exclude: readonly BackendName[],
 ): BackendSelection {
   if (!table) return selection
+  const failed = exclude.filter((name) =>
+    table.speeds.some((s) => s.name === name && s.samplesPerSec !== null),
+  )
   const why =
-    exclude.length === 0 && table.chosen === selection.chosen
+    failed.length === 0 && table.chosen === selection.chosen
       ? table.why
-      : `${selection.chosen} is the fastest measured backend left after ${exclude.join(', ')} failed`
-  return { ...selection, forced: false, measured: { ...table, why } }
+      : `${selection.chosen} is the fastest measured backend left after ${failed.join(', ')} failed`
+  // Every backend ahead of it in the default order, with why it was not used this time.
+  const order = BACKENDS.slice(0, Math.max(0, BACKENDS.indexOf(selection.chosen)))
+  const skipped = order.map((name): BackendStatus => {
+    const s = table.speeds.find((x) => x.name === name)
+    const detail =
+      exclude.includes(name) && s?.samplesPerSec !== null && s
+        ? 'failed during this job'
+        : !s || s.samplesPerSec === null
+          ? (s?.detail ?? 'not measured')
+          : `measured slower: ${formatRate(s.samplesPerSec)} samples/s${s.software ? ' (software adapter)' : ''}`
+    return { name, available: s?.samplesPerSec != null, detail, ...(s ? { device: s.device } : {}) }
+  })
+  return { ...selection, skipped, forced: false, measured: { ...table, why } }
 }
 
 /** A measurement trains from the job's own weights when it has them, else a fixed initialisation. */
