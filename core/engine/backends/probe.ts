@@ -76,6 +76,9 @@ async function probeTensorflow(
 
 /** WebGPU in Node through Dawn (the `webgpu` package), when it is installed and finds an adapter. */
 async function probeNodeWebgpu(): Promise<BackendStatus> {
+  // Lets tests (and a person debugging) run as on a machine without a GPU adapter.
+  if (process.env['TANDEM_HIDE_WEBGPU'] === '1')
+    return { name: 'webgpu', available: false, detail: 'no WebGPU adapter (TANDEM_HIDE_WEBGPU=1)' }
   let dawn: { create(flags: string[]): unknown; globals: Record<string, unknown> }
   try {
     dawn = (await import('webgpu' as string)) as typeof dawn
