@@ -16,6 +16,7 @@ import { formatSpeedTable } from '../../core/cli/commands/speed-table.js'
 import {
   BACKENDS,
   probeBackend,
+  selectBackend,
   type BackendName,
   type BackendStatus,
 } from '../../core/engine/backends/probe.js'
@@ -26,6 +27,8 @@ import type { StepInfo } from '../../core/engine/inner-loop.js'
 import { countParams, trainFlopsPerSample } from '../../core/engine/spec/cost.js'
 import { parseSpec } from '../../core/engine/spec/parse.js'
 import type { ModelSpec } from '../../core/engine/spec/schema.js'
+import { runInnerLoop } from '../../core/engine/inner-loop.js'
+import * as tf from '../../core/engine/tf.js'
 import { innerJob, recycledData } from '../support/engine-fixtures.js'
 
 const mlp = parseSpec({ type: 'mlp', inputSize: 784, hidden: [256], classes: 10 })
@@ -112,6 +115,45 @@ function deltaAndCompressMsPerMillion(method: 'int8' | 'topk'): number {
   const t0 = performance.now()
   for (let i = 0; i < reps; i++) once()
   return round((performance.now() - t0) / reps, 1)
+}
+
+interface StepCost {
+  optimizer: 'ops' | 'fused'
+  kernelsPerStep: number
+  msPerStep: number
+  optimizerMsPerStep: number
+}
+
+/**
+ * Kernel launches and ms per MLP step on wasm in this thread, with the tfjs-ops AdamW and with the
+ * fused one (optim/wasm-adamw.ts), side by side.
+ */
+async function wasmStepCost(optimizer: 'ops' | 'fused'): Promise<StepCost> {
+  await selectBackend('wasm')
+  const data = recycledData(mlp, MLP_BATCH, 1)
+  const profiled = 6
+  const info = await tf.profile(async () => {
+    await runInnerLoop(innerJob(mlp, profiled), { nextBatch: () => data.next(), optimizer })
+    return []
+  })
+  const steps = 30
+  let ms = 0
+  let opt = 0
+  await runInnerLoop(innerJob(mlp, steps + 3), {
+    nextBatch: () => data.next(),
+    optimizer,
+    onStep: (i) => {
+      if (i.step < 3) return
+      ms += i.ms
+      opt += i.optimizerMs
+    },
+  })
+  return {
+    optimizer,
+    kernelsPerStep: round(info.kernels.length / profiled),
+    msPerStep: round(ms / steps, 2),
+    optimizerMsPerStep: round(opt / steps, 2),
+  }
 }
 
 interface TorchRun {
@@ -291,6 +333,14 @@ async function cpuBench(): Promise<void> {
     `auto chose ${autoCheck.mlp.choice} (MLP) and ${autoCheck.lm.choice} (LM); fastest in the runs above: ${autoCheck.mlp.fastestMeasured} and ${autoCheck.lm.fastestMeasured}`,
   )
 
+  const stepCost: StepCost[] = []
+  for (const optimizer of ['ops', 'fused', 'ops', 'fused'] as const)
+    stepCost.push(await wasmStepCost(optimizer))
+  for (const c of stepCost)
+    console.log(
+      `wasm MLP step, AdamW ${c.optimizer.padEnd(5)}: ${c.kernelsPerStep} kernels/step, ${c.msPerStep} ms/step, of which optimizer ${c.optimizerMsPerStep} ms`,
+    )
+
   const int8Ms = deltaAndCompressMsPerMillion('int8')
   const topkMs = deltaAndCompressMsPerMillion('topk')
   console.log(
@@ -343,6 +393,7 @@ async function cpuBench(): Promise<void> {
       lmParams: countParams(lm),
       lmRuns,
       auto: { mlp: tableJson(autoMlp), lm: tableJson(autoLm), check: autoCheck },
+      wasmMlpStep: stepCost,
       deltaCompressMsPerMParam: { int8: int8Ms, topk1pct: topkMs },
       torchMlp: torchMlp
         ? {
