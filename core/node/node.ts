@@ -222,18 +222,23 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
   private onEngineBackend(selection: BackendSelection): void {
     this.run.jobStarting()
     this.backends.chosen(selection)
-    if (this.speeds.recovered) {
-      this.logger.warn(this.speeds.recovered)
-      this.speeds.recovered = null
-    }
+    this.warnSpeedCache()
     this.logger.info(describeSelection(selection))
     this.pushStatus()
+  }
+
+  /** A corrupt speed cache was set aside: say so once. */
+  private warnSpeedCache(): void {
+    if (!this.speeds.recovered) return
+    this.logger.warn(this.speeds.recovered)
+    this.speeds.recovered = null
   }
 
   /** `auto`'s measured table on the reference model, for pre-flight before any job; null while training. */
   private async measureReference(): Promise<SpeedTable | null> {
     try {
       const table = await this.engine.measure(referenceSpec(), REFERENCE_BATCH)
+      this.warnSpeedCache()
       if (!table.cached) this.logger.info(`measured backends: ${describeTable(table)}`)
       return table
     } catch (err) {
