@@ -34,9 +34,17 @@ import { initialWeights } from './model/init.js'
 import { DEFAULT_ADAMW } from './optim/adamw.js'
 import { hostParallelBuffers } from './optim/host-adamw.js'
 import { estimateMemory } from './spec/cost.js'
+import { checkGpuMemory } from './spec/gpu-memory.js'
 import type { ModelSpec } from './spec/schema.js'
 import * as tf from './tf.js'
-import { BACKEND_FAULT, CTL, STATE, type FromWorker, type ToWorker } from './worker/protocol.js'
+import {
+  BACKEND_FAULT,
+  CTL,
+  STATE,
+  type EngineFault,
+  type FromWorker,
+  type ToWorker,
+} from './worker/protocol.js'
 
 export interface EngineOptions {
   backend?: BackendPreference
@@ -46,6 +54,11 @@ export interface EngineOptions {
   dutyCycle?: number
   /** Refuse jobs whose estimated memory exceeds this. Default: 80% of free memory at start. */
   memoryLimitBytes?: number
+  /**
+   * Refuse GPU jobs whose estimated GPU memory exceeds this. Default: no total budget (WebGPU does
+   * not report one); the device's per-buffer limits always apply.
+   */
+  gpuMemoryLimitBytes?: number
   /** Backends `auto` never uses (tests pin the candidates with it; a person may exclude a broken one). */
   exclude?: BackendName[]
   /** Measured speed tables kept between runs (the node's state dir); always also kept in memory. */
@@ -62,7 +75,14 @@ export interface EngineOptions {
 
 /** The engine options that are functions or stores, fixed when the engine is made. */
 type Injected =
-  'speedCache' | 'measureBudget' | 'probe' | 'measurer' | 'now' | 'memoryLimitBytes' | 'exclude'
+  | 'speedCache'
+  | 'measureBudget'
+  | 'probe'
+  | 'measurer'
+  | 'now'
+  | 'memoryLimitBytes'
+  | 'gpuMemoryLimitBytes'
+  | 'exclude'
 
 export interface TrainRequest {
   job: InnerJob
@@ -71,7 +91,7 @@ export interface TrainRequest {
   openData: () => DataSource
   onStep?: (info: StepInfo) => void
   /** Test hook, see worker/protocol.ts. */
-  fault?: { backend: BackendName; step: number }
+  fault?: EngineFault
 }
 
 export interface TrainOutcome extends InnerResult {
@@ -355,7 +375,20 @@ export class TrainingEngine extends EventEmitter {
     },
   ): Promise<Omit<TrainOutcome, 'failures'>> {
     const first = this.spawn()
-    const selection = await this.select(first, preference, exclude)
+    const { selection, gpuLimits } = await this.select(first, preference, exclude)
+    if (gpuLimits) {
+      try {
+        checkGpuMemory(req.job.spec, req.batchSize, selection.device, {
+          ...gpuLimits,
+          ...(this.options.gpuMemoryLimitBytes !== undefined
+            ? { budgetBytes: this.options.gpuMemoryLimitBytes }
+            : {}),
+        })
+      } catch (err) {
+        // Refused up front; under `auto` the next backend may still fit it.
+        throw Object.assign(err as Error, { backend: selection.chosen, fallback: true })
+      }
+    }
     const count = GPU_BACKENDS.includes(selection.chosen)
       ? 1
       : Math.max(1, Math.min(this.options.maxThreads, req.batchSize))
@@ -432,12 +465,12 @@ export class TrainingEngine extends EventEmitter {
     worker: Worker,
     backend: BackendPreference,
     exclude: BackendName[],
-  ): Promise<BackendSelection> {
+  ): Promise<Extract<FromWorker, { type: 'ready' }>> {
     return new Promise((resolve, reject) => {
       const onMessage = (msg: FromWorker) => {
         if (msg.type === 'ready') {
           worker.off('message', onMessage)
-          resolve(msg.selection)
+          resolve(msg)
         } else if (msg.type === 'error') {
           worker.off('message', onMessage)
           reject(

@@ -8,9 +8,8 @@ import { TandemError } from '../api/errors.js'
 import type { Batch } from './batch.js'
 import { batchTensors, lossFunction } from './model/forward.js'
 import { paramLayout, sizeOf } from './model/layout.js'
-import { AdamW, type AdamWConfig } from './optim/adamw.js'
+import { AdamW, createAdamW, type AdamWConfig, type InnerOptimizer } from './optim/adamw.js'
 import type { HostAdamW } from './optim/host-adamw.js'
-import { WasmAdamW } from './optim/wasm-adamw.js'
 import { learningRate, type LrSchedule } from './optim/schedule.js'
 import type { ModelSpec } from './spec/schema.js'
 
@@ -50,6 +49,11 @@ export interface InnerHooks {
   hostOptimizer?: HostAdamW
   /** 'ops' keeps the tfjs-ops AdamW even where a fused one exists (benchmarks compare the two). */
   optimizer?: 'fused' | 'ops'
+  /**
+   * At the end of each step, after its results are read: waits for the device to finish and throws
+   * on a device fault (WebGPU: backends/webgpu-device.ts settleWebgpu). Step times include it.
+   */
+  settle?(): Promise<void>
 }
 
 export interface InnerResult {
@@ -102,7 +106,7 @@ export async function readFlat(
 /** One optimizer step on either path; returns the gradient's global norm before clipping. */
 type StepFn = (grads: tf.Tensor[], lr: number) => Promise<number>
 
-function deviceStep(optimizer: AdamW): StepFn {
+function deviceStep(optimizer: InnerOptimizer): StepFn {
   return async (grads, lr) => {
     const norm = optimizer.step(grads, lr)
     const value = (await norm.data())[0] as number
@@ -135,28 +139,14 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
   const layout = paramLayout(job.spec)
   const vars = weightsToVariables(job.spec, job.weights)
   const fn = lossFunction(job.spec)
-  // On wasm, one fused pass in the backend's memory instead of ~15 kernels per tensor (wasm-adamw.ts).
-  const fused =
-    !hooks.hostOptimizer && hooks.optimizer !== 'ops' && WasmAdamW.supported()
-      ? new WasmAdamW(
-          vars,
-          layout.map((p) => p.decay),
-          job.adamw,
-        )
-      : null
-  const device =
-    hooks.hostOptimizer || fused
-      ? null
-      : new AdamW(
-          vars,
-          layout.map((p) => p.decay),
-          job.adamw,
-        )
-  const step: StepFn = fused
-    ? async (grads, lr) => fused.step(grads, lr)
-    : device
-      ? deviceStep(device)
-      : hostStep(hooks.hostOptimizer as HostAdamW, vars)
+  const decay = layout.map((p) => p.decay)
+  // A fused optimizer where the backend has one (wasm-adamw.ts, webgpu-adamw.ts), unless asked not to.
+  const device = hooks.hostOptimizer
+    ? null
+    : hooks.optimizer === 'ops'
+      ? new AdamW(vars, decay, job.adamw)
+      : createAdamW(vars, decay, job.adamw)
+  const step = device ? deviceStep(device) : hostStep(hooks.hostOptimizer as HostAdamW, vars)
   const losses: number[] = []
   let samples = 0
   try {
@@ -173,6 +163,7 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
       const optimizerMs = performance.now() - t1
       const loss = (await value.data())[0] as number
       tf.dispose([value, tensors.x, tensors.y, ...gradList])
+      await hooks.settle?.()
       if (!Number.isFinite(loss))
         throw new TandemError('ENGINE_FAILED', `loss became ${loss} at inner step ${s}`)
       losses.push(loss)
@@ -189,6 +180,7 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
       })
     }
     const local = await readFlat(vars, job.weights.length)
+    await hooks.settle?.()
     const delta = new Float32Array(local.length)
     for (let i = 0; i < delta.length; i++)
       delta[i] = (job.weights[i] as number) - (local[i] as number)

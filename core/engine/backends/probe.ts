@@ -7,7 +7,9 @@ import * as tf from '../tf.js'
 import { cpus } from 'node:os'
 import { TandemError } from '../../api/errors.js'
 import { isSoftwareAdapter, type SpeedTable } from './speed.js'
+import '../optim/wasm-adamw.js' // registers the fused AdamW for this backend
 import { patchTransposedMatMul } from './wasm-matmul.js'
+import { registerWebgpuBackend } from './webgpu-device.js'
 
 export const BACKENDS = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'] as const
 export type BackendName = (typeof BACKENDS)[number]
@@ -120,6 +122,8 @@ async function probeNodeWebgpu(): Promise<BackendStatus> {
       isFallbackAdapter: info.isFallbackAdapter ?? adapter.isFallbackAdapter,
     })
     await import('@tensorflow/tfjs-backend-webgpu')
+    // Our device request (every adapter limit) and error capture instead of tfjs' own.
+    registerWebgpuBackend(gpu as Parameters<typeof registerWebgpuBackend>[0])
     return {
       name: 'webgpu',
       available: true,

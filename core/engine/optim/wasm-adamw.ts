@@ -17,7 +17,7 @@
  * tfjs 4.22 has; `supported()` checks for them and the caller falls back to adamw.ts otherwise.
  */
 import * as tf from '../tf.js'
-import type { AdamWConfig } from './adamw.js'
+import { AdamW, fusedOptimizers, type AdamWConfig, type InnerOptimizer } from './adamw.js'
 
 interface WasmBackendInternals {
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined }
@@ -40,7 +40,7 @@ function view(b: WasmBackendInternals, t: tf.Tensor): Float32Array {
   return new Float32Array(b.wasm.HEAPF32.buffer, info.memoryOffset, t.size)
 }
 
-export class WasmAdamW {
+export class WasmAdamW implements InnerOptimizer {
   private readonly m: Float32Array[]
   private readonly v: Float32Array[]
   /** The next weights of each tensor, before they become a tensor. */
@@ -66,8 +66,16 @@ export class WasmAdamW {
     this.next = params.map((p) => new Float32Array(p.size))
   }
 
-  /** Applies one step in place; returns the gradient's global norm before clipping. */
-  step(grads: readonly tf.Tensor[], lr: number): number {
+  /** Applies one step; returns the gradient's global norm before clipping (a scalar tensor). */
+  step(grads: readonly tf.Tensor[], lr: number): tf.Scalar {
+    return tf.scalar(this.stepNorm(grads, lr))
+  }
+
+  /** Nothing on the device to free: the moments are Float32Arrays. */
+  dispose(): void {}
+
+  /** Applies one step; returns the gradient's global norm before clipping. */
+  stepNorm(grads: readonly tf.Tensor[], lr: number): number {
     this.t++
     const b = this.backend
     const { beta1, beta2, eps, weightDecay, clipNorm } = this.cfg
@@ -112,3 +120,7 @@ export class WasmAdamW {
     return norm
   }
 }
+
+fusedOptimizers.set('wasm', (params, decay, cfg) =>
+  WasmAdamW.supported() ? new WasmAdamW(params, decay, cfg) : new AdamW(params, decay, cfg),
+)

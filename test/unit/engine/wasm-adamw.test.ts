@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { before, describe, it } from 'node:test'
 import '@tensorflow/tfjs-backend-wasm'
-import { AdamW, DEFAULT_ADAMW } from '../../../core/engine/optim/adamw.js'
+import { AdamW, createAdamW, DEFAULT_ADAMW } from '../../../core/engine/optim/adamw.js'
 import { WasmAdamW } from '../../../core/engine/optim/wasm-adamw.js'
 import { seededRandom } from '../../../core/engine/model/init.js'
 import * as tf from '../../../core/engine/tf.js'
@@ -35,7 +35,7 @@ async function trajectory(
     // Gradients that vary per step, large enough for clipping to bite on some steps.
     const grads = values(100 + s, s % 3 === 0 ? 40 : 0.5).map((g, i) => tf.tensor(g, shapes[i]))
     const lr = 1e-2 * (1 + (s % 4))
-    if (opt instanceof WasmAdamW) norms.push(opt.step(grads, lr))
+    if (opt instanceof WasmAdamW) norms.push(opt.stepNorm(grads, lr))
     else {
       const n = opt.step(grads, lr)
       norms.push((await n.data())[0] as number)
@@ -96,6 +96,15 @@ describe('fused AdamW on wasm', () => {
     assert.deepEqual(Array.from(after), expected)
     assert.notDeepEqual(Array.from(await before.data()), expected)
     tf.dispose([w, x, before])
+  })
+
+  it('is the optimizer the inner loop gets on wasm (and not on cpu)', async () => {
+    const p = [tf.variable(tf.zeros([2]))]
+    assert.ok(createAdamW(p, [false], DEFAULT_ADAMW) instanceof WasmAdamW)
+    await tf.setBackend('cpu')
+    assert.ok(createAdamW(p, [false], DEFAULT_ADAMW) instanceof AdamW)
+    await tf.setBackend('wasm')
+    tf.dispose(p)
   })
 
   it('is deterministic: the same steps give the same bits', async () => {
