@@ -351,7 +351,12 @@ async function cpuBench(): Promise<void> {
   const torchMlpRuns = [1, threads]
     .filter((n, i, all) => all.indexOf(n) === i)
     .map((n) => torchRun('mlp', 'cpu', n))
-  const torchLm = torchRun('lm', 'cpu', threads)
+  const torchLmRuns = [1, threads]
+    .filter((n, i, all) => all.indexOf(n) === i)
+    .map((n) => torchRun('lm', 'cpu', n))
+  const torchLm: TorchRun | string =
+    best(torchLmRuns.filter((t): t is TorchRun => typeof t !== 'string')) ??
+    (torchLmRuns[0] as string)
   const torchMlp = best(torchMlpRuns.filter((t): t is TorchRun => typeof t !== 'string'))
   const bestMlp = best(mlpRuns) as Throughput
   const bestLm = best(lmRuns)
@@ -366,10 +371,11 @@ async function cpuBench(): Promise<void> {
         ? `pytorch-cpu mlp: skipped (${t})`
         : `pytorch-cpu mlp (${t.threads} threads): ${t.samplesPerSec.toLocaleString()} samples/s, ${t.gflops} GFLOP/s`,
     )
-  if (typeof torchLm !== 'string')
-    console.log(
-      `pytorch-cpu lm (${torchLm.threads} threads): ${torchLm.samplesPerSec.toLocaleString()} sequences/s, ${torchLm.gflops} GFLOP/s`,
-    )
+  for (const t of torchLmRuns)
+    if (typeof t !== 'string')
+      console.log(
+        `pytorch-cpu lm (${t.threads} threads): ${t.samplesPerSec.toLocaleString()} sequences/s, ${t.gflops} GFLOP/s`,
+      )
   if (torchMlp)
     console.log(
       `best Tandem / best PyTorch CPU: MLP ${ratio} (${bestMlp.backend}, ${bestMlp.workers} workers), LM ${lmRatio}`,
@@ -405,7 +411,11 @@ async function cpuBench(): Promise<void> {
       torchLm:
         typeof torchLm === 'string'
           ? null
-          : { samplesPerSec: torchLm.samplesPerSec, gflops: torchLm.gflops },
+          : {
+              samplesPerSec: torchLm.samplesPerSec,
+              gflops: torchLm.gflops,
+              threads: torchLm.threads,
+            },
       ratioVsTorch: ratio,
       lmRatioVsTorch: lmRatio,
     }),
