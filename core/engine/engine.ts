@@ -172,14 +172,11 @@ export class TrainingEngine extends EventEmitter {
     if (this.busy) throw new TandemError('WRONG_STATE', 'the engine is already training')
     this.busy = true
     Atomics.store(this.control, CTL.state, STATE.running)
-    const memory = estimateMemory(req.job.spec, req.batchSize)
-    const limit = this.options.memoryLimitBytes ?? Math.floor(freemem() * 0.8)
-    if (memory.totalBytes > limit) {
+    try {
+      this.checkMemory(req.job.spec, req.batchSize)
+    } catch (err) {
       this.busy = false
-      throw new TandemError(
-        'ENGINE_OUT_OF_MEMORY',
-        `This model needs about ${mb(memory.totalBytes)} MB to train at batch ${req.batchSize}; ${mb(limit)} MB is available`,
-      )
+      throw err
     }
     const failures: TrainOutcome['failures'] = []
     const exclude: BackendName[] = [...(this.options.exclude ?? [])]
@@ -220,12 +217,25 @@ export class TrainingEngine extends EventEmitter {
    */
   async measure(spec: ModelSpec, batchSize: number): Promise<SpeedTable> {
     if (this.busy) throw new TandemError('WRONG_STATE', 'the engine is already training')
+    this.checkMemory(spec, batchSize)
     this.busy = true
     Atomics.store(this.control, CTL.state, STATE.running)
     try {
       return await this.measuredTable(spec, batchSize)
     } finally {
       this.busy = false
+    }
+  }
+
+  /** Refuses a model that will not fit in host memory, before anything starts. */
+  private checkMemory(spec: ModelSpec, batchSize: number): void {
+    const memory = estimateMemory(spec, batchSize)
+    const limit = this.options.memoryLimitBytes ?? Math.floor(freemem() * 0.8)
+    if (memory.totalBytes > limit) {
+      throw new TandemError(
+        'ENGINE_OUT_OF_MEMORY',
+        `This model needs about ${mb(memory.totalBytes)} MB to train at batch ${batchSize}; ${mb(limit)} MB is available`,
+      )
     }
   }
 

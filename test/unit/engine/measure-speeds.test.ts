@@ -241,6 +241,13 @@ describe('engine: auto measures through its cache', () => {
     assert.equal(m.calls.length, 6, 'another batch size is another key')
   })
 
+  it('refuses to measure a model that will not fit in memory', async () => {
+    const m = fixedSpeeds({ wasm: 1 })
+    const engine = new TrainingEngine({ probe, measurer: m.measure, memoryLimitBytes: 1024 })
+    await assert.rejects(engine.measure(mlp, 256), { code: 'ENGINE_OUT_OF_MEMORY' })
+    assert.equal(m.calls.length, 0)
+  })
+
   it('uses and fills a persistent cache, and honours exclude', async () => {
     const cache = memoryCache()
     const m = fixedSpeeds({ webgpu: 2730, wasm: 19363, cpu: 700 })
