@@ -22,14 +22,17 @@ function values(seed: number, scale: number): Float32Array[] {
 }
 
 async function trajectory(
-  fused: boolean,
+  fused: boolean | 'js',
   steps: number,
   clipNorm: number,
 ): Promise<{ w: Float32Array[]; norms: number[] }> {
   const init = values(1, 1)
   const params = init.map((v, i) => tf.variable(tf.tensor(v, shapes[i])))
   const cfg = { ...DEFAULT_ADAMW, clipNorm }
-  const opt = fused ? new WasmAdamW(params, decay, cfg) : new AdamW(params, decay, cfg)
+  const opt = fused
+    ? new WasmAdamW(params, decay, cfg, { simd: fused !== 'js' })
+    : new AdamW(params, decay, cfg)
+  if (opt instanceof WasmAdamW) assert.equal(opt.simd, fused !== 'js')
   const norms: number[] = []
   for (let s = 0; s < steps; s++) {
     // Gradients that vary per step, large enough for clipping to bite on some steps.
@@ -105,6 +108,20 @@ describe('fused AdamW on wasm', () => {
     assert.ok(createAdamW(p, [false], DEFAULT_ADAMW) instanceof AdamW)
     await tf.setBackend('wasm')
     tf.dispose(p)
+  })
+
+  it('the SIMD kernel and the float32 JavaScript loop agree (sizes not multiples of 4)', async () => {
+    // Same float32 update; only the gradient norm's summation order differs (lanes vs one sum).
+    const simd = await trajectory(true, 30, 1)
+    const js = await trajectory('js', 30, 1)
+    let diff = 0
+    simd.w.forEach((w, k) =>
+      w.forEach(
+        (x, i) => (diff = Math.max(diff, Math.abs(x - ((js.w[k] as Float32Array)[i] as number)))),
+      ),
+    )
+    assert.ok(diff < 1e-6, `SIMD and JS differ by ${diff}`)
+    simd.norms.forEach((n, i) => assert.ok(Math.abs(n - (js.norms[i] as number)) <= 1e-5 * n))
   })
 
   it('is deterministic: the same steps give the same bits', async () => {
