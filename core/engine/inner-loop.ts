@@ -23,6 +23,22 @@ export interface InnerJob {
   adamw: AdamWConfig
   /** Global index of this round's first inner step (round × H), for the schedule. */
   stepOffset: number
+  /**
+   * Re-warmup: the scheduled lr × min(1, (s + 1) / rewarmupSteps) at local step s of every round,
+   * because the AdamW moments start at zero each round (docs/engine.md, "Re-warmup"). 0 or absent:
+   * none (the rule of recipes without the field).
+   */
+  rewarmupSteps?: number
+}
+
+/** The lr of local step `s` of a job: the global schedule, scaled by the round's re-warmup. */
+export function stepLearningRate(
+  job: Pick<InnerJob, 'schedule' | 'stepOffset' | 'rewarmupSteps'>,
+  s: number,
+): number {
+  const lr = learningRate(job.schedule, job.stepOffset + s)
+  const r = job.rewarmupSteps ?? 0
+  return r > 0 ? lr * Math.min(1, (s + 1) / r) : lr
 }
 
 export interface StepInfo {
@@ -157,7 +173,7 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
       const tensors = batchTensors(job.spec, batch)
       const { value, grads } = tf.variableGrads(() => fn.loss(vars, tensors), vars)
       const gradList = vars.map((v) => grads[v.name] as tf.Tensor)
-      const lr = learningRate(job.schedule, job.stepOffset + s)
+      const lr = stepLearningRate(job, s)
       const t1 = performance.now()
       const gradNorm = await step(gradList, lr)
       const optimizerMs = performance.now() - t1
@@ -218,6 +234,29 @@ export async function evaluateLoss(
     const value = (await loss.data())[0] as number
     tf.dispose([loss, tensors.x, tensors.y])
     return value
+  } finally {
+    fn.dispose()
+    tf.dispose(vars)
+  }
+}
+
+/**
+ * The loss of each record of one batch (no training), for paired tests between two weight vectors
+ * on the same records (core/host/scoring.ts). Records as in lossFunction().recordLosses.
+ */
+export async function evaluateRecordLosses(
+  spec: ModelSpec,
+  weights: Float32Array,
+  batch: Batch,
+): Promise<Float32Array> {
+  const vars = weightsToVariables(spec, weights)
+  const fn = lossFunction(spec)
+  try {
+    const tensors = batchTensors(spec, batch)
+    const losses = tf.tidy(() => fn.recordLosses(vars, tensors))
+    const values = (await losses.data()) as Float32Array
+    tf.dispose([losses, tensors.x, tensors.y])
+    return values
   } finally {
     fn.dispose()
     tf.dispose(vars)

@@ -33,6 +33,7 @@ import type {
   Settings,
 } from '../api/contract.js'
 import { isTandemError } from '../api/errors.js'
+import type { ShellEnvironment } from '../api/shell.js'
 import type { DatasetStore } from '../data/dataset-store.js'
 import type { BackendSelection } from '../engine/backends/probe.js'
 import { REFERENCE_BATCH, referenceSpec } from '../engine/backends/reference-workload.js'
@@ -247,8 +248,8 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     }
   }
 
-  /** The shell reports the user's idle time and power source. */
-  setEnvironment(env: { idleSec?: number; onBattery?: boolean }): void {
+  /** The shell reports the user's idle time, power source and why it holds training. */
+  setEnvironment(env: ShellEnvironment): void {
     this.run.setEnvironment(env)
   }
 
