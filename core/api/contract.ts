@@ -78,11 +78,39 @@ export type SettingsPatch = z.infer<typeof SettingsPatch>
 export const NodeActivity = z.enum(['training', 'paused', 'idle', 'waiting', 'offline'])
 export type NodeActivity = z.infer<typeof NodeActivity>
 
+/** One backend's measured training speed on a model (engine/backends/speed.ts). */
+export const BackendSpeed = z.object({
+  name: z.string(),
+  device: z.string(),
+  /** A GPU adapter that is a CPU emulation (llvmpipe, SwiftShader, WARP, a fallback adapter). */
+  software: z.boolean(),
+  /** Null when it was not measured (unavailable, failed, or no step within the cap). */
+  samplesPerSec: NonNeg.nullable(),
+  msPerStep: NonNeg.nullable(),
+  steps: z.number().int().min(0),
+  detail: z.string(),
+})
+export type BackendSpeed = z.infer<typeof BackendSpeed>
+
+/** `auto`'s measured table: every backend's speed on one model and batch, and why one won. */
+export const SpeedTable = z.object({
+  workload: z.string(),
+  key: z.string(),
+  measuredAt: Time,
+  cached: z.boolean(),
+  speeds: z.array(BackendSpeed).max(16),
+  chosen: z.string(),
+  why: z.string(),
+})
+export type SpeedTable = z.infer<typeof SpeedTable>
+
 export const BackendReport = z.object({
   chosen: z.string(),
   device: z.string(),
   /** Why each better backend was not used. */
   skipped: z.array(z.object({ name: z.string(), reason: z.string() })),
+  /** With `auto`: the measured speed of every backend and why the chosen one won. */
+  measured: SpeedTable.optional(),
 })
 export type BackendReport = z.infer<typeof BackendReport>
 

@@ -8,6 +8,7 @@ import { packageInfo } from '../util/package-info.js'
 import { registerClientCommands } from './commands/client.js'
 import { registerDataset } from './commands/dataset.js'
 import { registerDemo } from './commands/demo.js'
+import { registerDoctor } from './commands/doctor.js'
 import { registerInfo } from './commands/info.js'
 import { registerNode } from './commands/node.js'
 import { registerProject } from './commands/project.js'
@@ -30,6 +31,7 @@ export function buildProgram(io: CliIO = stdio): Command {
     .showHelpAfterError()
     .exitOverride()
   registerInfo(program, io)
+  registerDoctor(program, io)
   registerNode(program, io)
   registerClientCommands(program, io)
   registerDemo(program, io)

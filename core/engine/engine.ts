@@ -9,12 +9,34 @@ import { EventEmitter } from 'node:events'
 import { freemem } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { TandemError } from '../api/errors.js'
-import type { BackendName, BackendPreference, BackendSelection } from './backends/probe.js'
+import { packageInfo } from '../util/package-info.js'
+import {
+  DEFAULT_BUDGET,
+  measureSpeeds,
+  StepTimer,
+  type MeasureBudget,
+  type Measurement,
+  type SpeedCache,
+} from './backends/measure-speeds.js'
+import {
+  BACKENDS,
+  probeBackend,
+  type BackendName,
+  type BackendPreference,
+  type BackendSelection,
+  type BackendStatus,
+} from './backends/probe.js'
+import { formatRate, type SpeedTable } from './backends/speed.js'
+import { measurementData } from './backends/measurement-data.js'
 import type { Batch, DataSource } from './batch.js'
 import type { InnerJob, InnerResult, StepInfo } from './inner-loop.js'
+import { initialWeights } from './model/init.js'
+import { DEFAULT_ADAMW } from './optim/adamw.js'
 import { hostParallelBuffers } from './optim/host-adamw.js'
 import { estimateMemory } from './spec/cost.js'
 import { checkGpuMemory } from './spec/gpu-memory.js'
+import type { ModelSpec } from './spec/schema.js'
+import * as tf from './tf.js'
 import {
   BACKEND_FAULT,
   CTL,
@@ -39,7 +61,28 @@ export interface EngineOptions {
   gpuMemoryLimitBytes?: number
   /** Backends `auto` never uses (tests pin the candidates with it; a person may exclude a broken one). */
   exclude?: BackendName[]
+  /** Measured speed tables kept between runs (the node's state dir); always also kept in memory. */
+  speedCache?: SpeedCache
+  /** How long `auto` measures each backend (measure-speeds.ts). */
+  measureBudget?: Partial<MeasureBudget>
+  /** Probes one backend here (default probe.ts). Tests hide or fake devices with it. */
+  probe?: (name: BackendName) => Promise<BackendStatus>
+  /** Times one backend on a model and batch (default: real training steps in workers). Tests inject numbers. */
+  measurer?: (name: BackendName, spec: ModelSpec, batch: number) => Promise<Measurement>
+  /** Clock for measured tables (tests). */
+  now?: () => number
 }
+
+/** The engine options that are functions or stores, fixed when the engine is made. */
+type Injected =
+  | 'speedCache'
+  | 'measureBudget'
+  | 'probe'
+  | 'measurer'
+  | 'now'
+  | 'memoryLimitBytes'
+  | 'gpuMemoryLimitBytes'
+  | 'exclude'
 
 export interface TrainRequest {
   job: InnerJob
@@ -76,12 +119,12 @@ function spawnWorker(): Worker {
 
 export class TrainingEngine extends EventEmitter {
   private readonly control = new Int32Array(new SharedArrayBuffer(8))
-  private options: Required<
-    Omit<EngineOptions, 'memoryLimitBytes' | 'gpuMemoryLimitBytes' | 'exclude'>
-  > &
-    Pick<EngineOptions, 'memoryLimitBytes' | 'gpuMemoryLimitBytes' | 'exclude'>
+  private options: Required<Omit<EngineOptions, Injected>> & Pick<EngineOptions, Injected>
   private workers: Worker[] = []
   private busy = false
+  /** Measured tables of this process, by key (in front of the persistent cache). */
+  private readonly tables = new Map<string, SpeedTable>()
+  private statuses: Promise<BackendStatus[]> | null = null
 
   constructor(options: EngineOptions = {}) {
     super()
@@ -129,21 +172,29 @@ export class TrainingEngine extends EventEmitter {
     if (this.busy) throw new TandemError('WRONG_STATE', 'the engine is already training')
     this.busy = true
     Atomics.store(this.control, CTL.state, STATE.running)
-    const memory = estimateMemory(req.job.spec, req.batchSize)
-    const limit = this.options.memoryLimitBytes ?? Math.floor(freemem() * 0.8)
-    if (memory.totalBytes > limit) {
+    try {
+      this.checkMemory(req.job.spec, req.batchSize)
+    } catch (err) {
       this.busy = false
-      throw new TandemError(
-        'ENGINE_OUT_OF_MEMORY',
-        `This model needs about ${mb(memory.totalBytes)} MB to train at batch ${req.batchSize}; ${mb(limit)} MB is available`,
-      )
+      throw err
     }
     const failures: TrainOutcome['failures'] = []
     const exclude: BackendName[] = [...(this.options.exclude ?? [])]
     try {
+      const table =
+        this.options.backend === 'auto'
+          ? await this.measuredTable(req.job.spec, req.batchSize, req.job.weights)
+          : null
       for (;;) {
         try {
-          const outcome = await this.attempt(req, exclude)
+          const outcome = await this.attempt(req, this.nextChoice(table, exclude), exclude, {
+            control: this.control,
+            onReady: (selection) => {
+              const shown = withTable(selection, table, exclude)
+              this.emit('backend', shown)
+              return shown
+            },
+          })
           return { ...outcome, failures }
         } catch (err) {
           const fault = err as { backend?: BackendName; fallback?: boolean; message: string }
@@ -160,12 +211,181 @@ export class TrainingEngine extends EventEmitter {
     }
   }
 
+  /**
+   * The measured speed of every usable backend on this model and batch (cached per device,
+   * driver, Tandem version, model and batch), fastest first. Not while a job runs.
+   */
+  async measure(spec: ModelSpec, batchSize: number): Promise<SpeedTable> {
+    if (this.busy) throw new TandemError('WRONG_STATE', 'the engine is already training')
+    this.checkMemory(spec, batchSize)
+    this.busy = true
+    Atomics.store(this.control, CTL.state, STATE.running)
+    try {
+      return await this.measuredTable(spec, batchSize)
+    } finally {
+      this.busy = false
+    }
+  }
+
+  /** Refuses a model that will not fit in host memory, before anything starts. */
+  private checkMemory(spec: ModelSpec, batchSize: number): void {
+    const memory = estimateMemory(spec, batchSize)
+    const limit = this.options.memoryLimitBytes ?? Math.floor(freemem() * 0.8)
+    if (memory.totalBytes > limit) {
+      throw new TandemError(
+        'ENGINE_OUT_OF_MEMORY',
+        `This model needs about ${mb(memory.totalBytes)} MB to train at batch ${batchSize}; ${mb(limit)} MB is available`,
+      )
+    }
+  }
+
+  /** Forgets the probed devices, so the next measurement probes again (a driver was updated). */
+  reprobe(): void {
+    this.statuses = null
+  }
+
+  private probeAll(): Promise<BackendStatus[]> {
+    this.statuses ??= (async () => {
+      // A probe registers its backend in this thread's tfjs; settle this thread's own backend
+      // first, so what runs here (scoring) never depends on a probe (see node/backend-report.ts).
+      await tf.ready()
+      const probe = this.options.probe ?? probeBackend
+      const out: BackendStatus[] = []
+      for (const name of BACKENDS) out.push(await probe(name))
+      return out
+    })()
+    return this.statuses
+  }
+
+  private async measuredTable(
+    spec: ModelSpec,
+    batchSize: number,
+    weights?: Float32Array,
+  ): Promise<SpeedTable> {
+    const excluded = this.options.exclude ?? []
+    const statuses = (await this.probeAll()).map((s): BackendStatus =>
+      excluded.includes(s.name) ? { ...s, available: false, detail: 'excluded' } : s,
+    )
+    const workers = Math.max(1, Math.min(this.options.maxThreads, batchSize))
+    const version = packageInfo().version
+    const memory = this.tables
+    const persistent = this.options.speedCache
+    const table = await measureSpeeds({
+      spec,
+      batch: batchSize,
+      workers,
+      statuses,
+      version,
+      now: this.options.now,
+      cache: {
+        get: async (key) => memory.get(key) ?? (await persistent?.get(key)) ?? null,
+        put: async (t) => {
+          memory.set(t.key, t)
+          await persistent?.put(t)
+        },
+      },
+      measure: (name) =>
+        this.options.measurer
+          ? this.options.measurer(name, spec, batchSize)
+          : this.timeBackend(name, spec, batchSize, weights),
+    })
+    memory.set(table.key, table)
+    return table
+  }
+
+  /** The fastest measured backend not yet excluded, or plain `auto` order when none was measured. */
+  private nextChoice(table: SpeedTable | null, exclude: readonly BackendName[]): BackendPreference {
+    if (!table) return this.options.backend
+    const next = table.speeds.find((s) => s.samplesPerSec !== null && !exclude.includes(s.name))
+    return next ? next.name : 'auto'
+  }
+
+  /**
+   * Trains `name` on synthetic batches of this model and size, in the workers a job would use,
+   * for the budget; a backend slower than the cap is cut off. The pause, stop and duty-cycle
+   * controls of a job do not apply (its own control buffer), except that stop() ends it.
+   */
+  private async timeBackend(
+    name: BackendName,
+    spec: ModelSpec,
+    batchSize: number,
+    weights?: Float32Array,
+  ): Promise<Measurement> {
+    const budget = { ...DEFAULT_BUDGET, ...this.options.measureBudget }
+    const control = new Int32Array(new SharedArrayBuffer(8))
+    Atomics.store(control, CTL.dutyPermille, 1000)
+    const timer = new StepTimer(batchSize, budget)
+    const halt = () => {
+      Atomics.store(control, CTL.state, STATE.stopped)
+      Atomics.notify(control, CTL.state)
+    }
+    let cap: ReturnType<typeof setTimeout> | undefined
+    let cutOff = false
+    let startCap = () => {}
+    // Terminating a worker in the middle of a Dawn call aborts the whole process (measured with
+    // the webgpu package): a GPU step is always let finish, up to a long safety limit.
+    const grace = GPU_BACKENDS.includes(name) ? 60_000 : Math.max(500, budget.capMs / 2)
+    const capped = new Promise<'cap'>((resolve) => {
+      // The cap runs from when the workers are ready: then the backend stops at its next step
+      // boundary; a step still running a grace period later is abandoned (workers terminated).
+      startCap = () => {
+        cap = setTimeout(() => {
+          cutOff = true
+          halt()
+          cap = setTimeout(() => resolve('cap'), grace)
+        }, budget.capMs)
+      }
+    })
+    const req: TrainRequest = {
+      job: measurementJob(spec, budget.maxSteps + 1, weights),
+      batchSize,
+      openData: () => measurementData(spec, batchSize),
+      onStep: (info) => {
+        if (Atomics.load(this.control, CTL.state) === STATE.stopped) halt()
+        else if (timer.add(info.step, info.ms, info.samples)) halt()
+      },
+    }
+    try {
+      const outcome = await Promise.race([
+        this.attempt(req, name, [], {
+          control,
+          onReady: (selection) => {
+            startCap()
+            return selection
+          },
+          quiet: true,
+        }).then(
+          () => 'done' as const,
+          (err: unknown) => {
+            if ((err as { code?: string }).code === 'ENGINE_STOPPED') return 'done' as const
+            throw err
+          },
+        ),
+        capped,
+      ])
+      if (Atomics.load(this.control, CTL.state) === STATE.stopped)
+        throw new TandemError('ENGINE_STOPPED', 'training stopped')
+      return timer.result(cutOff || outcome === 'cap')
+    } finally {
+      clearTimeout(cap)
+      await this.terminateWorkers()
+    }
+  }
+
   private async attempt(
     req: TrainRequest,
+    preference: BackendPreference,
     exclude: BackendName[],
+    mode: {
+      control: Int32Array
+      /** The workers are ready; returns the selection as reported (with the measured table). */
+      onReady: (selection: BackendSelection) => BackendSelection
+      /** Measuring: no 'step' events. */
+      quiet?: boolean
+    },
   ): Promise<Omit<TrainOutcome, 'failures'>> {
     const first = this.spawn()
-    const { selection, gpuLimits } = await this.select(first, this.options.backend, exclude)
+    const { selection, gpuLimits } = await this.select(first, preference, exclude)
     if (gpuLimits) {
       try {
         checkGpuMemory(req.job.spec, req.batchSize, selection.device, {
@@ -183,14 +403,14 @@ export class TrainingEngine extends EventEmitter {
       ? 1
       : Math.max(1, Math.min(this.options.maxThreads, req.batchSize))
     for (let r = 1; r < count; r++) await this.select(this.spawn(), selection.chosen, [])
-    this.emit('backend', selection)
+    const reported = mode.onReady(selection)
 
     const parallel =
       count > 1 ? hostParallelBuffers(req.job.weights.length, count, req.job.weights) : undefined
     const feed = new BatchFeed(req.openData(), count)
     const steps = new StepMerger(count, (info) => {
       req.onStep?.(info)
-      this.emit('step', info)
+      if (!mode.quiet) this.emit('step', info)
     })
 
     const results = await Promise.all(
@@ -226,7 +446,7 @@ export class TrainingEngine extends EventEmitter {
             const run: ToWorker = {
               type: 'run',
               job: req.job,
-              control: this.control.buffer as SharedArrayBuffer,
+              control: mode.control.buffer as SharedArrayBuffer,
               ...(parallel ? { parallel: { ...parallel, rank } } : {}),
               ...(req.fault ? { fault: req.fault } : {}),
             }
@@ -240,7 +460,7 @@ export class TrainingEngine extends EventEmitter {
       losses: steps.losses(),
       samples: results.reduce((n, r) => n + r.samples, 0),
       seconds: Math.max(...results.map((r) => r.seconds)),
-      backend: selection,
+      backend: reported,
       workers: count,
     }
   }
@@ -284,6 +504,47 @@ export class TrainingEngine extends EventEmitter {
     this.workers = []
     for (const w of workers) w.removeAllListeners('exit')
     await Promise.all(workers.map((w) => w.terminate()))
+  }
+}
+
+/** The selection as the node sees it: with `auto`, the measured table and why this one won. */
+function withTable(
+  selection: BackendSelection,
+  table: SpeedTable | null,
+  exclude: readonly BackendName[],
+): BackendSelection {
+  if (!table) return selection
+  const failed = exclude.filter((name) =>
+    table.speeds.some((s) => s.name === name && s.samplesPerSec !== null),
+  )
+  const why =
+    failed.length === 0 && table.chosen === selection.chosen
+      ? table.why
+      : `${selection.chosen} is the fastest measured backend left after ${failed.join(', ')} failed`
+  // Every backend ahead of it in the default order, with why it was not used this time.
+  const order = BACKENDS.slice(0, Math.max(0, BACKENDS.indexOf(selection.chosen)))
+  const skipped = order.map((name): BackendStatus => {
+    const s = table.speeds.find((x) => x.name === name)
+    const detail =
+      exclude.includes(name) && s?.samplesPerSec !== null && s
+        ? 'failed during this job'
+        : !s || s.samplesPerSec === null
+          ? (s?.detail ?? 'not measured')
+          : `measured slower: ${formatRate(s.samplesPerSec)} samples/s${s.software ? ' (software adapter)' : ''}`
+    return { name, available: s?.samplesPerSec != null, detail, ...(s ? { device: s.device } : {}) }
+  })
+  return { ...selection, skipped, forced: false, measured: { ...table, why } }
+}
+
+/** A measurement trains from the job's own weights when it has them, else a fixed initialisation. */
+function measurementJob(spec: ModelSpec, steps: number, weights?: Float32Array): InnerJob {
+  return {
+    spec,
+    weights: weights ?? initialWeights(spec, 1),
+    steps,
+    schedule: { peakLr: 1e-3, warmupSteps: 0, totalSteps: steps, minLrRatio: 1 },
+    adamw: DEFAULT_ADAMW,
+    stepOffset: 0,
   }
 }
 

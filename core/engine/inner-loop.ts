@@ -8,7 +8,7 @@ import { TandemError } from '../api/errors.js'
 import type { Batch } from './batch.js'
 import { batchTensors, lossFunction } from './model/forward.js'
 import { paramLayout, sizeOf } from './model/layout.js'
-import { createAdamW, type AdamWConfig, type InnerOptimizer } from './optim/adamw.js'
+import { AdamW, createAdamW, type AdamWConfig, type InnerOptimizer } from './optim/adamw.js'
 import type { HostAdamW } from './optim/host-adamw.js'
 import { learningRate, type LrSchedule } from './optim/schedule.js'
 import type { ModelSpec } from './spec/schema.js'
@@ -63,6 +63,8 @@ export interface InnerHooks {
    * the optimizer runs as tfjs ops on the training device.
    */
   hostOptimizer?: HostAdamW
+  /** 'ops' keeps the tfjs-ops AdamW even where a fused one exists (benchmarks compare the two). */
+  optimizer?: 'fused' | 'ops'
   /**
    * At the end of each step, after its results are read: waits for the device to finish and throws
    * on a device fault (WebGPU: backends/webgpu-device.ts settleWebgpu). Step times include it.
@@ -153,13 +155,13 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
   const layout = paramLayout(job.spec)
   const vars = weightsToVariables(job.spec, job.weights)
   const fn = lossFunction(job.spec)
+  const decay = layout.map((p) => p.decay)
+  // A fused optimizer where the backend has one (wasm-adamw.ts, webgpu-adamw.ts), unless asked not to.
   const device = hooks.hostOptimizer
     ? null
-    : createAdamW(
-        vars,
-        layout.map((p) => p.decay),
-        job.adamw,
-      )
+    : hooks.optimizer === 'ops'
+      ? new AdamW(vars, decay, job.adamw)
+      : createAdamW(vars, decay, job.adamw)
   const step = device ? deviceStep(device) : hostStep(hooks.hostOptimizer as HostAdamW, vars)
   const losses: number[] = []
   let samples = 0

@@ -11,6 +11,7 @@ import {
   type BackendPreference,
   type BackendSelection,
 } from '../engine/backends/probe.js'
+import { describeTable, formatRate, type SpeedTable } from '../engine/backends/speed.js'
 import type { EngineOptions } from '../engine/engine.js'
 import * as tf from '../engine/tf.js'
 import { engineOptions, forcedBy } from './engine-settings.js'
@@ -35,6 +36,7 @@ export function selectionReport(
   earlier: BackendReport | null,
   why: string,
 ): BackendReport {
+  if (selection.measured) return measuredReport(selection.measured, selection.chosen)
   if (selection.forced)
     return {
       chosen: selection.chosen,
@@ -50,6 +52,28 @@ export function selectionReport(
     },
   )
   return { chosen: selection.chosen, device: selection.device, skipped }
+}
+
+/**
+ * The report of a measured choice: every other backend is listed with why it lost (its measured
+ * speed, or why it could not be measured), and the whole table travels with it.
+ */
+export function measuredReport(table: SpeedTable, chosen: string = table.chosen): BackendReport {
+  const winner = table.speeds.find((s) => s.name === chosen)
+  return {
+    chosen,
+    device: winner?.device ?? 'none',
+    skipped: table.speeds
+      .filter((s) => s.name !== chosen)
+      .map((s) => ({
+        name: s.name,
+        reason:
+          s.samplesPerSec === null
+            ? s.detail
+            : `measured slower: ${formatRate(s.samplesPerSec)} samples/s${s.software ? ' (software adapter)' : ''}`,
+      })),
+    measured: table,
+  }
 }
 
 /**
@@ -83,6 +107,11 @@ export class BackendReports {
   constructor(
     private readonly settings: () => Settings,
     private readonly overrides: Partial<EngineOptions> = {},
+    /**
+     * Measures `auto`'s table on a reference model when no job has yet (the engine, through its
+     * cache); null when it cannot now (the engine is busy).
+     */
+    private readonly measure?: () => Promise<SpeedTable | null>,
   ) {}
 
   /** The engine chose its backend for a job: that is the report from now on. */
@@ -91,9 +120,20 @@ export class BackendReports {
     return this.current
   }
 
-  /** Probes which backend training would use; a usable one becomes the current report. */
+  /**
+   * Which backend training would use: with `auto`, the measured table (the latest job's, else a
+   * measurement of a reference model); forced, a probe. A usable one becomes the current report.
+   */
   async probe(): Promise<BackendReport> {
     const pref = engineOptions(this.settings(), this.overrides).backend ?? 'auto'
+    if (pref === 'auto' && this.measure) {
+      if (this.current?.measured) return this.current
+      const table = await this.measure()
+      if (table && table.chosen !== 'none') {
+        this.current = measuredReport(table)
+        return this.current
+      }
+    }
     const report = await probeReport(pref, pref === 'auto' ? '' : this.forcedBy(pref))
     if (report.chosen !== 'none') this.current = report
     return report
@@ -102,4 +142,12 @@ export class BackendReports {
   private forcedBy(forced: BackendName): string {
     return forcedBy(forced, this.settings(), this.overrides)
   }
+}
+
+/** The log line for the engine's choice of backend for a job. */
+export function describeSelection(selection: BackendSelection): string {
+  const on = `training on ${selection.chosen} (${selection.device})`
+  if (selection.measured)
+    return `${on}: ${selection.measured.why}; measured ${describeTable(selection.measured)}`
+  return selection.forced ? `${on}: forced` : `${on}: first usable backend in the default order`
 }

@@ -32,16 +32,20 @@ import type {
   Preflight,
   Settings,
 } from '../api/contract.js'
+import { isTandemError } from '../api/errors.js'
 import type { ShellEnvironment } from '../api/shell.js'
 import type { DatasetStore } from '../data/dataset-store.js'
 import type { BackendSelection } from '../engine/backends/probe.js'
+import { REFERENCE_BATCH, referenceSpec } from '../engine/backends/reference-workload.js'
+import { describeTable, type SpeedTable } from '../engine/backends/speed.js'
 import { TrainingEngine, type EngineOptions } from '../engine/engine.js'
 import type { ProjectHost } from '../host/host.js'
 import { DEFAULT_CREDIT_POLICY } from '../ledger/credits.js'
 import type { Identity } from '../net/identity.js'
 import type { SwarmNode } from '../net/swarm-node.js'
 import type { AppPaths } from '../util/app-paths.js'
-import { BackendReports } from './backend-report.js'
+import { BackendReports, describeSelection } from './backend-report.js'
+import { FileSpeedCache } from './backend-speed-cache.js'
 import { creditsSummary } from './credits-summary.js'
 import { EngineTurns } from './engine-turns.js'
 import { engineOptions } from './engine-settings.js'
@@ -97,6 +101,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
   private readonly logger
   private readonly projects: ProjectMembership
   private readonly backends: BackendReports
+  private readonly speeds: FileSpeedCache
   private readonly run: RunControl
   private readonly turns: EngineTurns
   private closed = false
@@ -120,8 +125,16 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     this.logger = this.log.child('node')
     this.now = opts.now ?? Date.now
     this.startedAt = this.now()
-    this.engine = new TrainingEngine(engineOptions(this.settings.get(), opts.engine))
-    this.backends = new BackendReports(() => this.settings.get(), opts.engine)
+    this.speeds = new FileSpeedCache(this.paths.data)
+    this.engine = new TrainingEngine({
+      speedCache: this.speeds,
+      ...engineOptions(this.settings.get(), opts.engine),
+    })
+    this.backends = new BackendReports(
+      () => this.settings.get(),
+      opts.engine,
+      () => this.measureReference(),
+    )
     this.run = new RunControl({
       settings: () => this.settings.get(),
       userPaused: {
@@ -210,7 +223,29 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
   private onEngineBackend(selection: BackendSelection): void {
     this.run.jobStarting()
     this.backends.chosen(selection)
+    this.warnSpeedCache()
+    this.logger.info(describeSelection(selection))
     this.pushStatus()
+  }
+
+  /** A corrupt speed cache was set aside: say so once. */
+  private warnSpeedCache(): void {
+    if (!this.speeds.recovered) return
+    this.logger.warn(this.speeds.recovered)
+    this.speeds.recovered = null
+  }
+
+  /** `auto`'s measured table on the reference model, for pre-flight before any job; null while training. */
+  private async measureReference(): Promise<SpeedTable | null> {
+    try {
+      const table = await this.engine.measure(referenceSpec(), REFERENCE_BATCH)
+      this.warnSpeedCache()
+      if (!table.cached) this.logger.info(`measured backends: ${describeTable(table)}`)
+      return table
+    } catch (err) {
+      if (isTandemError(err) && err.code === 'WRONG_STATE') return null
+      throw err
+    }
   }
 
   /** The shell reports the user's idle time, power source and why it holds training. */

@@ -105,12 +105,22 @@ describe('UI pages in Chromium against a fake node', { skip: chromiumMissing }, 
     for (const expected of [
       'wasm on WebAssembly (2 threads)',
       'tfjs-node-gpu: no CUDA driver',
-      'webgpu: no WebGPU adapter',
+      'webgpu: measured slower: 2,730 samples/s (software adapter)',
+      'wasm measured fastest: 19,363 samples/s',
       '17.0 GiB free of 24.0 GiB',
       '120 GiB free at /home/ada/.local/share/tandem',
       'online, 6 peers found',
     ])
       assert.ok(facts.includes(expected), `pre-flight facts lack "${expected}": ${facts}`)
+    // The measured table: every backend's speed, the software adapter marked, the winner ticked.
+    const rows = testIds(page, 'backend-speed')
+    assert.equal(await rows.count(), 3)
+    const gpu = rows.and(page.locator('[data-backend="webgpu"]'))
+    assert.equal(await gpu.getAttribute('data-software'), 'true')
+    assert.match((await gpu.textContent()) ?? '', /2,730.*software adapter/)
+    const wasm = rows.and(page.locator('[data-backend="wasm"]'))
+    assert.equal(await wasm.getAttribute('data-chosen'), 'true')
+    assert.match((await wasm.textContent()) ?? '', /19,363/)
     await testIds(page, 'discover-project').nth(2).waitFor() // receipts and projects load apart
     assert.equal(await testIds(page, 'discover-project').count(), 3)
     await screenshot(page, 'ui-first-run-light')

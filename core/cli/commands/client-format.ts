@@ -12,6 +12,7 @@ import type {
 } from '../../api/contract.js'
 import { TandemError } from '../../api/errors.js'
 import { parseSettingsPatch } from '../../node/settings.js'
+import { formatSpeedTable } from './speed-table.js'
 
 export function shortKey(hex: string): string {
   return `${hex.slice(0, 8)}…`
@@ -45,6 +46,7 @@ export function formatStatus(s: NodeStatus): string {
   if (s.pauseAfterRound) lines.push('will pause when the current round ends')
   const backend = s.backend ? `${s.backend.chosen} on ${s.backend.device}` : 'not chosen yet'
   lines.push(`peers ${s.peers}, backend ${backend}`)
+  if (s.backend?.measured) lines.push(formatSpeedTable(s.backend.measured, '  ').trimEnd())
   const p = s.progress
   if (p) {
     const eta = p.etaSec === null ? '' : `, about ${duration(p.etaSec)} left`

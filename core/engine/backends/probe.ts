@@ -6,6 +6,8 @@
 import * as tf from '../tf.js'
 import { cpus } from 'node:os'
 import { TandemError } from '../../api/errors.js'
+import { isSoftwareAdapter, type SpeedTable } from './speed.js'
+import '../optim/wasm-adamw.js' // registers the fused AdamW for this backend
 import { patchTransposedMatMul } from './wasm-matmul.js'
 import { registerWebgpuBackend } from './webgpu-device.js'
 
@@ -19,6 +21,10 @@ export interface BackendStatus {
   /** Why it is unavailable, or what was found. */
   detail: string
   device?: string
+  /** Driver or library version behind it (part of the measured-speed cache key). */
+  driver?: string
+  /** A GPU adapter that is a CPU emulation (llvmpipe, SwiftShader, WARP, a fallback adapter). */
+  software?: boolean
 }
 
 export interface BackendSelection {
@@ -27,6 +33,8 @@ export interface BackendSelection {
   /** Every backend better than the chosen one, with the reason it was not used. */
   skipped: BackendStatus[]
   forced: boolean
+  /** With `auto`: the measured speed of every backend, and why the chosen one won. */
+  measured?: SpeedTable
 }
 
 function describeError(err: unknown): string {
@@ -64,6 +72,7 @@ async function probeTensorflow(
     available: true,
     detail: 'loaded',
     device: name === 'tfjs-node-gpu' ? 'CUDA GPU' : cpuName(),
+    driver: `${pkg} ${tf.version_core}`,
   }
 }
 
@@ -87,7 +96,14 @@ async function probeNodeWebgpu(): Promise<BackendStatus> {
   try {
     const gpu = dawn.create([]) as {
       requestAdapter(): Promise<{
-        info?: { vendor?: string; architecture?: string; device?: string; description?: string }
+        info?: {
+          vendor?: string
+          architecture?: string
+          device?: string
+          description?: string
+          isFallbackAdapter?: boolean
+        }
+        isFallbackAdapter?: boolean
       } | null>
     }
     const adapter = await gpu.requestAdapter()
@@ -101,10 +117,21 @@ async function probeNodeWebgpu(): Promise<BackendStatus> {
     const device =
       [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') ||
       'WebGPU adapter'
+    const software = isSoftwareAdapter({
+      ...info,
+      isFallbackAdapter: info.isFallbackAdapter ?? adapter.isFallbackAdapter,
+    })
     await import('@tensorflow/tfjs-backend-webgpu')
     // Our device request (every adapter limit) and error capture instead of tfjs' own.
     registerWebgpuBackend(gpu as Parameters<typeof registerWebgpuBackend>[0])
-    return { name: 'webgpu', available: true, detail: 'adapter found', device }
+    return {
+      name: 'webgpu',
+      available: true,
+      detail: software ? 'software adapter found (a CPU emulation)' : 'adapter found',
+      device,
+      driver: info.description ?? '',
+      software,
+    }
   } catch (err) {
     return { name: 'webgpu', available: false, detail: `WebGPU init failed: ${describeError(err)}` }
   }
@@ -118,6 +145,7 @@ async function probeWasm(): Promise<BackendStatus> {
       available: true,
       detail: 'WebAssembly SIMD (XNNPACK)',
       device: `${cpuName()}, 1 thread per worker`,
+      driver: `tfjs-backend-wasm ${tf.version_core}`,
     }
   } catch (err) {
     return { name: 'wasm', available: false, detail: `failed to load: ${describeError(err)}` }
@@ -126,7 +154,13 @@ async function probeWasm(): Promise<BackendStatus> {
 
 async function probeCpu(): Promise<BackendStatus> {
   await import('@tensorflow/tfjs-backend-cpu')
-  return { name: 'cpu', available: true, detail: 'plain JavaScript', device: cpuName() }
+  return {
+    name: 'cpu',
+    available: true,
+    detail: 'plain JavaScript',
+    device: cpuName(),
+    driver: `tfjs-backend-cpu ${tf.version_core}`,
+  }
 }
 
 export async function probeBackend(name: BackendName): Promise<BackendStatus> {

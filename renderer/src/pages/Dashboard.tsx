@@ -11,6 +11,7 @@ import { ErrorNote, Pending } from '../components/ErrorNote'
 import { Facts } from '../components/Facts'
 import { LineChart } from '../components/LineChart'
 import { Card, Page } from '../components/Page'
+import { SpeedTable } from '../components/SpeedTable'
 import { formatDateTime, formatDuration, formatLoss, formatNumber, shortKey } from '../format'
 import { currentProject, isLanguageModel } from '../state/app-state'
 import { useAction, useAppState, useController } from '../state/context'
@@ -211,6 +212,10 @@ function RoundCard({ status, project }: { status: NodeStatus; project: ProjectSu
             ) : (
               'not chosen yet'
             ),
+          ],
+          [
+            'Measured speed',
+            backend?.measured ? <SpeedTable table={backend.measured} /> : undefined,
           ],
           ['Peers', <span data-testid="peers">{status.peers}</span>],
           ['Node', <span title={status.key}>{status.displayId || shortKey(status.key)}</span>],

@@ -5,6 +5,7 @@ import { ErrorNote, Pending } from '../components/ErrorNote'
 import { Facts } from '../components/Facts'
 import { Card, Page } from '../components/Page'
 import { AddProjectForm, JoinButton, ProjectFacts } from '../components/ProjectParts'
+import { SpeedTable } from '../components/SpeedTable'
 import { formatBytes } from '../format'
 import { useAction, useAppState, useController } from '../state/context'
 
@@ -75,6 +76,10 @@ function PreflightReport({ report }: { report: Preflight }) {
         testId="preflight-facts"
         rows={[
           ['Compute', `${backend.chosen} on ${backend.device}`],
+          [
+            'Measured speed',
+            backend.measured ? <SpeedTable table={backend.measured} /> : undefined,
+          ],
           [
             'Why not faster',
             backend.skipped.length === 0 ? (

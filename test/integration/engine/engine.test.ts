@@ -132,10 +132,17 @@ describe('training engine (worker threads)', () => {
   })
 
   it('falls back to the next backend when one fails mid-run, and finishes the work', async () => {
-    // The candidates are pinned (wasm, then cpu) whatever GPU this machine has.
+    // The candidates are pinned (wasm, then cpu) whatever GPU this machine has; auto ranks them by
+    // measured speed, which on a model this small may favour either, so the speeds are given.
     const engine = new TrainingEngine({
       backend: 'auto',
       exclude: ['tfjs-node-gpu', 'webgpu', 'tfjs-node'],
+      measurer: async (name) => ({
+        samplesPerSec: name === 'wasm' ? 2 : 1,
+        msPerStep: 1,
+        steps: 1,
+        detail: 'measured',
+      }),
     })
     const fallbacks: unknown[] = []
     engine.on('fallback', (f) => fallbacks.push(f))
