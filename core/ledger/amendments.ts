@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto'
 import crypto from 'hypercore-crypto'
 import { z } from 'zod'
+import type { VoteMessage } from '../wire/messages.js'
 import { Charter, HostIdentity } from './charter.js'
 
 const Hex32 = z.string().regex(/^[0-9a-f]{64}$/)
@@ -149,4 +150,33 @@ export function voteSignatureValid(project: string, vote: Vote): boolean {
   } catch {
     return false // sodium throws on malformed keys: that is a bad signature too
   }
+}
+
+/** A vote as the wire's `vote` message carries it (core/wire/messages.ts). */
+export function voteToWire(vote: Vote, project: string): VoteMessage {
+  return {
+    project: Buffer.from(project, 'hex'),
+    proposal: vote.proposal,
+    proposalHash: Buffer.from(vote.proposalHash, 'hex'),
+    voter: Buffer.from(vote.voter, 'hex'),
+    choice: vote.choice === 'yes' ? 1 : 0,
+    signature: Buffer.from(vote.signature, 'hex'),
+  }
+}
+
+export function voteFromWire(m: VoteMessage): Vote {
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+  return {
+    v: 1,
+    proposal: m.proposal,
+    proposalHash: hex(m.proposalHash),
+    voter: hex(m.voter),
+    choice: m.choice === 1 ? 'yes' : 'no',
+    signature: hex(m.signature),
+  }
+}
+
+/** What the host's ack of a vote names (`ack.ref`): SHA-256 of its signature. */
+export function voteRef(vote: Pick<Vote, 'signature'>): Buffer {
+  return createHash('sha256').update(Buffer.from(vote.signature, 'hex')).digest()
 }

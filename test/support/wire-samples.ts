@@ -47,6 +47,14 @@ export function samples(): { [K in MessageKind]: MessageBodies[K] } {
     },
     ack: { project: k(1), round: 4, ref: k(5), status: 'accepted', reason: '' },
     error: { code: 'WIRE_INVALID', message: 'hello.agent: unprintable characters', fatal: false },
+    vote: {
+      project: k(1),
+      proposal: 12,
+      proposalHash: k(6),
+      voter: k(8),
+      choice: 1,
+      signature: Buffer.alloc(64, 9),
+    },
   }
 }
 
@@ -121,4 +129,12 @@ export const arbitraries: { [K in MessageKind]: fc.Arbitrary<MessageBodies[K]> }
     }),
   ),
   error: fc.record({ code, message: printable(200), fatal: fc.boolean() }),
+  vote: fc.record({
+    project: key,
+    proposal: fc.integer({ min: 1, max: 0xffff_ffff }),
+    proposalHash: key,
+    voter: key,
+    choice: fc.integer({ min: 0, max: 1 }),
+    signature: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+  }),
 }
