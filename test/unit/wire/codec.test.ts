@@ -34,6 +34,7 @@ describe('wire codecs', () => {
       updateOffer: 3,
       ack: 4,
       error: 5,
+      vote: 6,
     })
   })
 
