@@ -133,6 +133,11 @@ export class ProjectHost extends EventEmitter<HostEvents> {
     return this.ctx.ledger.round
   }
 
+  /** The ledger as this host last wrote it. */
+  get ledgerState() {
+    return this.ctx.ledger.state
+  }
+
   status() {
     const o = this.ctx.open
     return {

@@ -288,3 +288,41 @@ export function voteRejection(
     return { reason: 'duplicate', message: 'this contributor has voted on the proposal already' }
   return null
 }
+
+function at(obj: unknown, path: string): unknown {
+  return path
+    .split('.')
+    .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj)
+}
+
+/** The manifest fields a change touches. */
+function touched(change: Change): string[] {
+  switch (change.kind) {
+    case 'charter':
+      return ['purpose', 'prohibitedUses', 'weights', 'dataSources', 'host', 'governance'].map(
+        (f) => `charter.${f}`,
+      )
+    case 'licence':
+      return ['charter.weights.licence', 'charter.weights.download']
+    case 'host':
+      return ['charter.host']
+    case 'aggregation':
+      return ['aggregation.rule']
+    case 'recipe':
+      return Object.keys(change)
+        .filter((k) => k !== 'kind')
+        .map((k) => `recipe.${k}`)
+  }
+}
+
+/** What a change does to the manifest `m`: each touched field, before → after (JSON text). */
+export function amendmentDiff(
+  m: Manifest,
+  change: Change,
+): Array<{ field: string; from: string; to: string }> {
+  const after = applyChange(m, change)
+  const text = (v: unknown) => (v === undefined ? '(none)' : JSON.stringify(v))
+  return touched(change)
+    .map((field) => ({ field, from: text(at(m, field)), to: text(at(after, field)) }))
+    .filter((d) => d.from !== d.to)
+}

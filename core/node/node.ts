@@ -294,6 +294,11 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     return this.hostRole?.project.toString('hex') ?? null
   }
 
+  /** The ProjectHost this node runs, if any. */
+  get host(): ProjectHost | null {
+    return this.hostRole
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Status
 
@@ -335,6 +340,10 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
 
   push(e: ApiEvent): void {
     if (!this.closed) this.emit('event', e)
+  }
+
+  get isClosed(): boolean {
+    return this.closed
   }
 
   async preflight(): Promise<Preflight> {
