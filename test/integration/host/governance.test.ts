@@ -14,7 +14,14 @@ import { verifyLedger } from '../../../core/host/verify.js'
 import { signVote, voteRef, voteToWire, type VoteChoice } from '../../../core/ledger/amendments.js'
 import { termsHash } from '../../../core/ledger/charter.js'
 import { effectiveManifest, tallies } from '../../../core/ledger/governance.js'
-import { readLedger } from '../../../core/ledger/reader.js'
+import { readCheckpoint, readLedger } from '../../../core/ledger/reader.js'
+import { decodeSafetensors, tensorsToWeights } from '../../../core/engine/safetensors.js'
+import { evaluateLoss } from '../../../core/engine/inner-loop.js'
+import { roundValidationBatch } from '../../../core/host/validation.js'
+import { exportModel } from '../../../core/node/model-export.js'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import {
   rawContributor,
   startTestHost,
@@ -209,6 +216,39 @@ describe('governance on a loopback testnet', () => {
     // And the replicated copy a contributor holds reads the same governance.
     const copy = await readLedger(h.ledger.core, { wait: false })
     assert.equal(copy.governance!.votes.length, 9)
+
+    // The model for everyone: the charter now lets contributors download; the file loads back
+    // into the engine with the very same weights (and so the same loss).
+    const dir = await mkdtemp(join(tmpdir(), 'tandem-export-'))
+    t.after(() => rm(dir, { recursive: true, force: true }))
+    const out = await exportModel({
+      ledger: h.ledger.core,
+      state,
+      path: join(dir, 'model.safetensors'),
+      me: hexOf(a),
+      verify: report,
+    })
+    assert.equal(out.round, 4)
+    const ckpt = await readCheckpoint(h.ledger.core, state, 4)
+    const file = decodeSafetensors(await readFile(out.path))
+    assert.equal(file.metadata['tandem.checkpoint'], ckpt.contentHash)
+    assert.equal(file.metadata.license, 'CC-BY-4.0')
+    const loaded = tensorsToWeights(state.manifest.model, file.tensors)
+    assert.deepEqual(loaded, ckpt.weights)
+    const batch = await roundValidationBatch(h.dataset, state.manifest)
+    assert.equal(
+      await evaluateLoss(state.manifest.model, loaded, batch),
+      await evaluateLoss(state.manifest.model, ckpt.weights, batch),
+    )
+    const card = await readFile(out.cardPath, 'utf8')
+    assert.match(card, /Licence of the weights: CC-BY-4\.0 \(download: contributors\)/)
+    assert.match(card, /Rounds trained: 4; contributors with accepted work: 3/)
+    assert.match(card, /verified: all 4 closed round\(s\) replay exactly/)
+    // Someone without accepted work may not, under this charter.
+    await assert.rejects(
+      exportModel({ ledger: h.ledger.core, state, path: join(dir, 'x.safetensors'), me: 'ff'.repeat(32), verify: null }),
+      { code: 'EXPORT_NOT_ALLOWED' },
+    )
   })
 
   it('verify reports a host that applies a change that did not pass', async (t) => {

@@ -66,7 +66,7 @@ function state(
     h('c'),
     0,
   )
-  const ref = { round: 0, contentHash: h('1'), byteLength: 1, chunkCount: 1, index: 1 }
+  const ref = { v: 1 as const, round: 0, contentHash: h('1'), byteLength: 1, chunkCount: 1, index: 1 }
   const rounds = Array.from({ length: closed + 1 }, (_, r) => ({
     round: r,
     checkpoint: { ...ref, round: r },
