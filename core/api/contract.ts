@@ -450,6 +450,25 @@ export const Methods = {
   },
   /** Accepts the terms now in effect: a contributor paused over a change of terms trains again. */
   'governance.acceptTerms': { params: ProjectParam, result: GovernanceView },
+  /**
+   * Writes a checkpoint (default: the latest) as safetensors + a model card, if the charter lets
+   * this node download the weights (EXPORT_NOT_ALLOWED otherwise). `path`: absolute, .safetensors.
+   */
+  'model.export': {
+    params: z
+      .object({
+        project: Hex32,
+        round: z.number().int().min(0).optional(),
+        path: z
+          .string()
+          .min(2)
+          .max(4096)
+          .regex(/^(\/|[A-Za-z]:[\\/]).*\.safetensors$/i, 'must be an absolute path ending in .safetensors'),
+        verify: z.boolean().default(true),
+      })
+      .strict(),
+    result: ModelExport,
+  },
 } as const
 
 export type MethodName = keyof typeof Methods

@@ -12,11 +12,17 @@ import { Change } from '../ledger/amendments.js'
 import { termsHash } from '../ledger/charter.js'
 import { amendmentDiff, effectiveManifest, tallies, termsConsent, type Tally } from '../ledger/governance.js'
 import { readLedger, type LedgerState } from '../ledger/reader.js'
+import { verifyLedger } from '../host/verify.js'
+import { exportModel } from './model-export.js'
 import type { ContributorNode } from './node.js'
 
 type GovernanceHandlers = Pick<
   Handlers,
-  'governance.get' | 'governance.propose' | 'governance.vote' | 'governance.acceptTerms'
+  | 'governance.get'
+  | 'governance.propose'
+  | 'governance.vote'
+  | 'governance.acceptTerms'
+  | 'model.export'
 >
 
 /** How often the node looks for proposals opened or closed (in-memory ledger states only). */
@@ -159,6 +165,33 @@ export function governanceHandlers(node: ContributorNode): GovernanceHandlers {
         v = find(project, participant.ledgerState!, proposal)
       }
       return v
+    },
+    'model.export': async ({ project, round, path, verify }) => {
+      const state = await ledgerOf(project)
+      const core = store.get({ key: Buffer.from(project, 'hex') })
+      try {
+        await core.ready()
+        let report = null
+        if (verify) {
+          const dataset = await node.datasets.open(state.manifest.dataset.key, { timeoutMs: 30_000 })
+          try {
+            report = await verifyLedger({ ledger: core, store, dataset, timeoutMs: 30_000 })
+          } finally {
+            await dataset.close()
+          }
+        }
+        return await exportModel({
+          ledger: core,
+          state,
+          ...(round === undefined ? {} : { round }),
+          path,
+          me,
+          hosting: node.hosting === project,
+          verify: report,
+        })
+      } finally {
+        await core.close().catch(() => {}) // a read-only session for this call
+      }
     },
     'governance.acceptTerms': async ({ project }) => {
       const participant = node.participant(project)

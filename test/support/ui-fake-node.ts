@@ -249,6 +249,9 @@ export class FakeNode {
       throw new TandemError('PROPOSAL_NOT_FOUND', `no proposal ${proposal}`)
     },
     'governance.acceptTerms': ({ project }) => this.handlers['governance.get']({ project }) as never,
+    'model.export': () => {
+      throw new TandemError('EXPORT_NOT_ALLOWED', 'the project has no charter: its weights have no licence')
+    },
   }
 }
 

@@ -5,12 +5,15 @@
  *   tandem proposals <key>                charter, open proposals with their diff, history
  *   tandem vote <key> <proposal> yes|no   a signed vote, recorded by the host in the ledger
  *   tandem accept-terms <key>             accept changed terms (a paused contributor resumes)
+ *   tandem model export <key> [--round N] [--out file.safetensors] [--no-verify]
+ *                                         the verified checkpoint as safetensors + model card
  *
  * Human text by default, `--json` for the contract's values. Refusals are coded errors
  * (PROPOSAL_NOT_FOUND, PROPOSAL_CLOSED, VOTE_INELIGIBLE, VOTE_DUPLICATE, WRONG_STATE, …).
  */
 import type { Command } from 'commander'
 import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import type { GovernanceView, ProposalView } from '../../api/contract.js'
 import { TandemError } from '../../api/errors.js'
 import type { CliIO } from '../io.js'
@@ -135,4 +138,33 @@ export function registerGovernance(program: Command, io: CliIO): void {
       const g = await callDaemon('governance.acceptTerms', { project: projectKey(key) }, target(flags))
       print(flags, g, formatGovernance)
     })
+
+  const model =
+    program.commands.find((c) => c.name() === 'model') ??
+    program.command('model').description("a project's trained model")
+  common(model.command('export <key>'))
+    .description('write the checkpoint as safetensors with a model card, if the charter allows it')
+    .option('--round <n>', 'the checkpoint of this round (default: the latest)')
+    .option('--out <file>', 'where to write it (default: ./<project>-round<N>.safetensors)')
+    .option('--no-verify', 'skip replaying the ledger (the card then says "not verified")')
+    .action(
+      async (key: string, flags: Flags & { round?: string; out?: string; verify: boolean }) => {
+        const project = projectKey(key)
+        let round: number | undefined
+        if (flags.round !== undefined) {
+          round = Number(flags.round)
+          if (!Number.isInteger(round) || round < 0)
+            throw new TandemError('BAD_ARGUMENT', '--round must be 0 or more')
+        }
+        const name = `${project.slice(0, 12)}-round${round ?? 'latest'}.safetensors`
+        const path = resolve(flags.out ?? name)
+        if (!/\.safetensors$/i.test(path))
+          throw new TandemError('BAD_ARGUMENT', '--out must end in .safetensors')
+        const params = { project, path, verify: flags.verify, ...(round === undefined ? {} : { round }) }
+        print(flags, await callDaemon('model.export', params, target(flags)), (r) => {
+          const v = r.verified ? 'verified' : 'NOT verified'
+          return `wrote round ${r.round} (${r.bytes} bytes, ${v}) to ${r.path}\nmodel card: ${r.cardPath}\n`
+        })
+      },
+    )
 }

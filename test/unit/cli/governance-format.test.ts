@@ -72,11 +72,13 @@ describe('governance command output', () => {
     assert.match(paused, /#42/)
   })
 
-  it('the commands exist: project propose, proposals, vote, accept-terms', () => {
+  it('the commands exist: project propose, proposals, vote, accept-terms, model export', () => {
     const program = buildProgram({ out: () => {}, err: () => {}, isTTY: false })
     const names = program.commands.map((c) => c.name())
     for (const n of ['proposals', 'vote', 'accept-terms']) assert.ok(names.includes(n), n)
     const project = program.commands.find((c) => c.name() === 'project')!
     assert.ok(project.commands.some((c) => c.name() === 'propose'))
+    const model = program.commands.find((c) => c.name() === 'model')!
+    assert.ok(model.commands.some((c) => c.name() === 'export'))
   })
 })
