@@ -136,8 +136,13 @@ export type Preflight = z.infer<typeof Preflight>
 export const CharterView = z.object({
   purpose: z.string(),
   prohibitedUses: z.array(z.string()),
-  weights: z.object({ licence: z.string(), download: z.enum(['everyone', 'contributors', 'nobody']) }),
-  dataSources: z.array(z.object({ name: z.string(), licence: z.string(), url: z.string().optional() })),
+  weights: z.object({
+    licence: z.string(),
+    download: z.enum(['everyone', 'contributors', 'nobody']),
+  }),
+  dataSources: z.array(
+    z.object({ name: z.string(), licence: z.string(), url: z.string().optional() }),
+  ),
   host: z.object({
     name: z.string(),
     contact: z.string(),
@@ -463,7 +468,10 @@ export const Methods = {
           .string()
           .min(2)
           .max(4096)
-          .regex(/^(\/|[A-Za-z]:[\\/]).*\.safetensors$/i, 'must be an absolute path ending in .safetensors'),
+          .regex(
+            /^(\/|[A-Za-z]:[\\/]).*\.safetensors$/i,
+            'must be an absolute path ending in .safetensors',
+          ),
         verify: z.boolean().default(true),
       })
       .strict(),

@@ -71,7 +71,8 @@ export function decodeSafetensors(bytes: Uint8Array): {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (buf.length < 8) throw corrupt('shorter than its 8-byte header length')
   const n = buf.readBigUInt64LE(0)
-  if (n > BigInt(Math.min(MAX_HEADER_BYTES, buf.length - 8))) throw corrupt('header length out of range')
+  if (n > BigInt(Math.min(MAX_HEADER_BYTES, buf.length - 8)))
+    throw corrupt('header length out of range')
   const headerEnd = 8 + Number(n)
   let raw: unknown
   try {
@@ -79,7 +80,8 @@ export function decodeSafetensors(bytes: Uint8Array): {
   } catch {
     throw corrupt('header is not JSON')
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw corrupt('header is not an object')
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw corrupt('header is not an object')
   const { __metadata__: meta = {}, ...entries } = raw as Record<string, unknown>
   const metadata = z.record(z.string(), z.string()).safeParse(meta)
   if (!metadata.success) throw corrupt('__metadata__ is not a string map')
@@ -94,7 +96,8 @@ export function decodeSafetensors(bytes: Uint8Array): {
   const tensors = infos.map((t) => {
     const [begin, end] = t.data_offsets
     if (begin !== expected) throw corrupt(`tensor ${t.name} leaves a gap or overlaps`)
-    if (end - begin !== sizeOf(t.shape) * 4) throw corrupt(`tensor ${t.name}: size and shape differ`)
+    if (end - begin !== sizeOf(t.shape) * 4)
+      throw corrupt(`tensor ${t.name}: size and shape differ`)
     if (end > data.length) throw corrupt(`tensor ${t.name} runs past the end of the file`)
     expected = end
     const values = new Float32Array(sizeOf(t.shape))
@@ -115,7 +118,10 @@ export function weightsToTensors(spec: ModelSpec, weights: Float32Array): NamedT
     return t
   })
   if (at !== weights.length)
-    throw new TandemError('SPEC_MISMATCH', `weights have ${weights.length} values; the spec needs ${at}`)
+    throw new TandemError(
+      'SPEC_MISMATCH',
+      `weights have ${weights.length} values; the spec needs ${at}`,
+    )
   return out
 }
 
@@ -124,7 +130,10 @@ export function tensorsToWeights(spec: ModelSpec, tensors: NamedTensor[]): Float
   const byName = new Map(tensors.map((t) => [t.name, t]))
   const layout = paramLayout(spec)
   if (tensors.length !== layout.length)
-    throw new TandemError('SPEC_MISMATCH', `the file has ${tensors.length} tensors; the model has ${layout.length}`)
+    throw new TandemError(
+      'SPEC_MISMATCH',
+      `the file has ${tensors.length} tensors; the model has ${layout.length}`,
+    )
   const out = new Float32Array(layout.reduce((n, p) => n + sizeOf(p.shape), 0))
   let at = 0
   for (const p of layout) {

@@ -186,7 +186,14 @@ export function tally(state: LedgerState, proposal: ProposalRecord): Tally {
     const v = rec.value
     if (v.proposal !== proposal.index) continue
     const reject = (reason: VoteRejection) =>
-      votes.push({ index: rec.index, voter: v.voter, choice: v.choice, weight: 0, counted: false, reason })
+      votes.push({
+        index: rec.index,
+        voter: v.voter,
+        choice: v.choice,
+        weight: 0,
+        counted: false,
+        reason,
+      })
     if (v.proposalHash !== proposal.hash) reject('wrong-proposal')
     else if (!project || !voteSignatureValid(project, v)) reject('bad-signature')
     else if (!eligible.has(v.voter)) reject('ineligible')
@@ -292,7 +299,10 @@ export function voteRejection(
 function at(obj: unknown, path: string): unknown {
   return path
     .split('.')
-    .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj)
+    .reduce<unknown>(
+      (o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined),
+      obj,
+    )
 }
 
 /** The manifest fields a change touches. */

@@ -1,7 +1,12 @@
 /** One connected peer: its connection, control channel, what its hello said, and its counters. */
 import type Hyperswarm from 'hyperswarm'
 import { TandemError } from '../api/errors.js'
-import { PROTOCOL_SINCE, type Hello, type MessageBodies, type MessageKind } from '../wire/messages.js'
+import {
+  PROTOCOL_SINCE,
+  type Hello,
+  type MessageBodies,
+  type MessageKind,
+} from '../wire/messages.js'
 import type { ControlChannel } from './control-channel.js'
 import { wireCounters, type WireCounters } from './counters.js'
 import { displayId } from './identity.js'

@@ -130,7 +130,8 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
       },
       credits: standing.get(me)?.credits ?? 0,
       reputation: standing.get(me)?.reputation ?? null,
-      charter: (ledger ? effectiveManifest(ledger, ledger.rounds.length - 1) : manifest).charter ?? null,
+      charter:
+        (ledger ? effectiveManifest(ledger, ledger.rounds.length - 1) : manifest).charter ?? null,
     }
   }
 

@@ -10,7 +10,13 @@ import type { Handlers } from '../api/dispatch.js'
 import { TandemError } from '../api/errors.js'
 import { Change } from '../ledger/amendments.js'
 import { termsHash } from '../ledger/charter.js'
-import { amendmentDiff, effectiveManifest, tallies, termsConsent, type Tally } from '../ledger/governance.js'
+import {
+  amendmentDiff,
+  effectiveManifest,
+  tallies,
+  termsConsent,
+  type Tally,
+} from '../ledger/governance.js'
 import { readLedger, type LedgerState } from '../ledger/reader.js'
 import { verifyLedger } from '../host/verify.js'
 import { exportModel } from './model-export.js'
@@ -152,7 +158,13 @@ export function governanceHandlers(node: ContributorNode): GovernanceHandlers {
       const answer = await participant.vote(proposal, choice)
       if (answer.status === 'rejected') {
         const code = (
-          ['PROPOSAL_NOT_FOUND', 'PROPOSAL_CLOSED', 'VOTE_INVALID', 'VOTE_INELIGIBLE', 'VOTE_DUPLICATE'] as const
+          [
+            'PROPOSAL_NOT_FOUND',
+            'PROPOSAL_CLOSED',
+            'VOTE_INVALID',
+            'VOTE_INELIGIBLE',
+            'VOTE_DUPLICATE',
+          ] as const
         ).find((c) => c === answer.reason)
         throw new TandemError(code ?? 'WRONG_STATE', `the host refused the vote: ${answer.reason}`)
       }
@@ -173,7 +185,9 @@ export function governanceHandlers(node: ContributorNode): GovernanceHandlers {
         await core.ready()
         let report = null
         if (verify) {
-          const dataset = await node.datasets.open(state.manifest.dataset.key, { timeoutMs: 30_000 })
+          const dataset = await node.datasets.open(state.manifest.dataset.key, {
+            timeoutMs: 30_000,
+          })
           try {
             report = await verifyLedger({ ledger: core, store, dataset, timeoutMs: 30_000 })
           } finally {

@@ -48,7 +48,10 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
     closed.flatMap((r) => r.contributions.filter((c) => c.accepted).map((c) => c.contributor)),
   )
   if (!charter)
-    throw new TandemError('EXPORT_NOT_ALLOWED', 'the project has no charter: its weights have no licence')
+    throw new TandemError(
+      'EXPORT_NOT_ALLOWED',
+      'the project has no charter: its weights have no licence',
+    )
   const who = charter.weights.download
   if (who === 'nobody')
     throw new TandemError('EXPORT_NOT_ALLOWED', 'the charter lets nobody download the weights')

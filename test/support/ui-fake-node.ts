@@ -248,9 +248,13 @@ export class FakeNode {
     'governance.vote': ({ proposal }) => {
       throw new TandemError('PROPOSAL_NOT_FOUND', `no proposal ${proposal}`)
     },
-    'governance.acceptTerms': ({ project }) => this.handlers['governance.get']({ project }) as never,
+    'governance.acceptTerms': ({ project }) =>
+      this.handlers['governance.get']({ project }) as never,
     'model.export': () => {
-      throw new TandemError('EXPORT_NOT_ALLOWED', 'the project has no charter: its weights have no licence')
+      throw new TandemError(
+        'EXPORT_NOT_ALLOWED',
+        'the project has no charter: its weights have no licence',
+      )
     },
   }
 }

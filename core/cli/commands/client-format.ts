@@ -130,9 +130,7 @@ export function formatProjects(list: ProjectSummary[]): string {
     [p.hosting ? 'hosting' : '', p.joined ? 'joined' : 'seen', p.paused ? 'paused' : '']
       .filter(Boolean)
       .join(', ')
-  const charters = list
-    .map((p) => `${shortKey(p.key)}  ${charterLine(p)}`)
-    .join('\n')
+  const charters = list.map((p) => `${shortKey(p.key)}  ${charterLine(p)}`).join('\n')
   return `${table([
     ['key', 'name', 'state', 'share', 'round', 'contributors', 'credits'],
     ...list.map((p) => [

@@ -49,7 +49,10 @@ async function changeArg(text: string): Promise<Record<string, unknown>> {
     throw new TandemError('BAD_ARGUMENT', `--change is not JSON: ${(err as Error).message}`)
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new TandemError('BAD_ARGUMENT', '--change must be a JSON object, e.g. {"kind":"aggregation","rule":"mean"}')
+    throw new TandemError(
+      'BAD_ARGUMENT',
+      '--change must be a JSON object, e.g. {"kind":"aggregation","rule":"mean"}',
+    )
   return value as Record<string, unknown>
 }
 
@@ -88,7 +91,8 @@ export function formatGovernance(g: GovernanceView): string {
       `policy: ${pol.weighting}, quorum ${pol.quorum}, threshold ${pol.threshold}, voting ${period}`,
     )
   }
-  if (g.terms.paused) out.push('PAUSED: the terms changed; `tandem accept-terms <project>` to go on')
+  if (g.terms.paused)
+    out.push('PAUSED: the terms changed; `tandem accept-terms <project>` to go on')
   out.push(g.proposals.length ? '' : 'no proposals')
   return `${out.join('\n')}\n${g.proposals.map(formatProposal).join('')}`
 }
@@ -109,7 +113,11 @@ export function registerGovernance(program: Command, io: CliIO): void {
       'the change as JSON or @file, e.g. {"kind":"aggregation","rule":"mean"}',
     )
     .action(async (key: string, flags: Flags & { title: string; change: string }) => {
-      const params = { project: projectKey(key), title: flags.title, change: await changeArg(flags.change) }
+      const params = {
+        project: projectKey(key),
+        title: flags.title,
+        change: await changeArg(flags.change),
+      }
       print(flags, await callDaemon('governance.propose', params, target(flags)), formatProposal)
     })
 
@@ -135,7 +143,11 @@ export function registerGovernance(program: Command, io: CliIO): void {
   common(program.command('accept-terms <key>'))
     .description("accept a project's changed terms, so this node trains for it again")
     .action(async (key: string, flags: Flags) => {
-      const g = await callDaemon('governance.acceptTerms', { project: projectKey(key) }, target(flags))
+      const g = await callDaemon(
+        'governance.acceptTerms',
+        { project: projectKey(key) },
+        target(flags),
+      )
       print(flags, g, formatGovernance)
     })
 
@@ -160,7 +172,12 @@ export function registerGovernance(program: Command, io: CliIO): void {
         const path = resolve(flags.out ?? name)
         if (!/\.safetensors$/i.test(path))
           throw new TandemError('BAD_ARGUMENT', '--out must end in .safetensors')
-        const params = { project, path, verify: flags.verify, ...(round === undefined ? {} : { round }) }
+        const params = {
+          project,
+          path,
+          verify: flags.verify,
+          ...(round === undefined ? {} : { round }),
+        }
         print(flags, await callDaemon('model.export', params, target(flags)), (r) => {
           const v = r.verified ? 'verified' : 'NOT verified'
           return `wrote round ${r.round} (${r.bytes} bytes, ${v}) to ${r.path}\nmodel card: ${r.cardPath}\n`

@@ -253,7 +253,11 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       this.opts.keyPair,
     )
     checkVote(state, vote)
-    const ack = await this.host.sendVote(voteToWire(vote, this.projectHex), voteRef(vote), timeoutMs)
+    const ack = await this.host.sendVote(
+      voteToWire(vote, this.projectHex),
+      voteRef(vote),
+      timeoutMs,
+    )
     if (!ack) throw new TandemError('PEER_UNKNOWN', 'the host did not answer the vote')
     return ack.status === 'accepted'
       ? { status: 'accepted', reason: '' }

@@ -168,7 +168,11 @@ describe('governance on a loopback testnet', () => {
     assert.equal(effectiveManifest(state, 1).aggregation.rule, 'centered-clip')
     assert.equal(effectiveManifest(state, 2).aggregation.rule, 'mean')
     assert.equal(effectiveManifest(state, 2).charter!.weights.licence, 'CC-BY-4.0')
-    assert.equal(effectiveManifest(state, 2).recipe.outer.lr, 0.7, 'the failed change never applies')
+    assert.equal(
+      effectiveManifest(state, 2).recipe.outer.lr,
+      0.7,
+      'the failed change never applies',
+    )
 
     // Late: the vote on p1 is over.
     assert.equal(
@@ -246,7 +250,13 @@ describe('governance on a loopback testnet', () => {
     assert.match(card, /verified: all 4 closed round\(s\) replay exactly/)
     // Someone without accepted work may not, under this charter.
     await assert.rejects(
-      exportModel({ ledger: h.ledger.core, state, path: join(dir, 'x.safetensors'), me: 'ff'.repeat(32), verify: null }),
+      exportModel({
+        ledger: h.ledger.core,
+        state,
+        path: join(dir, 'x.safetensors'),
+        me: 'ff'.repeat(32),
+        verify: null,
+      }),
       { code: 'EXPORT_NOT_ALLOWED' },
     )
   })
@@ -257,7 +267,8 @@ describe('governance on a loopback testnet', () => {
     await untilRound(h, 1, 'round 0 to close')
     const p = await h.host.propose('Switch to the median', { kind: 'aggregation', rule: 'median' })
     await waitUntil(
-      () => contributors.every((x) => x.participant.ledgerState?.governance?.proposals.length === 1),
+      () =>
+        contributors.every((x) => x.participant.ledgerState?.governance?.proposals.length === 1),
       'the contributors to see the proposal',
       20_000,
     )

@@ -37,12 +37,20 @@ describe('safetensors', () => {
     const back = decodeSafetensors(file)
     assert.equal(back.metadata.round, '7')
     assert.deepEqual(tensorsToWeights(spec, back.tensors), weights)
-    const other = parseSpec({ type: 'mlp', inputSize: 12, hidden: [9], classes: 3, activation: 'tanh' })
+    const other = parseSpec({
+      type: 'mlp',
+      inputSize: 12,
+      hidden: [9],
+      classes: 3,
+      activation: 'tanh',
+    })
     assert.throws(() => tensorsToWeights(other, back.tensors), { code: 'SPEC_MISMATCH' })
   })
 
   it('refuses damaged files', () => {
-    const good = Buffer.from(encodeSafetensors([{ name: 'w', shape: [2], data: Float32Array.of(1, 2) }]))
+    const good = Buffer.from(
+      encodeSafetensors([{ name: 'w', shape: [2], data: Float32Array.of(1, 2) }]),
+    )
     const n = Number(good.readBigUInt64LE(0))
     const withHeader = (h: unknown) => {
       const json = Buffer.from(JSON.stringify(h))

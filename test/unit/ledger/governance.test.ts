@@ -66,7 +66,14 @@ function state(
     h('c'),
     0,
   )
-  const ref = { v: 1 as const, round: 0, contentHash: h('1'), byteLength: 1, chunkCount: 1, index: 1 }
+  const ref = {
+    v: 1 as const,
+    round: 0,
+    contentHash: h('1'),
+    byteLength: 1,
+    chunkCount: 1,
+    index: 1,
+  }
   const rounds = Array.from({ length: closed + 1 }, (_, r) => ({
     round: r,
     checkpoint: { ...ref, round: r },
@@ -118,9 +125,17 @@ describe('governance tallies', () => {
     vote(s, p, 0, 'no') // duplicate
     vote(s, p, 1, 'yes', 4)
     vote(s, p, 4, 'yes') // no accepted work: ineligible
-    const forged = signVote(PROJECT, { proposal: 50, proposalHash: p.hash, choice: 'no' }, people[4]!)
+    const forged = signVote(
+      PROJECT,
+      { proposal: 50, proposalHash: p.hash, choice: 'no' },
+      people[4]!,
+    )
     s.governance!.votes.push({ index: next++, round: 3, value: { ...forged, voter: hex(2) } })
-    const wrong = signVote(PROJECT, { proposal: 50, proposalHash: h('e'), choice: 'no' }, people[3]!)
+    const wrong = signVote(
+      PROJECT,
+      { proposal: 50, proposalHash: h('e'), choice: 'no' },
+      people[3]!,
+    )
     s.governance!.votes.push({ index: next++, round: 3, value: wrong })
     vote(s, p, 2, 'no', 5) // after the receipt of round 4 (period 2 rounds: 3 and 4)
     const t = tally(s, p)
@@ -218,7 +233,11 @@ describe('governance tallies', () => {
     assert.equal(voteRejection(s, ok), null)
     vote(s, p, 0, 'yes')
     assert.equal(voteRejection(s, ok)?.reason, 'duplicate')
-    const other = signVote(PROJECT, { proposal: 50, proposalHash: p.hash, choice: 'yes' }, people[3]!)
+    const other = signVote(
+      PROJECT,
+      { proposal: 50, proposalHash: p.hash, choice: 'yes' },
+      people[3]!,
+    )
     assert.equal(voteRejection(s, other)?.reason, 'ineligible')
     assert.equal(voteRejection(s, { ...other, proposal: 51 })?.reason, 'no-proposal')
     assert.equal(voteRejection(s, { ...other, voter: hex(1) })?.reason, 'bad-signature')

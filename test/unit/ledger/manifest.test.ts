@@ -122,7 +122,10 @@ describe('charter (manifest version 2)', () => {
     const base = parseProjectSpec({ ...valid, charter }).charter!
     const same = { ...base, host: { name: 'Other', contact: 'x@y.z' } }
     assert.equal(termsHash(same), termsHash(base))
-    assert.equal(termsHash({ ...base, governance: { ...base.governance, quorum: 0.9 } }), termsHash(base))
+    assert.equal(
+      termsHash({ ...base, governance: { ...base.governance, quorum: 0.9 } }),
+      termsHash(base),
+    )
     assert.notEqual(termsHash({ ...base, purpose: 'Something else' }), termsHash(base))
     assert.notEqual(
       termsHash({ ...base, weights: { licence: 'MIT', download: 'everyone' } }),
