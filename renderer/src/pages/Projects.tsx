@@ -4,8 +4,11 @@ import { Methods, type ProjectSummary } from '../../../core/api/contract'
 import { ErrorNote, Pending } from '../components/ErrorNote'
 import { Facts } from '../components/Facts'
 import { Card, Page } from '../components/Page'
+import { GovernanceCard } from '../components/Governance'
 import { AddProjectForm, JoinButton, ProjectFacts } from '../components/ProjectParts'
+import { TryItBox } from '../components/TryIt'
 import { formatNumber, formatPercent } from '../format'
+import { isLanguageModel } from '../state/app-state'
 import { useAction, useAppState, useController } from '../state/context'
 
 export function ProjectsPage() {
@@ -129,6 +132,8 @@ function ProjectDetail({ project: p }: { project: ProjectSummary }) {
           ]}
         />
       ) : null}
+      <GovernanceCard project={p} />
+      {isLanguageModel(p) ? <TryItBox project={p} /> : null}
     </article>
   )
 }
