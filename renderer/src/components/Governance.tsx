@@ -18,21 +18,23 @@ export function GovernanceCard({ project: p }: { project: ProjectSummary }) {
   const seq = useAppState((s) => s.governanceSeq)
   const [view, setView] = useState<GovernanceView | null>(null)
   const [failure, setFailure] = useState<UiError | null>(null)
-  const load = useCallback(async () => {
-    try {
-      setView(await controller.call('governance.get', { project: p.key }))
-      setFailure(null)
-    } catch (err) {
-      setFailure(toUiError(err))
-    }
-  }, [controller, p.key])
+  // State is set in the promise's callbacks: the effect itself only subscribes.
+  const load = useCallback(
+    () =>
+      controller.call('governance.get', { project: p.key }).then(
+        (v) => {
+          setView(v)
+          setFailure(null)
+        },
+        (err: unknown) => setFailure(toUiError(err)),
+      ),
+    [controller, p.key],
+  )
   useEffect(() => {
     void load()
-  }, [load, seq, p.round])
-  useEffect(() => {
     const timer = setInterval(() => void load(), REFRESH_MS)
     return () => clearInterval(timer)
-  }, [load])
+  }, [load, seq, p.round])
   const [vote, voteState] = useAction(async (proposal: number, choice: 'yes' | 'no') => {
     await controller.call('governance.vote', { project: p.key, proposal, choice })
     await load()
