@@ -258,6 +258,15 @@ export const GovernanceEvent = z.object({
 })
 export type GovernanceEvent = z.infer<typeof GovernanceEvent>
 
+/** A contributor's signed flag on a project, as spread through the swarm (core/node/flags.ts). */
+export const FlagView = z.object({
+  project: Hex32,
+  flagger: Hex32,
+  at: Time,
+  reason: z.string(),
+})
+export type FlagView = z.infer<typeof FlagView>
+
 export const ModelExport = z.object({
   path: z.string(),
   bytes: z.number().int().min(0),
@@ -455,6 +464,13 @@ export const Methods = {
   },
   /** Accepts the terms now in effect: a contributor paused over a change of terms trains again. */
   'governance.acceptTerms': { params: ProjectParam, result: GovernanceView },
+  /** The flags this node knows on a project (from its peers; docs/governance.md). */
+  'projects.flags': { params: ProjectParam, result: z.array(FlagView) },
+  /** Flags a project as this node (one flag per project; signed; spread to its peers). */
+  'projects.flag': {
+    params: z.object({ project: Hex32, reason: z.string().trim().min(1).max(500) }).strict(),
+    result: z.array(FlagView),
+  },
   /**
    * Writes a checkpoint (default: the latest) as safetensors + a model card, if the charter lets
    * this node download the weights (EXPORT_NOT_ALLOWED otherwise). `path`: absolute, .safetensors.
@@ -499,6 +515,8 @@ export const Events = {
   log: LogEntry,
   /** A proposal opened or its vote closed (docs/governance.md). */
   governance: GovernanceEvent,
+  /** A flag on a project arrived or was made. */
+  flag: FlagView,
 } as const
 
 export type EventName = keyof typeof Events

@@ -29,6 +29,8 @@ type GovernanceHandlers = Pick<
   | 'governance.vote'
   | 'governance.acceptTerms'
   | 'model.export'
+  | 'projects.flags'
+  | 'projects.flag'
 >
 
 /** How often the node looks for proposals opened or closed (in-memory ledger states only). */
@@ -93,6 +95,12 @@ export function governanceHandlers(node: ContributorNode): GovernanceHandlers {
       terms: { current: termsHash(charter ?? undefined), accepted, paused },
       proposals: tallies(state).map((t) => proposalView(state, t, me)),
     }
+  }
+
+  function flagViews(project: string) {
+    return node.flags
+      .list(project)
+      .map((f) => ({ project: f.project, flagger: f.flagger, at: f.at, reason: f.reason }))
   }
 
   function find(project: string, state: LedgerState, id: number): ProposalView {
@@ -206,6 +214,11 @@ export function governanceHandlers(node: ContributorNode): GovernanceHandlers {
       } finally {
         await core.close().catch(() => {}) // a read-only session for this call
       }
+    },
+    'projects.flags': ({ project }) => flagViews(project),
+    'projects.flag': ({ project, reason }) => {
+      node.flagProject(project, reason)
+      return flagViews(project)
     },
     'governance.acceptTerms': async ({ project }) => {
       const participant = node.participant(project)

@@ -36,6 +36,8 @@ import type { DatasetStore } from '../data/dataset-store.js'
 import type { BackendSelection } from '../engine/backends/probe.js'
 import { TrainingEngine, type EngineOptions } from '../engine/engine.js'
 import type { ProjectHost } from '../host/host.js'
+import { FlagGossip } from './flag-gossip.js'
+import { FlagBook } from './flags.js'
 import { DEFAULT_CREDIT_POLICY } from '../ledger/credits.js'
 import type { Identity } from '../net/identity.js'
 import type { SwarmNode } from '../net/swarm-node.js'
@@ -100,6 +102,9 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
   private readonly turns: EngineTurns
   private closed = false
   private hostRole: ProjectHost | null = null
+  /** Flags on projects, this node's and its peers' (docs/governance.md, "Flags"). */
+  readonly flags: FlagBook
+  private readonly flagGossip: FlagGossip
   readonly startedAt: number
   private readonly now: () => number
 
@@ -144,6 +149,32 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
       onGrant: (key, round) => this.onGrant(key, round),
       handoffGraceMs: opts.handoffGraceMs,
     })
+    this.flags = new FlagBook({
+      now: this.now,
+      // Accepted work in the project, from the ledger this node holds (its own or the host's).
+      contributed: (project, flagger) => {
+        const state =
+          this.hosting === project
+            ? this.hostRole?.ledgerState
+            : this.participant(project)?.ledgerState
+        return Boolean(
+          state?.rounds.some((r) =>
+            r.receipt?.contributions.some((c) => c.contributor === flagger && c.accepted),
+          ),
+        )
+      },
+    })
+    this.flagGossip = new FlagGossip({
+      node: this.net,
+      book: this.flags,
+      keyPair: this.identity,
+      now: this.now,
+      onFlag: (f) =>
+        this.push({
+          event: 'flag',
+          data: { project: f.project, flagger: f.flagger, at: f.at, reason: f.reason },
+        }),
+    })
     this.projects = new ProjectMembership({
       net: this.net,
       store: this.datasets.corestore,
@@ -176,6 +207,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     for (const note of this.settings.migrationNotes) this.logger.info(note)
     this.logger.info(`node ${this.identity.displayId} starting (${this.opts.shell})`)
     this.settings.on('change', (settings, keys) => this.applySettings(settings, keys))
+    this.flagGossip.start()
     this.state.onWriteError = (err) =>
       this.logger.warn(`cannot save node state (will retry): ${(err as Error).message}`)
     this.engine.on('backend', (selection) => this.onEngineBackend(selection))
@@ -284,6 +316,11 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
   // ---------------------------------------------------------------------------------------------
   // Host role
 
+  /** Flags a project as this node; the flag spreads to the project's peers. */
+  flagProject(project: string, reason: string) {
+    return this.flagGossip.flag(project, reason)
+  }
+
   /** Attaches a ProjectHost this node runs (its identity writes that project's ledger). */
   attachHost(host: ProjectHost): void {
     this.hostRole = host
@@ -368,6 +405,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.flagGossip.stop()
     this.run.close()
     this.turns.close()
     this.logger.info('node stopping')

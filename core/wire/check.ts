@@ -77,4 +77,8 @@ export const checks: { [K in MessageKind]: (m: MessageBodies[K]) => void } = {
     count('vote.proposal', m.proposal, 1, LIMITS.maxRound)
     count('vote.choice', m.choice, 0, 1)
   },
+  flag(m) {
+    count('flag.at', m.at, 1, Number.MAX_SAFE_INTEGER)
+    text('flag.reason', m.reason, LIMITS.maxFlagReasonBytes, false)
+  },
 }

@@ -12,7 +12,7 @@ import { LIMITS } from './limits.js'
 /** The protomux protocol name of the control channel (the `1` is the wire protocol's major). */
 export const PROTOCOL = 'tandem/1'
 /**
- * The wire protocol version this build speaks, sent in hello. 2 added `vote`: send it only to
+ * The wire protocol version this build speaks, sent in hello. 2 added `vote` and `flag`: send them only to
  * peers whose hello says 2 or more (PROTOCOL_SINCE).
  */
 export const WIRE_VERSION = 2
@@ -28,6 +28,7 @@ export const MessageType = {
   ack: 4,
   error: 5,
   vote: 6,
+  flag: 7,
 } as const
 export type MessageKind = keyof typeof MessageType
 export const MESSAGE_KINDS = Object.keys(MessageType) as MessageKind[]
@@ -41,6 +42,7 @@ export const PROTOCOL_SINCE: Record<MessageKind, number> = {
   ack: 1,
   error: 1,
   vote: 2,
+  flag: 2,
 }
 
 /** Largest encoded body accepted per type, checked before decoding. */
@@ -52,6 +54,7 @@ export const SIZE_CAPS: Record<MessageKind, number> = {
   ack: 512,
   error: 1024,
   vote: 256,
+  flag: 1024,
 }
 
 /** Roles as a bit field; unknown bits from newer peers are ignored. */
@@ -138,6 +141,18 @@ export interface VoteMessage {
   signature: Uint8Array
 }
 
+/**
+ * A contributor's signed flag on a project (core/node/flags.ts signs and checks it), spread from
+ * peer to peer on the project's topic. `at` is Unix ms.
+ */
+export interface FlagMessage {
+  project: Uint8Array
+  flagger: Uint8Array
+  at: number
+  reason: string
+  signature: Uint8Array
+}
+
 export interface MessageBodies {
   hello: Hello
   announce: Announce
@@ -146,6 +161,7 @@ export interface MessageBodies {
   ack: Ack
   error: WireErrorMessage
   vote: VoteMessage
+  flag: FlagMessage
 }
 
 export type WireMessage = {
@@ -397,6 +413,34 @@ export const codecs: { [K in MessageKind]: Codec<MessageBodies[K]> } = {
         proposalHash: key.decode(s),
         voter: key.decode(s),
         choice: c.uint.decode(s),
+        signature: sig.decode(s),
+      }
+    },
+  },
+  flag: {
+    preencode(s, m) {
+      c.uint.preencode(s, FORMAT_VERSION)
+      key.preencode(s, m.project)
+      key.preencode(s, m.flagger)
+      c.uint.preencode(s, m.at)
+      c.string.preencode(s, m.reason)
+      sig.preencode(s, m.signature)
+    },
+    encode(s, m) {
+      c.uint.encode(s, FORMAT_VERSION)
+      key.encode(s, m.project)
+      key.encode(s, m.flagger)
+      c.uint.encode(s, m.at)
+      c.string.encode(s, m.reason)
+      sig.encode(s, m.signature)
+    },
+    decode(s) {
+      c.uint.decode(s)
+      return {
+        project: key.decode(s),
+        flagger: key.decode(s),
+        at: c.uint.decode(s),
+        reason: c.string.decode(s),
         signature: sig.decode(s),
       }
     },

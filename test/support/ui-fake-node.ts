@@ -250,6 +250,10 @@ export class FakeNode {
     },
     'governance.acceptTerms': ({ project }) =>
       this.handlers['governance.get']({ project }) as never,
+    'projects.flags': () => [],
+    'projects.flag': () => {
+      throw new TandemError('WRONG_STATE', 'the fake node is not on a swarm')
+    },
     'model.export': () => {
       throw new TandemError(
         'EXPORT_NOT_ALLOWED',

@@ -55,6 +55,13 @@ export function samples(): { [K in MessageKind]: MessageBodies[K] } {
       choice: 1,
       signature: Buffer.alloc(64, 9),
     },
+    flag: {
+      project: k(1),
+      flagger: k(8),
+      at: 1_800_000_000_000,
+      reason: 'the host trains on data the charter does not list',
+      signature: Buffer.alloc(64, 10),
+    },
   }
 }
 
@@ -135,6 +142,13 @@ export const arbitraries: { [K in MessageKind]: fc.Arbitrary<MessageBodies[K]> }
     proposalHash: key,
     voter: key,
     choice: fc.integer({ min: 0, max: 1 }),
+    signature: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+  }),
+  flag: fc.record({
+    project: key,
+    flagger: key,
+    at: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+    reason: printable(500).filter((s) => s.length > 0),
     signature: fc.uint8Array({ minLength: 64, maxLength: 64 }),
   }),
 }

@@ -151,6 +151,7 @@ export function applyEvent(state: AppState, event: ApiEvent): AppState {
     case 'log':
       return { ...state, logs: appendCapped(state.logs, event.data, MAX_LOGS) }
     case 'governance':
+    case 'flag':
       return { ...state, governanceSeq: state.governanceSeq + 1 }
   }
 }

@@ -35,6 +35,7 @@ describe('wire codecs', () => {
       ack: 4,
       error: 5,
       vote: 6,
+      flag: 7,
     })
   })
 
