@@ -6,7 +6,8 @@
  * the other contributor votes yes on both, the person votes no on the rule in the page and leaves
  * the licence alone. The rule change fails, the licence change passes and takes effect at the next
  * boundary; the page shows the history with outcomes and that this node is paused over the new
- * terms, and "Accept the new terms" lifts the pause. The "try it" box prompts the model.
+ * terms, and "Accept the new terms" lifts the pause. A flag raised in the page is signed and shown.
+ * The "try it" box prompts the model.
  */
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
@@ -158,6 +159,14 @@ describe('Governance view against a real node', { skip: chromiumMissing }, () =>
       (await gov.getByTestId('charter').textContent()) ?? '',
       /CC-BY-4\.0 \(download: contributors\)/,
     )
+
+    // Flag the project from the page: signed, kept once, shown.
+    const flags = gov.getByTestId('flags')
+    await flags.getByLabel(/Flag this project/).fill('the licence changed under us')
+    await flags.getByRole('button', { name: 'Flag' }).click()
+    await flags.getByTestId('flag').filter({ hasText: 'the licence changed under us' }).waitFor()
+    assert.equal(node.flags.list(h.project).length, 1)
+    assert.equal(node.flags.list(h.project)[0]!.flagger, me)
 
     // Try it: the model continues a prompt.
     const tryIt = section.getByTestId('try-it')

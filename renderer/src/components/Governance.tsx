@@ -4,8 +4,13 @@
  * and the history with outcomes. Fetched with `governance.get`; fetched again on `governance`
  * events, when the project's round moves, and every few seconds while shown.
  */
-import { useCallback, useEffect, useState } from 'react'
-import type { GovernanceView, ProposalView, ProjectSummary } from '../../../core/api/contract'
+import { useCallback, useEffect, useId, useState } from 'react'
+import type {
+  FlagView,
+  GovernanceView,
+  ProposalView,
+  ProjectSummary,
+} from '../../../core/api/contract'
 import { toUiError, type UiError } from '../errors'
 import { useAction, useAppState, useController } from '../state/context'
 import { ErrorNote } from './ErrorNote'
@@ -17,13 +22,18 @@ export function GovernanceCard({ project: p }: { project: ProjectSummary }) {
   const controller = useController()
   const seq = useAppState((s) => s.governanceSeq)
   const [view, setView] = useState<GovernanceView | null>(null)
+  const [flags, setFlags] = useState<FlagView[]>([])
   const [failure, setFailure] = useState<UiError | null>(null)
   // State is set in the promise's callbacks: the effect itself only subscribes.
   const load = useCallback(
     () =>
-      controller.call('governance.get', { project: p.key }).then(
-        (v) => {
+      Promise.all([
+        controller.call('governance.get', { project: p.key }),
+        controller.call('projects.flags', { project: p.key }),
+      ]).then(
+        ([v, f]) => {
           setView(v)
+          setFlags(f)
           setFailure(null)
         },
         (err: unknown) => setFailure(toUiError(err)),
@@ -99,7 +109,51 @@ export function GovernanceCard({ project: p }: { project: ProjectSummary }) {
           </ul>
         </>
       ) : null}
+      <Flags project={p.key} flags={flags} onFlagged={setFlags} />
     </section>
+  )
+}
+
+/** Flags other contributors raised about the project (spread through the swarm), and our own. */
+function Flags({
+  project,
+  flags,
+  onFlagged,
+}: {
+  project: string
+  flags: FlagView[]
+  onFlagged: (f: FlagView[]) => void
+}) {
+  const controller = useController()
+  const id = useId()
+  const [reason, setReason] = useState('')
+  const [flag, state] = useAction(async () => {
+    onFlagged(await controller.call('projects.flag', { project, reason }))
+    setReason('')
+  })
+  return (
+    <div className="flags" data-testid="flags">
+      <h5>Flags ({flags.length})</h5>
+      {flags.length === 0 ? <p className="muted">Nobody has flagged this project.</p> : null}
+      <ul>
+        {flags.map((f) => (
+          <li key={f.flagger} data-testid="flag">
+            <code>{f.flagger.slice(0, 8)}</code>: {f.reason}{' '}
+            <span className="muted">({new Date(f.at).toLocaleString()})</span>
+          </li>
+        ))}
+      </ul>
+      <label htmlFor={id}>Flag this project (signed, seen by its other contributors)</label>
+      <input id={id} value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
+      <button
+        type="button"
+        disabled={state.pending || reason.trim() === ''}
+        onClick={() => void flag()}
+      >
+        Flag
+      </button>
+      {state.error ? <ErrorNote error={state.error} /> : null}
+    </div>
   )
 }
 
