@@ -4,13 +4,13 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 
 // electron-vite reads Electron's major version from node_modules/electron to pick the Node target.
-// Where the optional `electron` package could not install (offline: its binary download fails),
-// take the major version from the range we pin, so the bundles still build.
+// Where the `electron` package is absent (an install with --omit=dev, or a checkout without
+// node_modules/electron), take the major version from the version we pin, so the bundles still build.
 if (!process.env['ELECTRON_MAJOR_VER']) {
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
-    optionalDependencies: Record<string, string>
+    devDependencies: Record<string, string>
   }
-  const pinned = /\d+/.exec(pkg.optionalDependencies['electron'] ?? '')
+  const pinned = /\d+/.exec(pkg.devDependencies['electron'] ?? '')
   if (pinned) process.env['ELECTRON_MAJOR_VER'] = pinned[0]
 }
 
@@ -20,7 +20,13 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      lib: { entry: resolve('electron/main/index.ts') },
+      // Two entries: the main process (index.js) and the node's utility process (node.js).
+      lib: {
+        entry: {
+          index: resolve('electron/main/index.ts'),
+          node: resolve('electron/main/node-process.ts'),
+        },
+      },
     },
   },
   preload: {

@@ -21,12 +21,21 @@ export interface ShellNodeOptions {
 export interface ShellEnvironment {
   idleSec?: number
   onBattery?: boolean
+  /**
+   * Why the shell holds training (asleep, screen locked, too hot, a listed program runs), in words
+   * for the person; null: the hold is over. Absent: unchanged.
+   */
+  hold?: string | null
+  /** The screen is locked: idle-only may train (the person is away). */
+  screenLocked?: boolean
 }
 
 /** The node as the shell sees it. */
 export interface ShellNode {
   on(event: 'event', listener: (event: ApiEvent) => void): unknown
   setEnvironment(env: ShellEnvironment): void
+  /** The swarm: suspended before the computer sleeps, resumed after it wakes. */
+  readonly net: { suspend(): Promise<void>; resume(): Promise<void> }
   readonly settings: {
     get(): Settings
     on(event: 'change', listener: (settings: Settings, keys: readonly string[]) => void): unknown

@@ -14,7 +14,15 @@ import type { Batch, DataSource } from './batch.js'
 import type { InnerJob, InnerResult, StepInfo } from './inner-loop.js'
 import { hostParallelBuffers } from './optim/host-adamw.js'
 import { estimateMemory } from './spec/cost.js'
-import { BACKEND_FAULT, CTL, STATE, type FromWorker, type ToWorker } from './worker/protocol.js'
+import { checkGpuMemory } from './spec/gpu-memory.js'
+import {
+  BACKEND_FAULT,
+  CTL,
+  STATE,
+  type EngineFault,
+  type FromWorker,
+  type ToWorker,
+} from './worker/protocol.js'
 
 export interface EngineOptions {
   backend?: BackendPreference
@@ -24,6 +32,13 @@ export interface EngineOptions {
   dutyCycle?: number
   /** Refuse jobs whose estimated memory exceeds this. Default: 80% of free memory at start. */
   memoryLimitBytes?: number
+  /**
+   * Refuse GPU jobs whose estimated GPU memory exceeds this. Default: no total budget (WebGPU does
+   * not report one); the device's per-buffer limits always apply.
+   */
+  gpuMemoryLimitBytes?: number
+  /** Backends `auto` never uses (tests pin the candidates with it; a person may exclude a broken one). */
+  exclude?: BackendName[]
 }
 
 export interface TrainRequest {
@@ -33,7 +48,7 @@ export interface TrainRequest {
   openData: () => DataSource
   onStep?: (info: StepInfo) => void
   /** Test hook, see worker/protocol.ts. */
-  fault?: { backend: BackendName; step: number }
+  fault?: EngineFault
 }
 
 export interface TrainOutcome extends InnerResult {
@@ -61,7 +76,10 @@ function spawnWorker(): Worker {
 
 export class TrainingEngine extends EventEmitter {
   private readonly control = new Int32Array(new SharedArrayBuffer(8))
-  private options: Required<Omit<EngineOptions, 'memoryLimitBytes'>> & { memoryLimitBytes?: number }
+  private options: Required<
+    Omit<EngineOptions, 'memoryLimitBytes' | 'gpuMemoryLimitBytes' | 'exclude'>
+  > &
+    Pick<EngineOptions, 'memoryLimitBytes' | 'gpuMemoryLimitBytes' | 'exclude'>
   private workers: Worker[] = []
   private busy = false
 
@@ -121,7 +139,7 @@ export class TrainingEngine extends EventEmitter {
       )
     }
     const failures: TrainOutcome['failures'] = []
-    const exclude: BackendName[] = []
+    const exclude: BackendName[] = [...(this.options.exclude ?? [])]
     try {
       for (;;) {
         try {
@@ -147,7 +165,20 @@ export class TrainingEngine extends EventEmitter {
     exclude: BackendName[],
   ): Promise<Omit<TrainOutcome, 'failures'>> {
     const first = this.spawn()
-    const selection = await this.select(first, this.options.backend, exclude)
+    const { selection, gpuLimits } = await this.select(first, this.options.backend, exclude)
+    if (gpuLimits) {
+      try {
+        checkGpuMemory(req.job.spec, req.batchSize, selection.device, {
+          ...gpuLimits,
+          ...(this.options.gpuMemoryLimitBytes !== undefined
+            ? { budgetBytes: this.options.gpuMemoryLimitBytes }
+            : {}),
+        })
+      } catch (err) {
+        // Refused up front; under `auto` the next backend may still fit it.
+        throw Object.assign(err as Error, { backend: selection.chosen, fallback: true })
+      }
+    }
     const count = GPU_BACKENDS.includes(selection.chosen)
       ? 1
       : Math.max(1, Math.min(this.options.maxThreads, req.batchSize))
@@ -224,12 +255,12 @@ export class TrainingEngine extends EventEmitter {
     worker: Worker,
     backend: BackendPreference,
     exclude: BackendName[],
-  ): Promise<BackendSelection> {
+  ): Promise<Extract<FromWorker, { type: 'ready' }>> {
     return new Promise((resolve, reject) => {
       const onMessage = (msg: FromWorker) => {
         if (msg.type === 'ready') {
           worker.off('message', onMessage)
-          resolve(msg.selection)
+          resolve(msg)
         } else if (msg.type === 'error') {
           worker.off('message', onMessage)
           reject(

@@ -8,7 +8,7 @@ import { TandemError } from '../api/errors.js'
 import type { Batch } from './batch.js'
 import { batchTensors, lossFunction } from './model/forward.js'
 import { paramLayout, sizeOf } from './model/layout.js'
-import { AdamW, type AdamWConfig } from './optim/adamw.js'
+import { createAdamW, type AdamWConfig, type InnerOptimizer } from './optim/adamw.js'
 import type { HostAdamW } from './optim/host-adamw.js'
 import { learningRate, type LrSchedule } from './optim/schedule.js'
 import type { ModelSpec } from './spec/schema.js'
@@ -23,6 +23,22 @@ export interface InnerJob {
   adamw: AdamWConfig
   /** Global index of this round's first inner step (round × H), for the schedule. */
   stepOffset: number
+  /**
+   * Re-warmup: the scheduled lr × min(1, (s + 1) / rewarmupSteps) at local step s of every round,
+   * because the AdamW moments start at zero each round (docs/engine.md, "Re-warmup"). 0 or absent:
+   * none (the rule of recipes without the field).
+   */
+  rewarmupSteps?: number
+}
+
+/** The lr of local step `s` of a job: the global schedule, scaled by the round's re-warmup. */
+export function stepLearningRate(
+  job: Pick<InnerJob, 'schedule' | 'stepOffset' | 'rewarmupSteps'>,
+  s: number,
+): number {
+  const lr = learningRate(job.schedule, job.stepOffset + s)
+  const r = job.rewarmupSteps ?? 0
+  return r > 0 ? lr * Math.min(1, (s + 1) / r) : lr
 }
 
 export interface StepInfo {
@@ -47,6 +63,11 @@ export interface InnerHooks {
    * the optimizer runs as tfjs ops on the training device.
    */
   hostOptimizer?: HostAdamW
+  /**
+   * At the end of each step, after its results are read: waits for the device to finish and throws
+   * on a device fault (WebGPU: backends/webgpu-device.ts settleWebgpu). Step times include it.
+   */
+  settle?(): Promise<void>
 }
 
 export interface InnerResult {
@@ -99,7 +120,7 @@ export async function readFlat(
 /** One optimizer step on either path; returns the gradient's global norm before clipping. */
 type StepFn = (grads: tf.Tensor[], lr: number) => Promise<number>
 
-function deviceStep(optimizer: AdamW): StepFn {
+function deviceStep(optimizer: InnerOptimizer): StepFn {
   return async (grads, lr) => {
     const norm = optimizer.step(grads, lr)
     const value = (await norm.data())[0] as number
@@ -134,7 +155,7 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
   const fn = lossFunction(job.spec)
   const device = hooks.hostOptimizer
     ? null
-    : new AdamW(
+    : createAdamW(
         vars,
         layout.map((p) => p.decay),
         job.adamw,
@@ -150,12 +171,13 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
       const tensors = batchTensors(job.spec, batch)
       const { value, grads } = tf.variableGrads(() => fn.loss(vars, tensors), vars)
       const gradList = vars.map((v) => grads[v.name] as tf.Tensor)
-      const lr = learningRate(job.schedule, job.stepOffset + s)
+      const lr = stepLearningRate(job, s)
       const t1 = performance.now()
       const gradNorm = await step(gradList, lr)
       const optimizerMs = performance.now() - t1
       const loss = (await value.data())[0] as number
       tf.dispose([value, tensors.x, tensors.y, ...gradList])
+      await hooks.settle?.()
       if (!Number.isFinite(loss))
         throw new TandemError('ENGINE_FAILED', `loss became ${loss} at inner step ${s}`)
       losses.push(loss)
@@ -172,6 +194,7 @@ export async function runInnerLoop(job: InnerJob, hooks: InnerHooks): Promise<In
       })
     }
     const local = await readFlat(vars, job.weights.length)
+    await hooks.settle?.()
     const delta = new Float32Array(local.length)
     for (let i = 0; i < delta.length; i++)
       delta[i] = (job.weights[i] as number) - (local[i] as number)
@@ -209,6 +232,29 @@ export async function evaluateLoss(
     const value = (await loss.data())[0] as number
     tf.dispose([loss, tensors.x, tensors.y])
     return value
+  } finally {
+    fn.dispose()
+    tf.dispose(vars)
+  }
+}
+
+/**
+ * The loss of each record of one batch (no training), for paired tests between two weight vectors
+ * on the same records (core/host/scoring.ts). Records as in lossFunction().recordLosses.
+ */
+export async function evaluateRecordLosses(
+  spec: ModelSpec,
+  weights: Float32Array,
+  batch: Batch,
+): Promise<Float32Array> {
+  const vars = weightsToVariables(spec, weights)
+  const fn = lossFunction(spec)
+  try {
+    const tensors = batchTensors(spec, batch)
+    const losses = tf.tidy(() => fn.recordLosses(vars, tensors))
+    const values = (await losses.data()) as Float32Array
+    tf.dispose([losses, tensors.x, tensors.y])
+    return values
   } finally {
     fn.dispose()
     tf.dispose(vars)

@@ -12,7 +12,8 @@
  *   2–3. screenRound (core/host/verdicts.ts, the one table of verdict rules the host's intake,
  *      its close-time settle and verify also read): a second update from one contributor,
  *      bad-signature, late, replayed, duplicate hash, wrong-shape, non-finite, norm-outlier.
- *   4. each survivor applied alone (θ − Δ_i) on the validation batch: harmful ones are rejected.
+ *   4. each survivor applied alone (θ − Δ_i) on the validation batch: harmful ones are rejected
+ *      (the manifest's scoring version decides how: scoring.ts).
  *      Harmfulness does not depend on the aggregate, so deciding it before aggregating gives the
  *      same verdicts as "aggregate, score, drop the harmful, re-aggregate" with one aggregation.
  *   5. aggregate the accepted updates with the manifest's rule, weighted contributionWeight(samples
@@ -27,15 +28,14 @@ import { aggregate, contributionWeight, type AggregationConfig } from '../aggreg
 import type { Batch } from '../engine/batch.js'
 import { decode } from '../engine/compress/codec.js'
 import { densify } from '../engine/compress/quantize.js'
-import { evaluateLoss } from '../engine/inner-loop.js'
 import { paramLayout, sizeOf } from '../engine/model/layout.js'
 import { nesterovOuterStep, type OuterResult } from '../engine/optim/nesterov.js'
 import type { Contribution, Receipt, Score } from '../ledger/entries.js'
-import type { Manifest } from '../ledger/manifest.js'
+import { scoringVersion, type Manifest } from '../ledger/manifest.js'
 import type { LedgerState } from '../ledger/reader.js'
 import { contributionCredits } from '../ledger/receipts.js'
 import { replayStanding } from '../ledger/standing.js'
-import { cosine, l2, lossChange, median, quality } from './scoring.js'
+import { baseline, cosine, l2, lossChange, median, quality, type LossChange } from './scoring.js'
 import { scoreVerdict, screenRound } from './verdicts.js'
 
 export interface RoundCandidate {
@@ -118,6 +118,7 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
   if (input.momentum && input.momentum.length !== n)
     throw new TandemError('SPEC_MISMATCH', `momentum has ${input.momentum.length} values, not ${n}`)
   const momentumIn = input.momentum ?? new Float32Array(n)
+  const version = scoringVersion(manifest)
 
   // 1–3: decode and screen (the offer, bytes and round rules of verdicts.ts, in table order).
   const deltas = candidates.map((c) => decodeDelta(c.encoded, n))
@@ -129,18 +130,24 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
       receivedAt: c.receivedAt,
       signatureValid: c.signatureValid,
     })),
-    { expectedLength: n, deadline: input.deadline, seenBefore: input.seenBefore },
+    {
+      expectedLength: n,
+      deadline: input.deadline,
+      seenBefore: input.seenBefore,
+      scoring: version,
+    },
   )
 
-  // 4: each survivor applied alone (the score rule of verdicts.ts).
-  const lossBefore = await evaluateLoss(spec, weights, validation)
+  // 4: each survivor applied alone (the score rules of verdicts.ts for the manifest's version).
+  const base = await baseline(spec, weights, validation, version)
+  const { lossBefore } = base
   const scores: (Score | undefined)[] = candidates.map(() => undefined)
-  const losses = new Map<number, { lossBefore: number; lossAfter: number }>()
+  const losses = new Map<number, LossChange>()
   for (let i = 0; i < candidates.length; i++) {
     if (verdicts[i] !== null) continue
-    const change = await lossChange(spec, weights, deltas[i]!, validation, lossBefore)
+    const change = await lossChange(spec, weights, deltas[i]!, validation, base)
     losses.set(i, change)
-    verdicts[i] = scoreVerdict(change)
+    verdicts[i] = scoreVerdict(change, version)
   }
 
   // 5: aggregate what is left.
@@ -205,7 +212,9 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
     momentum: Float32Array.from(momentumIn),
   }
   if (agg) next = nesterovOuterStep(weights, agg, momentumIn, manifest.recipe.outer)
-  const lossAfter = agg ? await evaluateLoss(spec, next.weights, validation) : lossBefore
+  const lossAfter = agg
+    ? (await baseline(spec, next.weights, validation, version)).lossBefore
+    : lossBefore
 
   return {
     receipt: {

@@ -12,9 +12,14 @@
  *   round  decided against the other updates that passed every earlier rule (the median norm).
  *   score  decided by applying the update alone on the validation batch (scoring.ts).
  * An update gets the reason of the first rule that applies; none applies: accepted.
+ *
+ * Some rules belong to one scoring version only (manifest.aggregation.scoring, `scoring` below): a
+ * round is judged by the rules of its manifest's version, so old ledgers replay as they were
+ * written. rulesFor(version) is the table a round uses.
  */
 import type { RejectionReason } from '../ledger/entries.js'
-import { DEFAULT_MAX_NORM_RATIO, isHarmful, l2, median } from './scoring.js'
+import type { ScoringVersion } from '../ledger/manifest.js'
+import { DEFAULT_MAX_NORM_RATIO, isHarmful, l2, median, type LossChange } from './scoring.js'
 
 /** What the offer-stage rules look at: an offer (or a receipt's candidate) without its bytes. */
 export interface OfferFacts {
@@ -45,6 +50,8 @@ interface Rule<S extends string> {
   stage: S
   /** Why the rule exists, for docs and test names. */
   why: string
+  /** The scoring versions the rule belongs to; absent: every version. */
+  scoring?: readonly ScoringVersion[]
 }
 export interface OfferRule extends Rule<'offer'> {
   applies(offer: OfferFacts, earlier: Earlier, round: RoundFacts): boolean
@@ -56,7 +63,7 @@ export interface RoundRule extends Rule<'round'> {
   applies(norm: number, medianNorm: number, maxNormRatio: number): boolean
 }
 export interface ScoreRule extends Rule<'score'> {
-  applies(change: { lossBefore: number; lossAfter: number }): boolean
+  applies(change: LossChange): boolean
 }
 export type VerdictRule = OfferRule | BytesRule | RoundRule | ScoreRule
 
@@ -125,20 +132,41 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     applies: (norm, med, ratio) => med > 0 && norm > ratio * med,
   },
   {
+    id: 'norm-too-small',
+    reason: 'norm-outlier',
+    stage: 'round',
+    scoring: ['v2'],
+    why: 'its norm is under 1/maxNormRatio of the median norm: zeros or a token update (a free-rider)',
+    applies: (norm, med, ratio) => med > 0 && norm < med / ratio,
+  },
+  {
     id: 'harmful',
     reason: 'harmful',
     stage: 'score',
+    scoring: ['v1'],
     why: 'applied alone, it makes the validation loss worse by more than 10%',
-    applies: (change) => isHarmful(change),
+    applies: (change) => isHarmful({ lossBefore: change.lossBefore, lossAfter: change.lossAfter }),
+  },
+  {
+    id: 'harmful-beyond-noise',
+    reason: 'harmful',
+    stage: 'score',
+    scoring: ['v2'],
+    why: 'applied alone, it makes the validation loss worse by more than 10% and by more than 3 standard errors of the per-record differences',
+    applies: (change) => change.lossSE !== undefined && isHarmful(change),
   },
 ]
 
-const ofStage = <S extends VerdictRule['stage']>(stage: S) =>
-  VERDICT_RULES.filter((r): r is Extract<VerdictRule, { stage: S }> => r.stage === stage)
+/** The rules a round judged under scoring `version` applies, in table order. */
+export function rulesFor(version: ScoringVersion): VerdictRule[] {
+  return VERDICT_RULES.filter((r) => !r.scoring || r.scoring.includes(version))
+}
+
+const ofStage = <S extends VerdictRule['stage']>(stage: S, version: ScoringVersion = 'v1') =>
+  rulesFor(version).filter((r): r is Extract<VerdictRule, { stage: S }> => r.stage === stage)
+// Offer and bytes rules are the same in every version (the intake and verify rely on it).
 const OFFER_RULES = ofStage('offer')
 const BYTES_RULES = ofStage('bytes')
-const ROUND_RULES = ofStage('round')
-const SCORE_RULES = ofStage('score')
 
 /** Reasons decided before an update is decoded: its bytes cannot change them (verify.ts). */
 export const DECIDED_WITHOUT_BYTES: ReadonlySet<RejectionReason> = new Set(
@@ -194,6 +222,8 @@ export interface ScreenOptions extends RoundFacts {
   expectedLength: number
   /** An update this many times the round's median norm (or more) is an outlier. */
   maxNormRatio?: number
+  /** The manifest's scoring version (scoringVersion()); default v1. */
+  scoring?: ScoringVersion
 }
 
 /**
@@ -216,15 +246,16 @@ export function screenRound(
   const norms = candidates.map((c, i) => (verdicts[i] === null ? l2(c.delta!) : NaN))
   const med = median(norms.filter((n) => !Number.isNaN(n)))
   const ratio = opts.maxNormRatio ?? DEFAULT_MAX_NORM_RATIO
+  const roundRules = ofStage('round', opts.scoring)
   return verdicts.map((v, i) =>
-    v === null ? (ROUND_RULES.find((r) => r.applies(norms[i]!, med, ratio))?.reason ?? null) : v,
+    v === null ? (roundRules.find((r) => r.applies(norms[i]!, med, ratio))?.reason ?? null) : v,
   )
 }
 
-/** The score-stage verdict of an update that passed screenRound. */
-export function scoreVerdict(change: {
-  lossBefore: number
-  lossAfter: number
-}): RejectionReason | null {
-  return SCORE_RULES.find((r) => r.applies(change))?.reason ?? null
+/** The score-stage verdict of an update that passed screenRound, under scoring `version`. */
+export function scoreVerdict(
+  change: LossChange,
+  version: ScoringVersion = 'v1',
+): RejectionReason | null {
+  return ofStage('score', version).find((r) => r.applies(change))?.reason ?? null
 }

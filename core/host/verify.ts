@@ -2,6 +2,8 @@
  * Replaying a project ledger to check its host. For every closed round r the verifier reads
  * checkpoint r and outer-state r from the ledger, fetches the contributors' updates the receipt
  * names from their update cores, rebuilds the round's candidates, re-runs computeRound (round.ts)
+ * (which judges with the scoring version the manifest names: manifest.aggregation.scoring, absent
+ * = v1, so ledgers written before the field replay as they were judged)
  * and compares what it gets with what the host wrote: the receipt's verdicts, scores and credits,
  * checkpoint r+1 and outer-state r+1. It also checks what needs no replay: the hash chain between
  * receipts and checkpoints, checkpoint 0 against the manifest's seed, and every receipt against the
@@ -184,6 +186,9 @@ function compareContribution(
       if (!close(got.score[k], want.score[k]))
         receipt(`score.${k} is ${got.score[k]}, the replay gives ${want.score[k]}`)
     }
+    const [a, b] = [got.score.lossSE, want.score.lossSE]
+    if ((a === undefined) !== (b === undefined) || (a !== undefined && !close(a, b!)))
+      receipt(`score.lossSE is ${a}, the replay gives ${b}`)
   }
   if (!close(got.quality, want.quality))
     receipt(`quality is ${got.quality}, the replay gives ${want.quality}`)

@@ -91,6 +91,11 @@ export const Score = z.object({
   lossAfter: Finite,
   cosine: Finite,
   normRatio: Finite,
+  /**
+   * Scoring v2 only: standard error of the mean per-record loss difference on the validation
+   * batch (core/host/scoring.ts); absent in v1 receipts.
+   */
+  lossSE: Finite.min(0).optional(),
 })
 
 const Contribution = z

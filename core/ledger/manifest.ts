@@ -40,6 +40,12 @@ export const Recipe = z
         eps: z.number().positive().max(1).default(1e-8),
         weightDecay: z.number().min(0).max(1).default(0.1),
         clipNorm: z.number().min(0).default(1),
+        /**
+         * Re-warmup of every round's inner lr over its first steps (the AdamW moments start at
+         * zero each round: docs/engine.md, "Re-warmup"). Absent: none, as recipes before the
+         * field; createManifest fills in REWARMUP_DEFAULT for new projects.
+         */
+        rewarmupSteps: z.number().int().min(0).max(100_000).optional(),
       })
       .strict(),
     outer: z
@@ -82,6 +88,23 @@ export const AggregationRule = z.enum([
   'multi-krum',
 ])
 
+/**
+ * How the host scores and screens updates (core/host/scoring.ts, verdicts.ts). Versioned because a
+ * verifier must replay old rounds with the rule they were judged by: a manifest without the field
+ * is 'v1' (the rule every ledger before it used), new projects get SCORING_DEFAULT.
+ *   v1  harmful: validation loss of the update applied alone > 1.1 × before (relative only);
+ *       quality's loss term from the relative change.
+ *   v2  harmful: worse by more than 10 % of the loss AND by more than 3 standard errors of the
+ *       per-record loss differences (a paired test on the validation batch); quality's loss term
+ *       counts only the change beyond that noise; an update under 1/maxNormRatio of the median
+ *       norm (zeros, tiny updates) is a norm outlier. docs/aggregation.md, "Harmful updates".
+ */
+export const ScoringVersion = z.enum(['v1', 'v2'])
+export type ScoringVersion = z.infer<typeof ScoringVersion>
+export const SCORING_DEFAULT: ScoringVersion = 'v2'
+/** recipe.inner.rewarmupSteps of new projects (capped at innerSteps): docs/engine.md, "Re-warmup". */
+export const REWARMUP_DEFAULT = 3
+
 export const ProjectSpec = z
   .object({
     name: z.string().min(1).max(80),
@@ -90,7 +113,11 @@ export const ProjectSpec = z
     dataset: z.object({ key: Hex32 }).strict(),
     recipe: Recipe,
     aggregation: z
-      .object({ rule: AggregationRule.default('centered-clip') })
+      .object({
+        rule: AggregationRule.default('centered-clip'),
+        /** Absent: 'v1' (ledgers written before the field existed). createManifest fills it in. */
+        scoring: ScoringVersion.optional(),
+      })
       .strict()
       .default({ rule: 'centered-clip' }),
     credits: z
@@ -166,7 +193,25 @@ export function parseProjectSpecJson(text: string): ProjectSpec {
 export function createManifest(spec: ProjectSpec, hostKeyHex: string, now = Date.now()): Manifest {
   if (!/^[0-9a-f]{64}$/.test(hostKeyHex))
     throw new TandemError('BAD_ARGUMENT', 'host key must be 64 hex characters')
-  return { version: MANIFEST_VERSION, ...spec, host: hostKeyHex, createdAt: now }
+  const aggregation = { ...spec.aggregation, scoring: spec.aggregation.scoring ?? SCORING_DEFAULT }
+  const { recipe } = spec
+  const inner = {
+    ...recipe.inner,
+    rewarmupSteps: recipe.inner.rewarmupSteps ?? Math.min(REWARMUP_DEFAULT, recipe.innerSteps),
+  }
+  return {
+    version: MANIFEST_VERSION,
+    ...spec,
+    recipe: { ...recipe, inner },
+    aggregation,
+    host: hostKeyHex,
+    createdAt: now,
+  }
+}
+
+/** The scoring rule a manifest names: absent is 'v1', the rule of ledgers older than the field. */
+export function scoringVersion(manifest: Pick<Manifest, 'aggregation'>): ScoringVersion {
+  return manifest.aggregation.scoring ?? 'v1'
 }
 
 /** Reads block 0 of a ledger: the same checks as a spec, plus version and host. */

@@ -32,6 +32,7 @@ import type {
   Preflight,
   Settings,
 } from '../api/contract.js'
+import type { ShellEnvironment } from '../api/shell.js'
 import type { DatasetStore } from '../data/dataset-store.js'
 import type { BackendSelection } from '../engine/backends/probe.js'
 import { TrainingEngine, type EngineOptions } from '../engine/engine.js'
@@ -244,8 +245,8 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     this.pushStatus()
   }
 
-  /** The shell reports the user's idle time and power source. */
-  setEnvironment(env: { idleSec?: number; onBattery?: boolean }): void {
+  /** The shell reports the user's idle time, power source and why it holds training. */
+  setEnvironment(env: ShellEnvironment): void {
     this.run.setEnvironment(env)
   }
 

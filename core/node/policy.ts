@@ -5,9 +5,12 @@
  *
  * Rules, first match wins (the reason shown is the one that matters most to the person):
  *   1. paused by the user                                  → 'paused'
- *   2. on battery, with pauseOnBattery                      → 'waiting'
- *   3. schedule enabled and now outside every window        → 'waiting'
- *   4. idle-only and the user was active < idleMinutes ago  → 'waiting'
+ *   2. the desktop shell holds training (the computer is going to sleep,
+ *      the OS reports heat or a CPU speed limit, a program the person listed is running) → 'waiting'
+ *   3. on battery, with pauseOnBattery                      → 'waiting'
+ *   4. schedule enabled and now outside every window        → 'waiting'
+ *   5. idle-only and the user was active < idleMinutes ago  → 'waiting' (a locked screen counts
+ *      as away)
  * otherwise the policy allows training: activity 'training'. The node shows 'idle' instead when it
  * is allowed but has no work (no joined project, or waiting for the next round): that is the
  * node's knowledge, not the policy's.
@@ -31,6 +34,13 @@ export interface PolicyEnv {
   idleSec?: number
   /** undefined = not reported (treated as mains power). */
   onBattery?: boolean
+  /**
+   * Why the desktop shell holds training right now, in words for the person ("the screen is
+   * locked"); undefined = no hold. The shell decides what holds (electron/main/power.ts).
+   */
+  hold?: string
+  /** The screen is locked: the person is away, whatever the idle timer says. */
+  screenLocked?: boolean
   /** No desktop session (the daemon): idle-only cannot apply. */
   headless: boolean
 }
@@ -54,6 +64,7 @@ const DAY_MIN = 24 * 60
 
 export function runDecision({ settings, now, env, userPaused }: PolicyInput): RunDecision {
   if (userPaused) return { run: false, activity: 'paused', reason: 'paused by you' }
+  if (env.hold !== undefined) return { run: false, activity: 'waiting', reason: env.hold }
   if (settings.pauseOnBattery && env.onBattery === true) {
     return { run: false, activity: 'waiting', reason: 'on battery power' }
   }
@@ -75,6 +86,8 @@ export function runDecision({ settings, now, env, userPaused }: PolicyInput): Ru
     const needSec = settings.idleMinutes * 60
     if (env.headless) {
       notes.push('idle-only ignored: headless, no user session to watch')
+    } else if (env.screenLocked === true) {
+      notes.push('the screen is locked')
     } else if (env.idleSec === undefined) {
       return { run: false, activity: 'waiting', reason: 'waiting for the idle time report' }
     } else if (env.idleSec < needSec) {

@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino'
 import type { Settings } from '../api/contract.js'
+import type { ShellEnvironment } from '../api/shell.js'
 import type { TrainingEngine } from '../engine/engine.js'
 import { nextChange, runDecision, type PolicyEnv, type RunDecision } from './policy.js'
 
@@ -53,10 +54,16 @@ export class RunControl {
     return this.current.run && !this.afterRound
   }
 
-  /** The shell reports the user's idle time and power source. */
-  setEnvironment(env: { idleSec?: number; onBattery?: boolean }): void {
+  /**
+   * The shell reports the user's idle time, power source, and why it holds training (a string) or
+   * that it no longer does (null); an absent field keeps its last value.
+   */
+  setEnvironment(env: ShellEnvironment): void {
     if (env.idleSec !== undefined) this.env.idleSec = env.idleSec
     if (env.onBattery !== undefined) this.env.onBattery = env.onBattery
+    if (env.screenLocked !== undefined) this.env.screenLocked = env.screenLocked
+    if (env.hold === null) delete this.env.hold
+    else if (env.hold !== undefined) this.env.hold = env.hold
     this.evaluate()
   }
 

@@ -7,26 +7,18 @@
 import { API_CHANNEL, EVENT_CHANNEL } from '../../core/api/bridge.js'
 import { parseEvent, type ApiEvent, type Outcome } from '../../core/api/contract.js'
 import { dispatch, type Handlers } from '../../core/api/dispatch.js'
+import type { IpcMainLike } from './electron-like.js'
 
 /** The slice of Electron's ipcMain this module needs; a fake satisfies it in tests. */
-export interface IpcMainLike {
-  handle(
-    channel: string,
-    listener: (event: { senderFrame: { url: string } | null }, ...args: unknown[]) => unknown,
-  ): void
-  removeHandler(channel: string): void
-}
+export type { IpcMainLike } from './electron-like.js'
 
 /**
- * A sender is trusted when its frame shows our renderer: the packaged index.html (any hash or query)
- * or, in development, a page of the Vite dev server's origin.
+ * A sender is trusted when its frame shows the UI the window loaded (ui-source.ts): the same
+ * scheme, the same host and port, and the same path; the fragment (the UI's page) and the query
+ * may differ. Comparing the host matters: any app:// or http://127.0.0.1 page is not ours.
  */
-export function rendererUrlCheck(
-  rendererFileUrl: string,
-  devServerUrl?: string,
-): (url: string) => boolean {
-  const file = new URL(rendererFileUrl)
-  const devOrigin = devServerUrl ? new URL(devServerUrl).origin : undefined
+export function uiUrlCheck(uiUrl: string): (url: string) => boolean {
+  const ui = new URL(uiUrl)
   return (raw) => {
     let url: URL
     try {
@@ -34,14 +26,21 @@ export function rendererUrlCheck(
     } catch {
       return false
     }
-    if (devOrigin !== undefined) return url.origin === devOrigin
-    return url.protocol === 'file:' && url.pathname === file.pathname
+    return url.protocol === ui.protocol && url.host === ui.host && url.pathname === ui.pathname
   }
+}
+
+/** What answers a checked request: the node's handlers, here or across the utility process. */
+export type Answer = (raw: unknown) => Promise<Outcome<unknown>>
+
+/** An Answer from local handlers (the contract's dispatcher). */
+export function answerWith(handlers: Partial<Handlers>): Answer {
+  return (raw) => dispatch(handlers, raw)
 }
 
 export function registerApi(
   ipcMain: IpcMainLike,
-  handlers: Partial<Handlers>,
+  answer: Answer,
   isTrustedUrl: (url: string) => boolean,
 ): () => void {
   ipcMain.handle(API_CHANNEL, async (event, raw): Promise<Outcome<unknown>> => {
@@ -53,7 +52,7 @@ export function registerApi(
         message: 'IPC from a frame that is not the Tandem UI',
       }
     }
-    return dispatch(handlers, raw)
+    return answer(raw)
   })
   return () => ipcMain.removeHandler(API_CHANNEL)
 }

@@ -1,8 +1,10 @@
 /**
  * The WebGPU code path in real Chromium (SwiftShader's WebGPU adapter, a CPU emulation: slow but
- * exact enough), running the same inner-loop code as the Node workers. The Δ it computes must match
- * the wasm backend's in Node within 2e-3 of the largest |Δ| (float32 sums in another order, GPU
- * transcendental approximations).
+ * exact enough), running the same inner-loop code as the Node workers. Over 50 inner steps the Δ it
+ * computes must match the wasm backend's in Node within 1e-3 of the largest |Δ|, and every step's
+ * loss within 1e-4 (float32 sums in another order, GPU transcendental approximations). Each model
+ * has ≥ 8 parameter tensors: before the AddN fix (core/engine/backends/webgpu-addn.ts) AdamW
+ * clipped with a garbage norm there and the trajectories diverged.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -17,15 +19,17 @@ import { lossAndGradients, runInnerLoop, type InnerJob } from '../../core/engine
 import type { ModelSpec } from '../../core/engine/spec/schema.js'
 import { chromiumMissing, launchChromium, webgpuFlags } from '../support/browser.js'
 import {
+  deepMlp,
   innerJob,
   syntheticBatch,
-  tinyCnn,
-  tinyMlp,
   tinyTransformer,
+  twoConvCnn,
 } from '../support/engine-fixtures.js'
 import { serveDirectory, type StaticServer } from '../support/static-server.js'
 
-const TOLERANCE = 2e-3
+const DELTA_TOLERANCE = 1e-3
+const LOSS_TOLERANCE = 1e-4
+const STEPS = 50
 
 describe('engine on WebGPU in Chromium', { skip: chromiumMissing }, () => {
   let outDir: string
@@ -93,10 +97,14 @@ describe('engine on WebGPU in Chromium', { skip: chromiumMissing }, () => {
     )
     const scale = Math.max(...Array.from(wasm.delta, Math.abs))
     const diff = Math.max(...gpu.delta.map((v, i) => Math.abs(v - (wasm.delta[i] as number))))
-    assert.ok(diff <= TOLERANCE * scale, `max |Δgpu - Δwasm| = ${diff}, largest |Δ| = ${scale}`)
+    assert.ok(
+      diff <= DELTA_TOLERANCE * scale,
+      `max |Δgpu - Δwasm| = ${diff}, ${(diff / scale).toExponential(2)} of largest |Δ| ${scale}`,
+    )
+    assert.equal(gpu.losses.length, steps)
     gpu.losses.forEach((l, i) =>
       assert.ok(
-        Math.abs(l - (wasm.losses[i] as number)) < 1e-3 * Math.max(1, l),
+        Math.abs(l - (wasm.losses[i] as number)) <= LOSS_TOLERANCE,
         `loss ${i}: ${l} vs ${wasm.losses[i]}`,
       ),
     )
@@ -106,12 +114,14 @@ describe('engine on WebGPU in Chromium', { skip: chromiumMissing }, () => {
     assert.equal(adapter.available, true, adapter.detail)
   })
 
-  it('MLP: Δ matches the wasm backend', () => compare(tinyMlp(), 4, 8))
-  it('CNN: Δ matches the wasm backend', () => compare(tinyCnn(), 3, 4))
+  it(`MLP (10 tensors): ${STEPS} steps, loss and Δ match the wasm backend`, () =>
+    compare(deepMlp(), STEPS, 8))
+  it(`CNN (8 tensors): ${STEPS} steps, loss and Δ match the wasm backend`, () =>
+    compare(twoConvCnn(), STEPS, 4))
+  it(`transformer LM: ${STEPS} steps, loss and Δ match the wasm backend`, () =>
+    compare(tinyTransformer(), STEPS, 4))
 
-  // The transformer's loss and gradients match wasm to ~1e-7; its multi-step AdamW trajectory on
-  // SwiftShader's WebGPU does not yet (see docs/engine.md, "Known issues"), so that is what we pin here.
-  it('transformer LM: loss and gradients match the wasm backend', async () => {
+  it('transformer LM: loss and gradients at one point match the wasm backend', async () => {
     const spec = tinyTransformer()
     const job = innerJob(spec, 1)
     const batch = syntheticBatch(spec, 4, 500)

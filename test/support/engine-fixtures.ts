@@ -32,6 +32,25 @@ export const tinyTransformer = () =>
     mlpRatio: 2,
   })
 
+/**
+ * Models with at least 8 parameter tensors: AdamW's global norm sums one square-sum per tensor, so
+ * these are the models the unpatched AddN got wrong.
+ */
+export const deepMlp = () =>
+  parseSpec({ type: 'mlp', inputSize: 12, hidden: [8, 8, 8, 8], classes: 3, activation: 'tanh' })
+export const twoConvCnn = () =>
+  parseSpec({
+    type: 'cnn',
+    input: { height: 6, width: 6, channels: 2 },
+    layers: [
+      { type: 'conv2d', filters: 3, kernel: 3 },
+      { type: 'conv2d', filters: 3, kernel: 3 },
+    ],
+    dense: [5],
+    classes: 3,
+    activation: 'tanh',
+  })
+
 /** A learnable synthetic task: the label is the index of the largest of the first `classes` features. */
 export function syntheticBatch(spec: ModelSpec, batch: number, seed: number): Batch {
   const rand = seededRandom(seed)

@@ -7,6 +7,7 @@ import * as tf from '../tf.js'
 import { cpus } from 'node:os'
 import { TandemError } from '../../api/errors.js'
 import { patchTransposedMatMul } from './wasm-matmul.js'
+import { registerWebgpuBackend } from './webgpu-device.js'
 
 export const BACKENDS = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'] as const
 export type BackendName = (typeof BACKENDS)[number]
@@ -68,6 +69,9 @@ async function probeTensorflow(
 
 /** WebGPU in Node through Dawn (the `webgpu` package), when it is installed and finds an adapter. */
 async function probeNodeWebgpu(): Promise<BackendStatus> {
+  // Lets tests (and a person debugging) run as on a machine without a GPU adapter.
+  if (process.env['TANDEM_HIDE_WEBGPU'] === '1')
+    return { name: 'webgpu', available: false, detail: 'no WebGPU adapter (TANDEM_HIDE_WEBGPU=1)' }
   let dawn: { create(flags: string[]): unknown; globals: Record<string, unknown> }
   try {
     dawn = (await import('webgpu' as string)) as typeof dawn
@@ -98,6 +102,8 @@ async function probeNodeWebgpu(): Promise<BackendStatus> {
       [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') ||
       'WebGPU adapter'
     await import('@tensorflow/tfjs-backend-webgpu')
+    // Our device request (every adapter limit) and error capture instead of tfjs' own.
+    registerWebgpuBackend(gpu as Parameters<typeof registerWebgpuBackend>[0])
     return { name: 'webgpu', available: true, detail: 'adapter found', device }
   } catch (err) {
     return { name: 'webgpu', available: false, detail: `WebGPU init failed: ${describeError(err)}` }

@@ -3,8 +3,8 @@
  * Chromium's WebGPU, as in the Electron app's hidden training window. Runtime-neutral apart from
  * `navigator.gpu`; no Node APIs.
  */
-import '@tensorflow/tfjs-backend-webgpu'
 import { TandemError } from '../../api/errors.js'
+import { registerWebgpuBackend, settleWebgpu } from '../backends/webgpu-device.js'
 import type { Batch } from '../batch.js'
 import { lossAndGradients, runInnerLoop, type InnerJob, type InnerResult } from '../inner-loop.js'
 import * as tf from '../tf.js'
@@ -15,19 +15,21 @@ export interface BrowserGpuInfo {
   device?: string
 }
 
-interface GpuAdapterLike {
-  info?: { vendor?: string; architecture?: string; device?: string; description?: string }
-}
+type GpuLike = Parameters<typeof registerWebgpuBackend>[0]
+
+const navigatorGpu = (): GpuLike | undefined =>
+  (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu
 
 export async function probeBrowserWebgpu(): Promise<BrowserGpuInfo> {
-  const gpu = (
-    globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } } }
-  ).navigator?.gpu
+  const gpu = navigatorGpu()
   if (!gpu)
     return { available: false, detail: 'this browser exposes no WebGPU (navigator.gpu is missing)' }
   const adapter = await gpu.requestAdapter()
   if (!adapter) return { available: false, detail: 'no WebGPU adapter' }
-  const info = adapter.info ?? {}
+  const info = (adapter.info ?? {}) as Record<string, string | undefined>
+  // tfjs' webgpu kernels, and its backend on our device request (every adapter limit, errors captured).
+  await import('@tensorflow/tfjs-backend-webgpu')
+  registerWebgpuBackend(gpu)
   const device =
     [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') ||
     'WebGPU adapter'
@@ -46,6 +48,7 @@ export async function runOnWebgpu(
     throw new TandemError('ENGINE_BACKEND_UNAVAILABLE', 'webgpu: backend failed to initialise')
   await tf.ready()
   const result = await runInnerLoop(job, {
+    settle: settleWebgpu,
     nextBatch: async (step) => {
       const batch = batches[step]
       if (!batch) throw new TandemError('NOT_FOUND', `no batch for step ${step}`)
@@ -61,7 +64,10 @@ export async function gradientsOnWebgpu(
   weights: Float32Array,
   batch: Batch,
 ): Promise<{ loss: number; grads: Float32Array }> {
-  if (!(await tf.setBackend('webgpu')))
+  const probe = await probeBrowserWebgpu()
+  if (!probe.available || !(await tf.setBackend('webgpu')))
     throw new TandemError('ENGINE_BACKEND_UNAVAILABLE', 'webgpu: backend failed to initialise')
-  return lossAndGradients(spec, weights, batch)
+  const result = await lossAndGradients(spec, weights, batch)
+  await settleWebgpu()
+  return result
 }

@@ -149,6 +149,12 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scala
   return tf.neg(tf.mean(picked)) as tf.Scalar
 }
 
+/** Softmax cross-entropy of each row of logits: [rows]. */
+export function rowCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  const logProbs = tf.logSoftmax(logits)
+  return tf.neg(tf.sum(tf.mul(logProbs, tf.oneHot(labels, logits.shape[1])), -1)) as tf.Tensor1D
+}
+
 /** A batch as tensors: classifier features and labels, or LM inputs and next-token targets. */
 export interface BatchTensors {
   x: tf.Tensor
@@ -180,26 +186,37 @@ export function batchTensors(spec: ModelSpec, batch: Batch): BatchTensors {
  */
 export function lossFunction(spec: ModelSpec): {
   loss(params: readonly tf.Tensor[], batch: BatchTensors): tf.Scalar
+  /**
+   * The loss of each record of the batch: [records]. For a transformer a record is one window, its
+   * loss the mean over its positions (the windows, not the tokens, are the independent samples).
+   */
+  recordLosses(params: readonly tf.Tensor[], batch: BatchTensors): tf.Tensor1D
   dispose(): void
 } {
   const mask = spec.type === 'transformer' ? causalMask(spec.context) : undefined
+  const logits = (params: readonly tf.Tensor[], x: tf.Tensor): tf.Tensor2D => {
+    const p = new Cursor(params)
+    switch (spec.type) {
+      case 'mlp':
+        return mlpLogits(spec, p, x as tf.Tensor2D)
+      case 'cnn':
+        return cnnLogits(spec, p, x as tf.Tensor4D)
+      case 'transformer': {
+        const t = x.shape[1] as number
+        const m =
+          t === spec.context ? (mask as tf.Tensor2D) : tf.slice(mask as tf.Tensor2D, [0, 0], [t, t])
+        return transformerLogits(spec, p, x as tf.Tensor2D, m)
+      }
+    }
+  }
   return {
     loss(params, { x, y }) {
-      const p = new Cursor(params)
-      switch (spec.type) {
-        case 'mlp':
-          return crossEntropy(mlpLogits(spec, p, x as tf.Tensor2D), y)
-        case 'cnn':
-          return crossEntropy(cnnLogits(spec, p, x as tf.Tensor4D), y)
-        case 'transformer': {
-          const t = x.shape[1] as number
-          const m =
-            t === spec.context
-              ? (mask as tf.Tensor2D)
-              : tf.slice(mask as tf.Tensor2D, [0, 0], [t, t])
-          return crossEntropy(transformerLogits(spec, p, x as tf.Tensor2D, m), y)
-        }
-      }
+      return crossEntropy(logits(params, x), y)
+    },
+    recordLosses(params, { x, y }) {
+      const rows = rowCrossEntropy(logits(params, x), y)
+      if (spec.type !== 'transformer') return rows
+      return tf.mean(tf.reshape(rows, [x.shape[0] as number, -1]), 1) as tf.Tensor1D
     },
     dispose() {
       mask?.dispose()

@@ -68,6 +68,33 @@ export class AdamW {
   }
 }
 
+/** An inner optimizer: AdamW op by op (any backend) or fused (webgpu-adamw.ts). */
+export interface InnerOptimizer {
+  step(grads: readonly tf.Tensor[], lr: number): tf.Scalar
+  dispose(): void
+}
+
+export type OptimizerFactory = (
+  params: readonly tf.Variable[],
+  decay: readonly boolean[],
+  cfg: AdamWConfig,
+) => InnerOptimizer
+
+/**
+ * Backend-specific fused optimizers register here (kept out of this file: each needs its backend's
+ * program API); the op-by-op AdamW serves every other backend.
+ */
+export const fusedOptimizers = new Map<string, OptimizerFactory>()
+
+export function createAdamW(
+  params: readonly tf.Variable[],
+  decay: readonly boolean[],
+  cfg: AdamWConfig,
+): InnerOptimizer {
+  const fused = fusedOptimizers.get(tf.getBackend())
+  return fused ? fused(params, decay, cfg) : new AdamW(params, decay, cfg)
+}
+
 export function globalNorm(tensors: readonly tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => tf.sqrt(tf.addN(tensors.map((g) => tf.sum(tf.square(g))))) as tf.Scalar)
 }

@@ -5,6 +5,12 @@
 import { parentPort } from 'node:worker_threads'
 import { isTandemError, TandemError } from '../../api/errors.js'
 import { selectBackend, type BackendName } from '../backends/probe.js'
+import {
+  settleWebgpu,
+  webgpuFaults,
+  webgpuHealth,
+  webgpuLimits,
+} from '../backends/webgpu-device.js'
 import type { Batch } from '../batch.js'
 import { decayMask, runInnerLoop, type StepInfo } from '../inner-loop.js'
 import { HostAdamW } from '../optim/host-adamw.js'
@@ -47,10 +53,16 @@ let backend: BackendName | undefined
 
 function fail(err: unknown): void {
   const code = isTandemError(err) ? err.code : BACKEND_FAULT
+  let message = (err instanceof Error ? err.message || err.name : String(err)) || 'unknown error'
+  // An op on a lost WebGPU device fails with whatever the API says (often an empty OperationError):
+  // say what happened.
+  const lost = backend === 'webgpu' ? webgpuHealth()?.lost : null
+  if (lost && !message.includes('device was lost'))
+    message = `the GPU device was lost (${lost}): ${message}`
   send({
     type: 'error',
     code,
-    message: err instanceof Error ? err.message : String(err),
+    message,
     ...(backend ? { backend } : {}),
   })
 }
@@ -59,7 +71,8 @@ async function select(msg: Extract<ToWorker, { type: 'select' }>): Promise<void>
   try {
     const selection = await selectBackend(msg.backend, msg.exclude)
     backend = selection.chosen
-    send({ type: 'ready', selection })
+    const gpuLimits = webgpuLimits()
+    send({ type: 'ready', selection, ...(gpuLimits ? { gpuLimits } : {}) })
   } catch (err) {
     fail(err)
   }
@@ -77,9 +90,13 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
     const result = await runInnerLoop(msg.job, {
       nextBatch: (step) => batchFor(step, msg.job.steps - 1),
       ...(hostOptimizer ? { hostOptimizer } : {}),
+      settle: settleWebgpu,
       onStep: (info) => {
-        if (msg.fault && msg.fault.backend === backend && msg.fault.step === info.step) {
-          throw new Error(`injected ${backend} failure at step ${info.step}`)
+        const fault = msg.fault
+        if (fault && fault.backend === backend && fault.step === info.step) {
+          if (fault.kind === 'device-lost') webgpuFaults.loseDevice()
+          else if (fault.kind === 'gpu-error') webgpuFaults.validationError()
+          else throw new Error(`injected ${backend} failure at step ${info.step}`)
         }
         send({ type: 'step', info })
         throttle(control, info)

@@ -113,6 +113,7 @@ function innerJob(manifest: Manifest, round: number, weights: InnerJob['weights'
       clipNorm: recipe.inner.clipNorm,
     },
     stepOffset: round * recipe.innerSteps,
+    ...(recipe.inner.rewarmupSteps ? { rewarmupSteps: recipe.inner.rewarmupSteps } : {}),
   }
 }
 

@@ -2,6 +2,7 @@
 import { useId, useState } from 'react'
 import { Methods, type ProjectSummary } from '../../../core/api/contract'
 import { ErrorNote, Pending } from '../components/ErrorNote'
+import { JoinLinkDialog, useJoinLink } from '../components/JoinLinkDialog'
 import { Facts } from '../components/Facts'
 import { Card, Page } from '../components/Page'
 import { GovernanceCard } from '../components/Governance'
@@ -19,9 +20,11 @@ export function ProjectsPage() {
   const joined = list.filter((p) => p.joined)
   const discovered = list.filter((p) => !p.joined)
   const selected = list.find((p) => p.key === chosen) ?? joined[0] ?? discovered[0] ?? null
+  const link = useJoinLink()
 
   return (
     <Page id="projects" title="Projects">
+      {link ? <JoinLinkDialog key={link} projectKey={link} /> : null}
       <Card id="add" title="Add a project">
         <AddProjectForm onJoined={setChosen} />
       </Card>

@@ -1,51 +1,100 @@
 /**
- * The Electron main process's node host, without Electron: a fake shell (the part of Electron it
- * uses) and the real node loaded from the build in dist/, on a loopback testnet. What the window
+ * The desktop app's node, without Electron: the real node loaded from the build in dist/ by the
+ * node host, served by the utility-process service (node-service.ts) over a port pair, on a
+ * loopback testnet. Main's side of the port is driven here as the supervisor would: contract calls,
+ * the session's reports (battery, a hold, the swarm around sleep) and a clean stop. What the window
  * would show cannot run here (no Electron binary); test/e2e/electron-app.test.ts covers it where
  * the binary exists.
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { ApiEvent, NodeStatus, Settings } from '../../../core/api/contract.js'
-import { startNodeHost, type ShellLike } from '../../../electron/main/node-host.js'
-import { defer, tempDir } from '../../support/data.js'
+import type { NodeStatus, Settings } from '../../../core/api/contract.js'
+import type { FromNode, ToNode } from '../../../electron/main/node-messages.js'
+import { serveNode } from '../../../electron/main/node-service.js'
+import { fakeChannel } from '../../support/fake-electron.js'
+import { tempDir } from '../../support/data.js'
 import { loopbackTestnet } from '../../support/swarm.js'
 import { waitUntil } from '../../support/wait.js'
 
-describe('Electron node host', () => {
-  it('runs the node from dist/, serves the API, and applies idle, battery and login-item state', async (t) => {
+/** waitUntil for a condition that must ask the node (async). */
+async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+describe('Electron node service', () => {
+  it('runs the node from dist/, answers the contract, applies the session and stops cleanly', async (t) => {
     const testnet = await loopbackTestnet(t)
     const home = await tempDir(t)
-    let onBattery = false
-    let power: (() => void) | null = null
-    const logins: boolean[] = []
-    const shell: ShellLike = {
-      appPath: process.cwd(),
-      userData: home,
-      bootstrap: testnet.bootstrap,
-      systemIdleSeconds: () => 5,
-      onBattery: () => onBattery,
-      onPowerChange: (l) => (power = l),
-      setOpenAtLogin: (open) => logins.push(open),
+    const { port1: main, port2: node } = fakeChannel()
+    const got: FromNode[] = []
+    main.on('message', ({ data }: { data: FromNode }) => void got.push(data))
+    let exitCode: number | null = null
+    void serveNode({
+      port: node,
+      options: { appPath: process.cwd(), userData: home, bootstrap: testnet.bootstrap },
+      exit: (code) => (exitCode = code),
+    })
+    await waitUntil(() => got.some((m) => m.type === 'ready'), 'the node to be ready', 60_000)
+    let id = 0
+    const call = async (method: string, params: object = {}) => {
+      const mine = ++id
+      main.postMessage({
+        type: 'request',
+        id: mine,
+        payload: { id: mine, method, params },
+      } satisfies ToNode)
+      let reply: FromNode | undefined
+      await waitUntil(
+        () => (reply = got.find((m) => m.type === 'reply' && m.id === mine)) !== undefined,
+        `the answer to ${method}`,
+      )
+      const outcome = (reply as Extract<FromNode, { type: 'reply' }>).outcome
+      assert.ok(outcome.ok, `${method}: ${JSON.stringify(outcome)}`)
+      return outcome.value
     }
-    const events: ApiEvent[] = []
-    const host = await startNodeHost(shell, (e) => events.push(e))
-    defer(t, () => host.close())
-
-    const status = (await host.handlers['node.status']!({})) as NodeStatus
+    const status = (await call('node.status')) as NodeStatus
     assert.match(status.key, /^[0-9a-f]{64}$/)
-    assert.deepEqual(logins, [false], 'login item applied from the default setting')
 
-    onBattery = true
-    power!()
-    const paused = (await host.handlers['node.status']!({})) as NodeStatus
-    assert.equal(paused.activity, 'waiting')
-    assert.match(paused.reason, /battery/)
+    main.postMessage({ type: 'environment', env: { onBattery: true } } satisfies ToNode)
+    await until(
+      async () => ((await call('node.status')) as NodeStatus).reason === 'on battery power',
+      'battery to reach the run policy',
+    )
+    main.postMessage({
+      type: 'environment',
+      env: { hold: 'the computer is going to sleep' },
+    } satisfies ToNode)
+    main.postMessage({ type: 'network', action: 'suspend' } satisfies ToNode)
+    await until(async () => {
+      const s = (await call('node.status')) as NodeStatus
+      return s.activity === 'waiting' && s.reason === 'the computer is going to sleep'
+    }, 'the sleep hold to reach the run policy')
+    main.postMessage({
+      type: 'environment',
+      env: { hold: null, onBattery: false },
+    } satisfies ToNode)
+    main.postMessage({ type: 'network', action: 'resume' } satisfies ToNode)
+    await until(
+      async () => ((await call('node.status')) as NodeStatus).activity !== 'waiting',
+      'the hold to be released',
+    )
 
-    const settings = (await host.handlers['settings.set']!({ startAtLogin: true })) as Settings
+    const settings = (await call('settings.set', { startAtLogin: true })) as Settings
     assert.equal(settings.startAtLogin, true)
-    await waitUntil(() => logins.at(-1) === true, 'the login item to follow the setting')
-    assert.ok(events.some((e) => e.event === 'settings'))
-    await host.close()
+    await waitUntil(
+      () =>
+        got.some((m) => m.type === 'event' && (m.event as { event: string }).event === 'settings'),
+      'the settings event main applies the login item from',
+    )
+
+    main.postMessage({ type: 'stop' } satisfies ToNode)
+    await waitUntil(() => exitCode !== null, 'the node to stop', 30_000)
+    assert.equal(exitCode, 0)
+    assert.ok(got.some((m) => m.type === 'stopped'))
   })
 })

@@ -132,7 +132,11 @@ describe('training engine (worker threads)', () => {
   })
 
   it('falls back to the next backend when one fails mid-run, and finishes the work', async () => {
-    const engine = new TrainingEngine({ backend: 'auto' })
+    // The candidates are pinned (wasm, then cpu) whatever GPU this machine has.
+    const engine = new TrainingEngine({
+      backend: 'auto',
+      exclude: ['tfjs-node-gpu', 'webgpu', 'tfjs-node'],
+    })
     const fallbacks: unknown[] = []
     engine.on('fallback', (f) => fallbacks.push(f))
     const spec = tinyMlp()

@@ -24,7 +24,8 @@ import { roundValidationBatch } from '../../../core/host/validation.js'
 import { verifyLedger, type VerifyReport } from '../../../core/host/verify.js'
 import { checkpointBlocks, encodeReceipt, outerStateBlocks } from '../../../core/ledger/entries.js'
 import { createProject, LedgerWriter, type HostKeyPair } from '../../../core/ledger/ledger.js'
-import { parseProjectSpec } from '../../../core/ledger/manifest.js'
+import { createManifest, parseProjectSpec } from '../../../core/ledger/manifest.js'
+import { initialWeights } from '../../../core/engine/model/init.js'
 import { openUpdateCore, publishUpdate } from '../../../core/ledger/updates.js'
 import {
   defer,
@@ -96,7 +97,7 @@ async function openDataStore(t: TestContext): Promise<DatasetStore> {
  * updates; a fifth sends its update sign-flipped ×10, a sixth repeats an honest update (duplicate)
  * and a seventh arrives late. `close` writes the round (honestly by default).
  */
-async function honestProject(t: TestContext): Promise<Project> {
+async function honestProject(t: TestContext, legacy = false): Promise<Project> {
   const dataStore = await openDataStore(t)
   const hostStore = await plainCorestore(t)
   const files = await writeTask(await tempDir(t))
@@ -107,7 +108,9 @@ async function honestProject(t: TestContext): Promise<Project> {
     validation: 0.25,
   })
   const host = crypto.keyPair() as HostKeyPair
-  const key = await createProject(hostStore, tinyProjectSpec(datasetKey), host, 1000)
+  const key = legacy
+    ? await createLegacyProject(hostStore, tinyProjectSpec(datasetKey), host)
+    : await createProject(hostStore, tinyProjectSpec(datasetKey), host, 1000)
   const contributors: Contributor[] = []
   for (let i = 0; i < HONEST + 3; i++) {
     const store = await plainCorestore(t)
@@ -118,6 +121,29 @@ async function honestProject(t: TestContext): Promise<Project> {
   const project: Project = { dataStore, hostStore, host, key, datasetKey, contributors, rounds: [] }
   await runRounds(project, hostStore, honestClose, true)
   return project
+}
+
+/**
+ * A ledger as hosts wrote them before manifests named a scoring rule: the manifest block without
+ * `aggregation.scoring` (createProject now fills it in), then checkpoint 0.
+ */
+async function createLegacyProject(
+  store: Corestore,
+  spec: ReturnType<typeof tinyProjectSpec>,
+  host: HostKeyPair,
+): Promise<string> {
+  const manifest = createManifest(spec, hex(host.publicKey), 1000)
+  delete (manifest.aggregation as { scoring?: string }).scoring
+  const core = store.get({ keyPair: host })
+  await core.ready()
+  const file = encodeCheckpoint(manifest.model, 0, initialWeights(manifest.model, manifest.seed))
+  await core.append([
+    Buffer.from(JSON.stringify(manifest), 'utf8'),
+    ...checkpointBlocks(0, file, decodeCheckpoint(file).contentHash),
+  ])
+  const key = hex(core.key!)
+  await core.close()
+  return key
 }
 
 async function runRounds(p: Project, store: Corestore, close: Close, publish: boolean) {
@@ -234,6 +260,23 @@ describe('verifyLedger', () => {
     await selectBackend('cpu')
   })
 
+  it('replays a ledger written before the scoring field with the v1 rule it was judged by', async (t) => {
+    const project = await honestProject(t, true)
+    const writer = await LedgerWriter.open(project.hostStore, project.host)
+    defer(t, () => writer.close())
+    assert.equal(writer.manifest.aggregation.scoring, undefined, 'a legacy manifest')
+    const receipts = writer.state.rounds.flatMap((r) => (r.receipt ? [r.receipt] : []))
+    const scores = receipts.flatMap((r) =>
+      r.contributions.flatMap((c) => (c.score ? [c.score] : [])),
+    )
+    assert.ok(scores.length > 0 && scores.every((s) => s.lossSE === undefined), 'v1 scores')
+    // A v2 replay would add lossSE to every score (and may judge differently): the report shows
+    // the replay used the rule the manifest names.
+    const report = await verify(t, project, project.hostStore)
+    for (const r of report.rounds) assert.deepEqual(r.problems, [], `round ${r.round}`)
+    assert.ok(report.ok && report.rounds.length === ROUNDS)
+  })
+
   it('replays a clean ledger round by round and finds nothing', async (t) => {
     const project = await honestProject(t)
     const report = await verify(t, project, project.hostStore)
@@ -242,9 +285,10 @@ describe('verifyLedger', () => {
     for (const r of report.rounds) assert.deepEqual(r.problems, [], `round ${r.round}`)
     assert.ok(report.ok && report.rounds.every((r) => r.replayed))
 
-    // The rounds really exercised the verdicts and credits.
+    // The rounds really exercised the verdicts and credits, under the current scoring rule.
     const writer = await LedgerWriter.open(project.hostStore, project.host)
     defer(t, () => writer.close())
+    assert.equal(writer.manifest.aggregation.scoring, 'v2')
     const receipts = writer.state.rounds.flatMap((r) => (r.receipt ? [r.receipt] : []))
     const reasons = new Set(receipts.flatMap((r) => r.contributions.map((c) => c.reason)))
     assert.ok(reasons.has(undefined) && reasons.has('duplicate') && reasons.has('late'))

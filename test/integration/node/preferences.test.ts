@@ -166,6 +166,22 @@ describe('contributor node preferences', () => {
       assert.ok(next.step > p.step)
     })
 
+    await t.test(
+      'a hold from the desktop shell pauses with its reason; release resumes',
+      async () => {
+        const p = await round0(0, 'round 0 to train')
+        stillRound0()
+        const hold = () => node.setEnvironment({ hold: 'the screen is locked' })
+        await measurePause(node, steps, hold, 'screen locked')
+        const status = node.status()
+        assert.equal(status.activity, 'waiting')
+        assert.equal(status.reason, 'the screen is locked')
+        node.setEnvironment({ hold: null })
+        const next = await round0(p.step + 1, 'round 0 to continue after the hold')
+        assert.ok(next.step > p.step)
+      },
+    )
+
     await t.test('a 50% duty cycle halves compute per wall time', async () => {
       await round0(0, 'round 0 to train')
       stillRound0()

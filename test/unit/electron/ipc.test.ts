@@ -7,9 +7,10 @@ import { describe, it } from 'node:test'
 import { API_CHANNEL, EVENT_CHANNEL } from '../../../core/api/bridge.js'
 import type { Handlers } from '../../../core/api/dispatch.js'
 import {
+  answerWith,
   pushEvent,
   registerApi,
-  rendererUrlCheck,
+  uiUrlCheck,
   type IpcMainLike,
   type WebContentsLike,
 } from '../../../electron/main/ipc.js'
@@ -42,20 +43,28 @@ const handlers: Partial<Handlers> = {
     node: 'v20',
   }),
 }
-const rendererFile = 'file:///opt/Tandem/resources/app.asar/out/renderer/index.html'
+const rendererFile = 'app://tandem/index.html'
 
 describe('electron IPC', () => {
   it('answers contract calls from the Tandem page', async () => {
     const { ipc, invoke } = fakeIpcMain()
-    registerApi(ipc, handlers, rendererUrlCheck(rendererFile))
+    registerApi(ipc, answerWith(handlers), uiUrlCheck(rendererFile))
     const out = await invoke(`${rendererFile}#/settings`, { id: 1, method: 'app.info', params: {} })
     assert.deepEqual(out, { ok: true, value: handlers['app.info']!({}) })
   })
 
   it('refuses other frames, other files and remote pages', async () => {
     const { ipc, invoke } = fakeIpcMain()
-    registerApi(ipc, handlers, rendererUrlCheck(rendererFile))
-    for (const url of [null, 'https://evil.example/', 'file:///tmp/other.html', 'not a url', '']) {
+    registerApi(ipc, answerWith(handlers), uiUrlCheck(rendererFile))
+    for (const url of [
+      null,
+      'https://evil.example/',
+      'file:///tmp/other.html',
+      'app://evil/index.html',
+      'app://tandem/other.html',
+      'not a url',
+      '',
+    ]) {
       const out = (await invoke(url, { id: 1, method: 'app.info' })) as {
         ok: boolean
         code?: string
@@ -64,23 +73,25 @@ describe('electron IPC', () => {
     }
   })
 
-  it('trusts only the dev server origin in development', () => {
-    const check = rendererUrlCheck(rendererFile, 'http://localhost:5173/')
+  it('trusts only the dev server page in development: scheme, host, port and path', () => {
+    const check = uiUrlCheck('http://localhost:5173/')
     assert.equal(check('http://localhost:5173/#/x'), true)
     assert.equal(check('http://localhost:5174/'), false)
+    assert.equal(check('http://127.0.0.1:5173/'), false)
+    assert.equal(check('http://localhost:5173/other'), false)
     assert.equal(check(rendererFile), false)
   })
 
   it('validates payloads from the trusted page', async () => {
     const { ipc, invoke } = fakeIpcMain()
-    registerApi(ipc, handlers, rendererUrlCheck(rendererFile))
+    registerApi(ipc, answerWith(handlers), uiUrlCheck(rendererFile))
     const out = (await invoke(rendererFile, { id: 'x', method: 'app.info' })) as { code?: string }
     assert.equal(out.code, 'BAD_REQUEST')
   })
 
   it('unregisters its handler', () => {
     const { ipc, listeners } = fakeIpcMain()
-    const dispose = registerApi(ipc, handlers, rendererUrlCheck(rendererFile))
+    const dispose = registerApi(ipc, answerWith(handlers), uiUrlCheck(rendererFile))
     dispose()
     assert.equal(listeners.size, 0)
   })
@@ -99,7 +110,7 @@ function fakeWebContents(url: string, destroyed = false) {
 
 describe('electron event push', () => {
   const log = { event: 'log', data: { t: 1, level: 'warn', subsystem: 'net', msg: 'slow peer' } }
-  const trusted = rendererUrlCheck(rendererFile)
+  const trusted = uiUrlCheck(rendererFile)
 
   it('sends contract-checked events to every live Tandem window on the event channel', () => {
     const a = fakeWebContents(`${rendererFile}#/`)

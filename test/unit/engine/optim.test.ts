@@ -5,6 +5,7 @@ import { AdamW } from '../../../core/engine/optim/adamw.js'
 import { HostAdamW } from '../../../core/engine/optim/host-adamw.js'
 import { nesterovOuterStep } from '../../../core/engine/optim/nesterov.js'
 import { learningRate } from '../../../core/engine/optim/schedule.js'
+import { stepLearningRate } from '../../../core/engine/inner-loop.js'
 import * as tf from '../../../core/engine/tf.js'
 
 const close = (actual: ArrayLike<number>, expected: number[], tol = 1e-5) => {
@@ -132,5 +133,21 @@ describe('learning-rate schedule', () => {
       [0.25, 1, 1, 0.55, 0.1, 0.1],
       1e-12,
     )
+  })
+
+  it('re-warms every round over rewarmupSteps local steps; absent or 0: the schedule alone', () => {
+    const schedule = { peakLr: 1, warmupSteps: 4, totalSteps: 14, minLrRatio: 0.1 }
+    const job = { schedule, stepOffset: 9, rewarmupSteps: 3 }
+    close(
+      [0, 1, 2, 3].map((s) => stepLearningRate(job, s)),
+      [0, 1, 2, 3].map((s) => learningRate(schedule, 9 + s) * Math.min(1, (s + 1) / 3)),
+      1e-12,
+    )
+    for (const rewarmupSteps of [undefined, 0])
+      close(
+        [0, 1, 2].map((s) => stepLearningRate({ schedule, stepOffset: 9, rewarmupSteps }, s)),
+        [0, 1, 2].map((s) => learningRate(schedule, 9 + s)),
+        1e-12,
+      )
   })
 })

@@ -8,7 +8,7 @@ import { runInnerLoop } from '../../../core/engine/inner-loop.js'
 import { initialWeights } from '../../../core/engine/model/init.js'
 import type { JournalOffer } from '../../../core/host/journal.js'
 import { computeRound, parameterCount, type RoundCandidate } from '../../../core/host/round.js'
-import { l2, lossChange, median } from '../../../core/host/scoring.js'
+import { baseline, l2, lossChange, median } from '../../../core/host/scoring.js'
 import {
   collectingVerdict,
   missingBytes,
@@ -20,12 +20,19 @@ import {
   noEarlier,
   noteOffer,
   offerVerdict,
+  rulesFor,
   VERDICT_RULES,
   type VerdictRule,
 } from '../../../core/host/verdicts.js'
 import { replayCandidate, replayNeedsBytes } from '../../../core/host/verify.js'
 import { REJECTION_REASONS } from '../../../core/ledger/entries.js'
-import { createManifest, parseProjectSpec, roundSamples } from '../../../core/ledger/manifest.js'
+import {
+  createManifest,
+  parseProjectSpec,
+  roundSamples,
+  ScoringVersion,
+  type Manifest,
+} from '../../../core/ledger/manifest.js'
 import { innerJob, syntheticBatch, syntheticData } from '../../support/engine-fixtures.js'
 import { tinyProjectInput } from '../../support/project-fixtures.js'
 
@@ -33,7 +40,15 @@ const hex = (c: string) => c.repeat(64)
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 const f32 = (x: Float32Array) => encode({ method: 'f32', n: x.length, values: x })
 
-const manifest = createManifest(parseProjectSpec(tinyProjectInput({ seed: 3 })), hex('a'), 1000)
+const manifestFor = (scoring: ScoringVersion): Manifest =>
+  createManifest(
+    parseProjectSpec(
+      tinyProjectInput({ seed: 3, aggregation: { rule: 'centered-clip', scoring } }),
+    ),
+    hex('a'),
+    1000,
+  )
+const manifest = manifestFor('v1')
 const spec = manifest.model
 const n = parameterCount(manifest)
 const weights = initialWeights(spec, 3)
@@ -70,7 +85,7 @@ const decodeDelta = (bytes: Uint8Array): Float32Array | null => {
  * Walks the table for the last offer of a case, as the rules define it: every rule that applies,
  * in table order (each stage evaluated where its inputs exist).
  */
-async function applying(c: Case): Promise<string[]> {
+async function applying(c: Case, version: ScoringVersion): Promise<string[]> {
   const round = { deadline: DEADLINE, seenBefore: new Set((c.seenBefore ?? []).map(sha)) }
   const facts = c.offers.map((o) => ({
     contributor: o.contributor,
@@ -93,7 +108,7 @@ async function applying(c: Case): Promise<string[]> {
     if (v === null && d && !bytesRules.some((r) => r.applies(d, n))) norms.push(l2(d))
   })
   const out: string[] = []
-  for (const rule of VERDICT_RULES) {
+  for (const rule of rulesFor(version)) {
     const r = rule as VerdictRule
     let hit = false
     if (r.stage === 'offer') hit = r.applies(last, earlier, round)
@@ -101,7 +116,15 @@ async function applying(c: Case): Promise<string[]> {
     else if (delta && delta.length === n && r.stage === 'round')
       hit = r.applies(l2(delta), median(norms), 10)
     else if (delta && delta.length === n && r.stage === 'score')
-      hit = r.applies(await lossChange(spec, weights, delta, validation))
+      hit = r.applies(
+        await lossChange(
+          spec,
+          weights,
+          delta,
+          validation,
+          await baseline(spec, weights, validation, version),
+        ),
+      )
     if (hit) out.push(r.id)
   }
   return out
@@ -112,7 +135,7 @@ async function applying(c: Case): Promise<string[]> {
  * settle (settlePass, bytes present), computeRound on what settle kept, and verify's replay of the
  * receipt (bytes only where verify fetches them). Returns the last offer's verdict in each.
  */
-async function fourWays(c: Case) {
+async function fourWays(c: Case, m: Manifest) {
   const round = { deadline: DEADLINE, seenBefore: new Set((c.seenBefore ?? []).map(sha)) }
   const entries: OfferState[] = []
   const bytesOf = new Map<string, Uint8Array>()
@@ -126,7 +149,7 @@ async function fourWays(c: Case) {
       length: 2,
       byteLength: o.bytes.byteLength,
       hash: sha(o.bytes),
-      samples: roundSamples(manifest),
+      samples: roundSamples(m),
       receivedAt: o.receivedAt ?? 50,
       signatureValid: o.signatureValid ?? true,
     }
@@ -151,7 +174,7 @@ async function fourWays(c: Case) {
     signatureValid: e.signatureValid,
   }))
   const input = {
-    manifest,
+    manifest: m,
     round: 0,
     weights,
     momentum: null,
@@ -281,10 +304,20 @@ describe('verdict rules (verdicts.ts)', () => {
       {
         rule: 'norm-outlier',
         offers: [...base, { contributor: D, bytes: f32(honest[0]!.map((x) => x * -40)) }],
-        later: ['harmful'],
+        later: ['harmful-beyond-noise'],
+      },
+      {
+        rule: 'norm-too-small',
+        offers: [...base, { contributor: D, bytes: f32(honest[1]!.map((x) => x * 0.05)) }],
+        later: [],
       },
       {
         rule: 'harmful',
+        offers: [...base, { contributor: D, bytes: f32(honest[1]!.map((x) => x * -6)) }],
+        later: [],
+      },
+      {
+        rule: 'harmful-beyond-noise',
         offers: [...base, { contributor: D, bytes: f32(honest[1]!.map((x) => x * -6)) }],
         later: [],
       },
@@ -298,17 +331,26 @@ describe('verdict rules (verdicts.ts)', () => {
     )
   })
 
+  it('keeps offer and bytes rules the same in every scoring version', () => {
+    const early = (v: ScoringVersion) =>
+      rulesFor(v)
+        .filter((r) => r.stage === 'offer' || r.stage === 'bytes')
+        .map((r) => r.id)
+    for (const v of ScoringVersion.options) assert.deepEqual(early(v), early('v1'))
+  })
+
   for (const [i, rule] of VERDICT_RULES.entries()) {
-    it(`rule ${i + 1}, ${rule.id} (${rule.reason}): first to apply, same verdict in intake, settle, computeRound and verify`, async () => {
+    const version = rule.scoring?.at(-1) ?? ScoringVersion.options.at(-1)!
+    it(`rule ${i + 1}, ${rule.id} (${rule.reason}, scoring ${version}): first to apply, same verdict in intake, settle, computeRound and verify`, async () => {
       const c = cases()[i]!
-      const hits = await applying(c)
+      const hits = await applying(c, version)
       assert.equal(hits[0], rule.id, `rules that apply: ${hits.join(', ')}`)
       for (const later of c.later)
         assert.ok(
           hits.includes(later),
           `${later} applies too (${hits.join(', ')}), yet ${rule.id} decides`,
         )
-      const got = await fourWays(c)
+      const got = await fourWays(c, manifestFor(version))
       // The offer stage is decided at intake, without bytes; later stages by the bytes.
       assert.equal(got.intake, rule.stage === 'offer' ? rule.reason : null)
       assert.equal(got.settle, got.intake)

@@ -5,6 +5,9 @@ import {
   parseManifest,
   parseProjectSpec,
   parseProjectSpecJson,
+  REWARMUP_DEFAULT,
+  SCORING_DEFAULT,
+  scoringVersion,
 } from '../../../core/ledger/manifest.js'
 import { charterSummary, DEFAULT_POLICY, termsHash } from '../../../core/ledger/charter.js'
 import { tinyProjectInput } from '../../support/project-fixtures.js'
@@ -58,6 +61,33 @@ describe('project spec and manifest', () => {
   ]
   for (const [name, value, code] of bad)
     it(`rejects ${name} with ${code}`, () => assert.throws(() => parseProjectSpec(value), { code }))
+
+  it('names the scoring rule and re-warmup: new projects the current ones, old manifests none (v1, 0)', () => {
+    const manifest = createManifest(parseProjectSpec(valid), 'cd'.repeat(32), 1000)
+    assert.equal(manifest.aggregation.scoring, SCORING_DEFAULT)
+    assert.equal(scoringVersion(manifest), 'v2')
+    assert.equal(manifest.recipe.inner.rewarmupSteps, Math.min(REWARMUP_DEFAULT, 4))
+    // A manifest written before the fields: they stay absent, and mean the legacy rules.
+    const old = JSON.parse(JSON.stringify(manifest)) as {
+      aggregation: Record<string, unknown>
+      recipe: { inner: Record<string, unknown> }
+    }
+    delete old.aggregation.scoring
+    delete old.recipe.inner.rewarmupSteps
+    const parsed = parseManifest(old)
+    assert.equal(parsed.aggregation.scoring, undefined)
+    assert.equal(scoringVersion(parsed), 'v1')
+    assert.equal(parsed.recipe.inner.rewarmupSteps, undefined)
+    // An explicit choice is kept, and anything else is refused.
+    const v1 = createManifest(
+      parseProjectSpec({ ...valid, aggregation: { rule: 'mean', scoring: 'v1' } }),
+      'cd'.repeat(32),
+    )
+    assert.equal(scoringVersion(v1), 'v1')
+    assert.throws(() => parseProjectSpec({ ...valid, aggregation: { scoring: 'v9' } }), {
+      code: 'PROJECT_INVALID',
+    })
+  })
 
   it('rejects oversize and malformed JSON text', () => {
     assert.throws(

@@ -41,6 +41,20 @@ describe('runDecision', () => {
     assert.deepEqual(d, { run: false, activity: 'paused', reason: 'paused by you' })
   })
 
+  it('a hold from the desktop shell waits with its reason; only the user pause outranks it', () => {
+    const settings = defaultSettings(4)
+    const held = { ...desktop, hold: 'the screen is locked', onBattery: true }
+    assert.deepEqual(runDecision({ settings, now: mon(12), env: held, userPaused: false }), {
+      run: false,
+      activity: 'waiting',
+      reason: 'the screen is locked',
+    })
+    const paused = runDecision({ settings, now: mon(12), env: held, userPaused: true })
+    assert.equal(paused.activity, 'paused')
+    const released = runDecision({ settings, now: mon(12), env: desktop, userPaused: false })
+    assert.equal(released.run, true)
+  })
+
   it('pauses on battery only when asked to, and treats an unknown power source as mains', () => {
     const s = defaultSettings(4)
     const onBattery = { ...desktop, onBattery: true }
@@ -115,6 +129,19 @@ describe('runDecision', () => {
     assert.equal(away.run, true)
     assert.equal(away.reason, 'computer idle for 5 min')
     assert.equal(at({ headless: false }).reason, 'waiting for the idle time report')
+  })
+
+  it('idle-only trains while the screen is locked, whatever the idle timer says', () => {
+    const settings = { ...defaultSettings(4), runWhenIdleOnly: true, idleMinutes: 10 }
+    const env = { ...desktop, idleSec: 5 }
+    assert.equal(runDecision({ settings, now: mon(12), env, userPaused: false }).run, false)
+    const locked = runDecision({
+      settings,
+      now: mon(12),
+      env: { ...env, screenLocked: true },
+      userPaused: false,
+    })
+    assert.deepEqual(locked, { run: true, activity: 'training', reason: 'the screen is locked' })
   })
 
   it('idle-only is ignored headless, and the reason says so', () => {
