@@ -480,6 +480,7 @@ export const Methods = {
       .object({
         project: Hex32,
         round: z.number().int().min(0).optional(),
+        /** Absent: the node's own exports folder (<data dir>/exports), e.g. for the UI. */
         path: z
           .string()
           .min(2)
@@ -487,7 +488,8 @@ export const Methods = {
           .regex(
             /^(\/|[A-Za-z]:[\\/]).*\.safetensors$/i,
             'must be an absolute path ending in .safetensors',
-          ),
+          )
+          .optional(),
         verify: z.boolean().default(true),
       })
       .strict(),

@@ -18,6 +18,7 @@ import {
   type Tally,
 } from '../ledger/governance.js'
 import { readLedger, type LedgerState } from '../ledger/reader.js'
+import { join } from 'node:path'
 import { verifyLedger } from '../host/verify.js'
 import { exportModel } from './model-export.js'
 import type { ContributorNode } from './node.js'
@@ -202,11 +203,14 @@ export function governanceHandlers(node: ContributorNode): GovernanceHandlers {
             await dataset.close()
           }
         }
+        const at = round ?? state.rounds.length - 1
         return await exportModel({
           ledger: core,
           state,
-          ...(round === undefined ? {} : { round }),
-          path,
+          round: at,
+          path:
+            path ??
+            join(node.paths.data, 'exports', `${project.slice(0, 12)}-round${at}.safetensors`),
           me,
           hosting: node.hosting === project,
           verify: report,

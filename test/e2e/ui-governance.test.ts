@@ -7,13 +7,16 @@
  * the licence alone. The rule change fails, the licence change passes and takes effect at the next
  * boundary; the page shows the history with outcomes and that this node is paused over the new
  * terms, and "Accept the new terms" lifts the pause. A flag raised in the page is signed and shown.
- * The "try it" box prompts the model.
+ * The "try it" box prompts the model, and the model is saved as safetensors that load back.
  */
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
+import { readFile } from 'node:fs/promises'
 import { startNode, type RunningNode } from '../../core/cli/commands/node.js'
+import { decodeSafetensors, tensorsToWeights } from '../../core/engine/safetensors.js'
+import { readCheckpoint } from '../../core/ledger/reader.js'
 import { chromiumMissing, launchChromium } from '../support/browser.js'
 import { tempDir } from '../support/data.js'
 import { testContributor } from '../support/host-fixtures.js'
@@ -175,6 +178,21 @@ describe('Governance view against a real node', { skip: chromiumMissing }, () =>
     const out = tryIt.getByTestId('try-it-output')
     await out.waitFor({ timeout: 30_000 })
     assert.match((await out.textContent()) ?? '', /^The harbour/)
+    // Save the model: safetensors in the node's exports folder, loading back with the weights of
+    // the checkpoint the ledger holds.
+    const download = section.getByTestId('model-download')
+    await download.getByRole('button', { name: 'Save the model (safetensors)' }).click()
+    const saved = download.getByTestId('model-saved')
+    await saved.waitFor({ timeout: 120_000 })
+    const text = (await saved.textContent()) ?? ''
+    const path = /saved to (\S+\.safetensors)/.exec(text)?.[1]
+    assert.ok(path && path.startsWith(node.paths.data), text)
+    const round = Number(/Round (\d+)/.exec(text)?.[1])
+    const state = h.ledger.state
+    const ckpt = await readCheckpoint(h.ledger.core, state, round)
+    const file = decodeSafetensors(await readFile(path))
+    assert.deepEqual(tensorsToWeights(state.manifest.model, file.tensors), ckpt.weights)
+    assert.match(await readFile(path.replace(/\.safetensors$/, '.md'), 'utf8'), /CC-BY-4\.0/)
     await screenshot(page, 'ui-governance-done')
     assert.deepEqual(ui.errors, [], 'the page logged errors')
   })

@@ -1,8 +1,10 @@
 /**
  * "Try it": prompt the project's current global model (language models only, `model.sample`).
+ * ModelDownload: the verified checkpoint as safetensors + model card (`model.export`), saved by
+ * the node in its exports folder when the charter allows this node to download it.
  */
 import { useId, useState } from 'react'
-import type { ProjectSummary } from '../../../core/api/contract'
+import type { ModelExport, ProjectSummary } from '../../../core/api/contract'
 import { useAction, useController } from '../state/context'
 import { ErrorNote } from './ErrorNote'
 
@@ -27,6 +29,33 @@ export function TryItBox({ project: p }: { project: ProjectSummary }) {
         <pre data-testid="try-it-output" data-round={answer.round}>
           {answer.text}
         </pre>
+      ) : null}
+    </section>
+  )
+}
+
+export function ModelDownload({ project: p }: { project: ProjectSummary }) {
+  const controller = useController()
+  const [saved, setSaved] = useState<ModelExport | null>(null)
+  const [save, state] = useAction(async () => {
+    setSaved(await controller.call('model.export', { project: p.key }))
+  })
+  return (
+    <section
+      className="model-download"
+      aria-label="Download the model"
+      data-testid="model-download"
+    >
+      <h4>The trained model</h4>
+      <button type="button" disabled={state.pending} onClick={() => void save()}>
+        {state.pending ? 'Verifying and saving…' : 'Save the model (safetensors)'}
+      </button>
+      {state.error ? <ErrorNote error={state.error} /> : null}
+      {saved ? (
+        <p data-testid="model-saved" data-verified={String(saved.verified)}>
+          Round {saved.round} saved to <code>{saved.path}</code> (
+          {saved.verified ? 'verified' : 'not verified'}); model card: <code>{saved.cardPath}</code>
+        </p>
       ) : null}
     </section>
   )
