@@ -1,21 +1,30 @@
 /**
  * Governance from a terminal (docs/governance.md), over the running daemon's local API:
  *
- *   tandem project propose <key> --title <t> --change <json | @file>   the host proposes a change
+ *   tandem project propose <key> --title <t> --change <json | @file> [--state-dir d]
+ *                                         the host proposes a change (written into its ledger, or
+ *                                         queued for a running `tandem project host`)
  *   tandem proposals <key>                charter, open proposals with their diff, history
  *   tandem vote <key> <proposal> yes|no   a signed vote, recorded by the host in the ledger
  *   tandem accept-terms <key>             accept changed terms (a paused contributor resumes)
  *   tandem model export <key> [--round N] [--out file.safetensors] [--no-verify]
  *                                         the verified checkpoint as safetensors + model card
  *
- * Human text by default, `--json` for the contract's values. Refusals are coded errors
+ * The others talk to the running daemon. Human text by default, `--json` for the contract's
+ * values. Refusals are coded errors
  * (PROPOSAL_NOT_FOUND, PROPOSAL_CLOSED, VOTE_INELIGIBLE, VOTE_DUPLICATE, WRONG_STATE, …).
  */
 import type { Command } from 'commander'
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { GovernanceView, ProposalView } from '../../api/contract.js'
-import { TandemError } from '../../api/errors.js'
+import { isTandemError, TandemError } from '../../api/errors.js'
+import { DatasetStore } from '../../data/dataset-store.js'
+import { Change } from '../../ledger/amendments.js'
+import { LedgerWriter } from '../../ledger/ledger.js'
+import { appPaths } from '../../util/app-paths.js'
+import { hostedProject } from './project.js'
+import { queueProposal } from './proposal-inbox.js'
 import type { CliIO } from '../io.js'
 import { callDaemon } from './client-http.js'
 
@@ -54,6 +63,47 @@ async function changeArg(text: string): Promise<Record<string, unknown>> {
       '--change must be a JSON object, e.g. {"kind":"aggregation","rule":"mean"}',
     )
   return value as Record<string, unknown>
+}
+
+/**
+ * Writes a proposal into the ledger of a project this node hosts. While `tandem project host`
+ * runs it holds the store (DATASET_STORE_BUSY): the proposal is queued for it instead
+ * (proposal-inbox.ts). Checked first either way, so a bad change is refused here.
+ */
+async function proposeLocally(
+  project: string,
+  title: string,
+  change: Record<string, unknown>,
+  stateDir: string | undefined,
+): Promise<{ id?: number; round?: number; queued?: string }> {
+  const parsed = Change.safeParse(change)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new TandemError(
+      'BAD_ARGUMENT',
+      `invalid change at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+    )
+  }
+  let store: DatasetStore
+  try {
+    store = await DatasetStore.open(stateDir ? { dataDir: stateDir } : {})
+  } catch (err) {
+    if (!isTandemError(err) || err.code !== 'DATASET_STORE_BUSY') throw err
+    const dataDir = stateDir ?? appPaths().data
+    return { queued: await queueProposal(dataDir, project, title, parsed.data) }
+  }
+  try {
+    const { keyPair } = await hostedProject(store, project, {})
+    const ledger = await LedgerWriter.open(store.corestore, keyPair)
+    try {
+      const id = await ledger.propose(title, parsed.data)
+      return { id, round: ledger.round }
+    } finally {
+      await ledger.close()
+    }
+  } finally {
+    await store.close()
+  }
 }
 
 export function formatProposal(p: ProposalView): string {
@@ -105,21 +155,36 @@ export function registerGovernance(program: Command, io: CliIO): void {
   const project =
     program.commands.find((c) => c.name() === 'project') ??
     program.command('project').description('create and inspect training projects')
-  common(project.command('propose <key>'))
-    .description('propose a change to a project you host; contributors vote on it')
+  project
+    .command('propose <key>')
+    .description('propose a change to a project this node hosts; its contributors vote on it')
     .requiredOption('--title <text>', 'what the change is, in a line')
     .requiredOption(
       '--change <json>',
       'the change as JSON or @file, e.g. {"kind":"aggregation","rule":"mean"}',
     )
-    .action(async (key: string, flags: Flags & { title: string; change: string }) => {
-      const params = {
-        project: projectKey(key),
-        title: flags.title,
-        change: await changeArg(flags.change),
-      }
-      print(flags, await callDaemon('governance.propose', params, target(flags)), formatProposal)
-    })
+    .option('--state-dir <dir>', 'the data directory `tandem project host` uses')
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (
+        key: string,
+        flags: { title: string; change: string; stateDir?: string; json?: boolean },
+      ) => {
+        const out = await proposeLocally(
+          projectKey(key),
+          flags.title,
+          await changeArg(flags.change),
+          flags.stateDir,
+        )
+        io.out(
+          flags.json
+            ? `${JSON.stringify(out)}\n`
+            : out.queued
+              ? `queued for the running host: ${out.queued}\n`
+              : `proposal ${out.id} recorded in round ${out.round}\n`,
+        )
+      },
+    )
 
   common(program.command('proposals <key>'))
     .description("a project's charter, its open proposals with their diff, and their history")
