@@ -16,11 +16,13 @@
  * at (u64 BE) ‖ reason (UTF-8).
  */
 import crypto from 'hypercore-crypto'
+import { z } from 'zod'
 import { TandemError } from '../api/errors.js'
 import type { FlagMessage } from '../wire/messages.js'
 
 export const MAX_PER_PROJECT = 256
-export const MAX_PROJECTS = 256
+/** Bounded so the flags file stays small (≤ 64 × 256 flags of ≤ 1 KiB). */
+export const MAX_PROJECTS = 64
 export const REPLACE_MS = 60 * 60 * 1000
 export const MAX_SKEW_MS = 5 * 60 * 1000
 export const MAX_AGE_MS = 90 * 86_400_000
@@ -33,6 +35,26 @@ export interface Flag {
   reason: string
   signature: string
 }
+
+/** The flags file (<data dir>/flags.json): checked on read, each flag re-checked when loaded. */
+export const FlagsFile = z
+  .object({
+    version: z.literal(1),
+    flags: z
+      .array(
+        z
+          .object({
+            project: z.string().regex(/^[0-9a-f]{64}$/),
+            flagger: z.string().regex(/^[0-9a-f]{64}$/),
+            at: z.number().int().min(0),
+            reason: z.string().min(1).max(500),
+            signature: z.string().regex(/^[0-9a-f]{128}$/),
+          })
+          .strict(),
+      )
+      .max(MAX_PROJECTS * MAX_PER_PROJECT),
+  })
+  .strict()
 
 const NAMESPACE = Buffer.from('tandem/flag/v1\0')
 
@@ -113,6 +135,11 @@ export class FlagBook {
 
   list(project: string): Flag[] {
     return [...(this.byProject.get(project)?.values() ?? [])].sort((a, b) => a.at - b.at)
+  }
+
+  /** Every flag kept, for the flags file. */
+  all(): Flag[] {
+    return [...this.byProject.keys()].flatMap((p) => this.list(p))
   }
 
   /** The flags to pass on first: contributors' (newest first), then the others (newest first). */

@@ -38,7 +38,9 @@ import type { BackendSelection } from '../engine/backends/probe.js'
 import { TrainingEngine, type EngineOptions } from '../engine/engine.js'
 import type { ProjectHost } from '../host/host.js'
 import { FlagGossip } from './flag-gossip.js'
-import { FlagBook } from './flags.js'
+import { join } from 'node:path'
+import { FlagBook, FlagsFile } from './flags.js'
+import { readJsonFile, writeJsonAtomic } from './atomic-file.js'
 import { DEFAULT_CREDIT_POLICY } from '../ledger/credits.js'
 import type { Identity } from '../net/identity.js'
 import type { SwarmNode } from '../net/swarm-node.js'
@@ -170,11 +172,13 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
       book: this.flags,
       keyPair: this.identity,
       now: this.now,
-      onFlag: (f) =>
+      onFlag: (f) => {
         this.push({
           event: 'flag',
           data: { project: f.project, flagger: f.flagger, at: f.at, reason: f.reason },
-        }),
+        })
+        this.saveFlags()
+      },
     })
     this.projects = new ProjectMembership({
       net: this.net,
@@ -208,6 +212,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     for (const note of this.settings.migrationNotes) this.logger.info(note)
     this.logger.info(`node ${this.identity.displayId} starting (${this.opts.shell})`)
     this.settings.on('change', (settings, keys) => this.applySettings(settings, keys))
+    await this.loadFlags()
     this.flagGossip.start()
     this.state.onWriteError = (err) =>
       this.logger.warn(`cannot save node state (will retry): ${(err as Error).message}`)
@@ -317,6 +322,34 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
   // ---------------------------------------------------------------------------------------------
   // Host role
 
+  private flagsTimer: NodeJS.Timeout | null = null
+
+  /** Flags kept across restarts: <data dir>/flags.json, each flag checked again when loaded. */
+  private async loadFlags(): Promise<void> {
+    try {
+      const file = await readJsonFile(join(this.paths.data, 'flags.json'), FlagsFile)
+      for (const f of file?.flags ?? []) this.flags.add(f)
+    } catch (err) {
+      this.logger.warn(`flags file ignored: ${(err as Error).message}`)
+    }
+  }
+
+  /** Writes the flags file a moment after a change (coalesced, atomic). */
+  private saveFlags(): void {
+    if (this.flagsTimer || this.closed) return
+    this.flagsTimer = setTimeout(() => void this.writeFlags(), 1000)
+    this.flagsTimer.unref()
+  }
+
+  private writeFlags(): Promise<void> {
+    if (this.flagsTimer) clearTimeout(this.flagsTimer)
+    this.flagsTimer = null
+    const file = { version: 1 as const, flags: this.flags.all() }
+    return writeJsonAtomic(join(this.paths.data, 'flags.json'), file).catch((err: unknown) =>
+      this.logger.warn(`cannot save flags: ${(err as Error).message}`),
+    )
+  }
+
   /** Flags a project as this node; the flag spreads to the project's peers. */
   flagProject(project: string, reason: string) {
     return this.flagGossip.flag(project, reason)
@@ -407,6 +440,7 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     if (this.closed) return
     this.closed = true
     this.flagGossip.stop()
+    if (this.flagsTimer) await this.writeFlags()
     this.run.close()
     this.turns.close()
     this.logger.info('node stopping')

@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { startNode, type RunningNode } from '../../core/cli/commands/node.js'
 import { decodeSafetensors, tensorsToWeights } from '../../core/engine/safetensors.js'
 import { readCheckpoint } from '../../core/ledger/reader.js'
@@ -67,6 +68,11 @@ describe('Governance view against a real node', { skip: chromiumMissing }, () =>
       true,
     ))
     const node = daemon.node
+    const governanceEvents: string[] = []
+    node.on('event', (e) => {
+      if (e.event === 'governance')
+        governanceEvents.push(`${e.data.proposal}:${e.data.kind}:${e.data.status}`)
+    })
     let released = false
     const x = await testContributor(t, net, h.project, { gate: (r) => r < 1 || released })
     await x.participant.start()
@@ -145,6 +151,15 @@ describe('Governance view against a real node', { skip: chromiumMissing }, () =>
       (await history.locator(`[data-id="${p2}"]`).textContent()) ?? '',
       /failed: never applied/,
     )
+    // The node told its UIs when each proposal opened and when its vote closed.
+    await waitUntil(
+      () =>
+        governanceEvents.includes(`${p1}:closed:passed`) &&
+        governanceEvents.includes(`${p2}:closed:failed`),
+      'governance events',
+    )
+    assert.ok(governanceEvents.includes(`${p1}:opened:open`), governanceEvents.join(' '))
+    assert.ok(governanceEvents.includes(`${p2}:opened:open`), governanceEvents.join(' '))
     // This node did not vote for the new licence: paused until it accepts.
     const paused = gov.getByTestId('terms-paused')
     await paused.waitFor({ timeout: 30_000 })
@@ -170,6 +185,16 @@ describe('Governance view against a real node', { skip: chromiumMissing }, () =>
     await flags.getByTestId('flag').filter({ hasText: 'the licence changed under us' }).waitFor()
     assert.equal(node.flags.list(h.project).length, 1)
     assert.equal(node.flags.list(h.project)[0]!.flagger, me)
+    // Kept across restarts: the flags file, written a moment later.
+    const flagsFile = join(node.paths.data, 'flags.json')
+    await waitUntil(() => existsSync(flagsFile), 'the flags file')
+    const kept = JSON.parse(await readFile(flagsFile, 'utf8')) as {
+      flags: Array<{ reason: string }>
+    }
+    assert.deepEqual(
+      kept.flags.map((f) => f.reason),
+      ['the licence changed under us'],
+    )
 
     // Try it: the model continues a prompt.
     const tryIt = section.getByTestId('try-it')
