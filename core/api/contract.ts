@@ -157,6 +157,38 @@ export type Preflight = z.infer<typeof Preflight>
 // ---------------------------------------------------------------------------------------------
 // Projects, credits, receipts
 
+/**
+ * A project's charter as shown (core/ledger/charter.ts holds the rules; this is the view). Absent
+ * from projects created before charters (manifest version 1): "no charter".
+ */
+export const CharterView = z.object({
+  purpose: z.string(),
+  prohibitedUses: z.array(z.string()),
+  weights: z.object({
+    licence: z.string(),
+    download: z.enum(['everyone', 'contributors', 'nobody']),
+  }),
+  dataSources: z.array(
+    z.object({ name: z.string(), licence: z.string(), url: z.string().optional() }),
+  ),
+  host: z.object({
+    name: z.string(),
+    contact: z.string(),
+    keys: z.array(Hex32).optional(),
+  }),
+  governance: z.object({
+    recentRounds: z.number().int().optional(),
+    weighting: z.enum(['one-per-contributor', 'reputation']),
+    quorum: z.number(),
+    threshold: z.number(),
+    votingPeriod: z.union([
+      z.object({ rounds: z.number().int() }),
+      z.object({ seconds: z.number().int() }),
+    ]),
+  }),
+})
+export type CharterView = z.infer<typeof CharterView>
+
 export const ProjectSummary = z.object({
   key: Hex32,
   name: z.string(),
@@ -188,8 +220,90 @@ export const ProjectSummary = z.object({
   }),
   credits: NonNeg,
   reputation: z.number().min(0).max(1).nullable(),
+  /** The charter in effect now; null: the project has none. Optional for older nodes. */
+  charter: CharterView.nullable().optional(),
 })
 export type ProjectSummary = z.infer<typeof ProjectSummary>
+
+// ---------------------------------------------------------------------------------------------
+// Governance (docs/governance.md)
+
+export const ProposalStatus = z.enum(['open', 'passed', 'failed'])
+
+export const ProposalView = z.object({
+  /** The proposal's id: its ledger block index. */
+  id: z.number().int().min(1),
+  title: z.string(),
+  /** Ledger round when proposed. */
+  round: z.number().int().min(0),
+  proposedAt: Time,
+  /** The change as proposed (core/ledger/amendments.ts Change). */
+  change: z.record(z.string(), z.unknown()),
+  /** What it changes: one line per field, value in effect now → proposed value (JSON text). */
+  diff: z.array(z.object({ field: z.string(), from: z.string(), to: z.string() })),
+  status: ProposalStatus,
+  closesAfterRound: z.number().int().min(0).nullable(),
+  effectiveRound: z.number().int().min(0).nullable(),
+  enactedAt: z.number().int().min(0).nullable(),
+  yes: NonNeg,
+  no: NonNeg,
+  eligibleWeight: NonNeg,
+  eligibleVoters: z.number().int().min(0),
+  quorumMet: z.boolean(),
+  /** Recorded votes that did not count (forged, duplicate, late, ineligible). */
+  rejectedVotes: z.number().int().min(0),
+  /** It changes purpose, licence or data: contributors who do not vote yes are paused. */
+  changesTerms: z.boolean(),
+  /** This node may vote on it (eligible, open, not voted yet). */
+  canVote: z.boolean(),
+  myVote: z.enum(['yes', 'no']).nullable(),
+})
+export type ProposalView = z.infer<typeof ProposalView>
+
+export const GovernanceView = z.object({
+  project: Hex32,
+  charter: CharterView.nullable(),
+  /** This node writes the ledger (and so may propose). */
+  hosting: z.boolean(),
+  round: z.number().int().min(0),
+  terms: z.object({
+    current: z.string(),
+    accepted: z.string().nullable(),
+    /** This node is paused for the project until it accepts the terms in effect. */
+    paused: z.boolean(),
+  }),
+  proposals: z.array(ProposalView),
+})
+export type GovernanceView = z.infer<typeof GovernanceView>
+
+export const GovernanceEvent = z.object({
+  project: Hex32,
+  proposal: z.number().int().min(1),
+  title: z.string(),
+  /** opened: a new proposal; closed: its vote ended (status passed or failed). */
+  kind: z.enum(['opened', 'closed']),
+  status: ProposalStatus,
+})
+export type GovernanceEvent = z.infer<typeof GovernanceEvent>
+
+/** A contributor's signed flag on a project, as spread through the swarm (core/node/flags.ts). */
+export const FlagView = z.object({
+  project: Hex32,
+  flagger: Hex32,
+  at: Time,
+  reason: z.string(),
+})
+export type FlagView = z.infer<typeof FlagView>
+
+export const ModelExport = z.object({
+  path: z.string(),
+  bytes: z.number().int().min(0),
+  round: z.number().int().min(0),
+  /** The model card written beside the weights (Markdown). */
+  cardPath: z.string(),
+  verified: z.boolean(),
+})
+export type ModelExport = z.infer<typeof ModelExport>
 
 export const ReceiptView = z.object({
   project: Hex32,
@@ -352,6 +466,63 @@ export const Methods = {
       .strict(),
     result: z.object({ round: z.number().int().min(0), text: z.string() }),
   },
+  /** Charter, terms and proposals of a project (docs/governance.md). */
+  'governance.get': { params: ProjectParam, result: GovernanceView },
+  /** The host proposes a change (only on the node that writes the ledger). */
+  'governance.propose': {
+    params: z
+      .object({
+        project: Hex32,
+        title: z.string().trim().min(1).max(200),
+        change: z.record(z.string(), z.unknown()),
+      })
+      .strict(),
+    result: ProposalView,
+  },
+  /** A contributor's signed vote, sent to the host and recorded in the ledger. */
+  'governance.vote': {
+    params: z
+      .object({
+        project: Hex32,
+        proposal: z.number().int().min(1),
+        choice: z.enum(['yes', 'no']),
+      })
+      .strict(),
+    result: ProposalView,
+  },
+  /** Accepts the terms now in effect: a contributor paused over a change of terms trains again. */
+  'governance.acceptTerms': { params: ProjectParam, result: GovernanceView },
+  /** The flags this node knows on a project (from its peers; docs/governance.md). */
+  'projects.flags': { params: ProjectParam, result: z.array(FlagView) },
+  /** Flags a project as this node (one flag per project; signed; spread to its peers). */
+  'projects.flag': {
+    params: z.object({ project: Hex32, reason: z.string().trim().min(1).max(500) }).strict(),
+    result: z.array(FlagView),
+  },
+  /**
+   * Writes a checkpoint (default: the latest) as safetensors + a model card, if the charter lets
+   * this node download the weights (EXPORT_NOT_ALLOWED otherwise). `path`: absolute, .safetensors.
+   */
+  'model.export': {
+    params: z
+      .object({
+        project: Hex32,
+        round: z.number().int().min(0).optional(),
+        /** Absent: the node's own exports folder (<data dir>/exports), e.g. for the UI. */
+        path: z
+          .string()
+          .min(2)
+          .max(4096)
+          .regex(
+            /^(\/|[A-Za-z]:[\\/]).*\.safetensors$/i,
+            'must be an absolute path ending in .safetensors',
+          )
+          .optional(),
+        verify: z.boolean().default(true),
+      })
+      .strict(),
+    result: ModelExport,
+  },
 } as const
 
 export type MethodName = keyof typeof Methods
@@ -372,6 +543,10 @@ export const Events = {
   projects: z.array(ProjectSummary),
   settings: Settings,
   log: LogEntry,
+  /** A proposal opened or its vote closed (docs/governance.md). */
+  governance: GovernanceEvent,
+  /** A flag on a project arrived or was made. */
+  flag: FlagView,
 } as const
 
 export type EventName = keyof typeof Events

@@ -9,6 +9,7 @@ import { registerClientCommands } from './commands/client.js'
 import { registerDataset } from './commands/dataset.js'
 import { registerDemo } from './commands/demo.js'
 import { registerDoctor } from './commands/doctor.js'
+import { registerGovernance } from './commands/governance.js'
 import { registerInfo } from './commands/info.js'
 import { registerNode } from './commands/node.js'
 import { registerProject } from './commands/project.js'
@@ -39,6 +40,7 @@ export function buildProgram(io: CliIO = stdio): Command {
   registerSwarm(program, io)
   registerDataset(program, io)
   registerProject(program, io)
+  registerGovernance(program, io)
   registerVerify(program, io)
   return program
 }

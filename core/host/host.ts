@@ -34,6 +34,8 @@ import { OfferJournal } from './journal.js'
 import { maxRoundEntries, maxUpdateBytes, OfferIntake } from './offer-intake.js'
 import { RoundLoop } from './round-loop.js'
 import { UpdateDownloads } from './update-downloads.js'
+import { VoteIntake } from './vote-intake.js'
+import type { Change } from '../ledger/amendments.js'
 import { roundValidationBatch } from './validation.js'
 
 export type {
@@ -131,6 +133,11 @@ export class ProjectHost extends EventEmitter<HostEvents> {
     return this.ctx.ledger.round
   }
 
+  /** The ledger as this host last wrote it. */
+  get ledgerState() {
+    return this.ctx.ledger.state
+  }
+
   status() {
     const o = this.ctx.open
     return {
@@ -144,6 +151,16 @@ export class ProjectHost extends EventEmitter<HostEvents> {
     }
   }
 
+  /**
+   * Proposes an amendment (docs/governance.md): a proposal entry in the ledger, made in the current
+   * round; returns its id (block index). BAD_ARGUMENT for a change that cannot apply.
+   */
+  async propose(title: string, change: Change): Promise<number> {
+    const id = await this.ctx.ledger.propose(title, change, this.ctx.now())
+    this.running?.announcer.announce()
+    return id
+  }
+
   /** Joins the project, announces, and runs rounds in the background until stop(). */
   async start(): Promise<void> {
     if (this.running) throw new TandemError('HOST_ALREADY_RUNNING', 'the host is already running')
@@ -152,7 +169,9 @@ export class ProjectHost extends EventEmitter<HostEvents> {
     const downloads = new UpdateDownloads(ctx)
     const intake = new OfferIntake(ctx, downloads)
     const announcer = new Announcer(ctx)
-    const onMessage = (peer: Peer, msg: WireMessage) => intake.onMessage(peer, msg)
+    const votes = new VoteIntake(ctx)
+    const onMessage = (peer: Peer, msg: WireMessage) =>
+      msg.type === 'vote' ? votes.onMessage(peer, msg.body) : intake.onMessage(peer, msg)
     const onPeer = (peer: Peer) => announcer.onPeer(peer)
     ctx.node.on('message', onMessage)
     ctx.node.on('peer', onPeer)

@@ -123,7 +123,8 @@ export class OfferIntake {
       signatureValid: updateCoreKey(peer.key, ctx.project).equals(m.core),
     }
     const verdict = this.knownVerdict(o, line, o.entries.length)
-    if (verdict === null && usable >= ctx.manifest.recipe.maxUpdates) return reject('ROUND_FULL')
+    if (verdict === null && usable >= ctx.ledger.effectiveManifest(o.round).recipe.maxUpdates)
+      return reject('ROUND_FULL')
     const entry = this.addEntry(o, line)
     // Journal before acknowledging: once `received` is sent, a restart must still know the offer.
     const journaled = ctx.journal?.append(line) ?? Promise.resolve()

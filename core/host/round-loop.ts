@@ -8,7 +8,9 @@
  */
 import { createHash } from 'node:crypto'
 import type { Batch } from '../engine/batch.js'
-import { roundSamples } from '../ledger/manifest.js'
+import { applyChange, dueEnactments } from '../ledger/governance.js'
+import { roundSamples, type Manifest } from '../ledger/manifest.js'
+import type { LedgerState } from '../ledger/reader.js'
 import { sendFinalAck } from './acks.js'
 import type { Announcer } from './announcer.js'
 import type { HostContext, OpenRound } from './host-context.js'
@@ -22,6 +24,15 @@ export function assignmentSeed(project: string, round: number, checkpointHash: s
   return createHash('sha256')
     .update(`tandem/assignment-seed/v1\0${project}\0${round}\0${checkpointHash}`)
     .digest('hex')
+}
+
+/** `m` with the changes of the proposals `due` applied (the round about to open enacts them). */
+function applyAll(m: Manifest, state: LedgerState, due: number[]): Manifest {
+  for (const i of due) {
+    const p = state.governance?.proposals.find((x) => x.index === i)
+    if (p) m = applyChange(m, p.value.change)
+  }
+  return m
 }
 
 /** Attempts at computing and writing a round before the loop gives up (with a warning each). */
@@ -86,9 +97,14 @@ export class RoundLoop {
     const resumed = Boolean(rec.open)
     if (!rec.open) {
       const openedAt = ctx.now()
+      // Amendments due at this boundary are enacted in the round-open's batch (ledger.ts); the
+      // deadline follows the recipe then in effect.
+      const due = dueEnactments(ctx.ledger.state, r)
+      const { recipe } = applyAll(ctx.ledger.effectiveManifest(r), ctx.ledger.state, due)
       await ctx.ledger.openRound({
         openedAt,
-        deadline: openedAt + ctx.manifest.recipe.roundDeadlineSec * 1000,
+        deadline: openedAt + recipe.roundDeadlineSec * 1000,
+        enact: due,
         assignmentSeed: assignmentSeed(ctx.ledger.key, r, rec.checkpoint.contentHash),
       })
       rec = ctx.ledger.state.rounds[r]!
@@ -144,7 +160,7 @@ export class RoundLoop {
         continue
       }
       const usable = usableCount(o)
-      const { minUpdates } = ctx.manifest.recipe
+      const { minUpdates } = ctx.ledger.effectiveManifest(o.round).recipe
       if (usable === 0 || (usable < minUpdates && o.extensions === 0)) await this.extend(o)
       else return true
     }
@@ -153,7 +169,7 @@ export class RoundLoop {
   /** Extends the deadline by roundDeadlineSec: journaled, and roundOpen re-sent with it. */
   private async extend(o: OpenRound): Promise<void> {
     const { ctx } = this
-    o.deadline = ctx.now() + ctx.manifest.recipe.roundDeadlineSec * 1000
+    o.deadline = ctx.now() + ctx.ledger.effectiveManifest(o.round).recipe.roundDeadlineSec * 1000
     o.extensions++
     // Offers that came in while the timer was firing are on time after all.
     for (const e of o.entries) {
@@ -183,12 +199,14 @@ export class RoundLoop {
     o.snapshotted = true
     const kept = await this.parts.downloads.settle(o)
     if (ctx.stopping) return
+    // The manifest in effect in this round: the base one plus the amendments enacted by its open.
+    const manifest = ctx.ledger.effectiveManifest(o.round)
     const candidates: RoundCandidate[] = kept.map(({ entry: e }) => ({
       contributor: e.contributor,
       updateCore: e.core,
       updateIndex: e.start,
       updateHash: e.hash,
-      samples: roundSamples(ctx.manifest),
+      samples: roundSamples(manifest),
       encoded: e.encoded,
       receivedAt: e.receivedAt,
       signatureValid: e.signatureValid,
@@ -196,7 +214,7 @@ export class RoundLoop {
     for (let attempt = 1; ; attempt++) {
       try {
         const out = await computeRound({
-          manifest: ctx.manifest,
+          manifest,
           round: o.round,
           weights: await ctx.ledger.weights(o.round),
           momentum: await ctx.ledger.momentum(o.round),

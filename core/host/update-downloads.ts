@@ -39,7 +39,7 @@ export class UpdateDownloads {
       return
     }
     const ready = o.entries.filter((x) => x.encoded && x.verdict === null).length
-    if (!o.closeStarted && ready >= ctx.manifest.recipe.maxUpdates) {
+    if (!o.closeStarted && ready >= ctx.ledger.effectiveManifest(o.round).recipe.maxUpdates) {
       o.closeStarted = true
       o.wake()
     }

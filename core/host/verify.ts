@@ -33,6 +33,7 @@ import type { Dataset } from '../data/dataset.js'
 import { decodeCheckpoint, encodeCheckpoint } from '../engine/checkpoint.js'
 import { initialWeights } from '../engine/model/init.js'
 import type { Contribution, Receipt } from '../ledger/entries.js'
+import { effectiveManifest, tallies } from '../ledger/governance.js'
 import { roundSamples, type Manifest } from '../ledger/manifest.js'
 import { readCheckpoint, readLedger, readOuterState, type LedgerState } from '../ledger/reader.js'
 import { checkReceiptCredits } from '../ledger/receipts.js'
@@ -205,7 +206,9 @@ async function verifyRound(
   r: number,
   validation: Awaited<ReturnType<typeof roundValidationBatch>>,
 ): Promise<RoundReport> {
-  const { manifest } = state
+  // The manifest in effect in round r: the ledger's, plus the amendments enacted by then (whether
+  // they were approved is verifyGovernance's question).
+  const manifest = effectiveManifest(state, r)
   const record = state.rounds[r]!
   const receipt = record.receipt as Receipt
   const next = state.rounds[r + 1]!
@@ -324,6 +327,53 @@ async function verifyRound(
 }
 
 /**
+ * The governance checks (docs/governance.md), as problems per round: every amendment enacted in a
+ * round passed under the policy in force when it was proposed and was enacted exactly at the
+ * boundary after its vote; every passed amendment was enacted when its round opened; every vote the
+ * host recorded is a valid signature of an eligible contributor, counted once, inside the period.
+ */
+export function verifyGovernance(state: LedgerState): Map<number, VerifyProblem[]> {
+  const out = new Map<number, VerifyProblem[]>()
+  const add = (round: number, code: ErrorCode, message: string) =>
+    out.set(round, [...(out.get(round) ?? []), { code, message }])
+  for (const t of tallies(state)) {
+    const p = t.proposal
+    const name = `proposal ${p.index} ("${p.value.title}")`
+    const count = `yes ${t.yes}, no ${t.no} of ${t.eligibleWeight} eligible`
+    if (t.enactedAt !== null) {
+      if (t.status !== 'passed')
+        add(
+          t.enactedAt,
+          'VERIFY_UNAPPROVED_CHANGE',
+          `round ${t.enactedAt} applies ${name}, which ${t.status === 'open' ? 'was still being voted on' : 'failed'} (${count})`,
+        )
+      else if (t.effectiveRound !== t.enactedAt)
+        add(
+          t.enactedAt,
+          'VERIFY_UNAPPROVED_CHANGE',
+          `round ${t.enactedAt} applies ${name}; its vote lets it take effect in round ${t.effectiveRound}`,
+        )
+    } else if (t.status === 'passed' && state.rounds[t.effectiveRound!]?.open) {
+      add(
+        t.effectiveRound!,
+        'VERIFY_GOVERNANCE_MISMATCH',
+        `${name} passed (${count}) but round ${t.effectiveRound} opened without it`,
+      )
+    }
+    for (const v of t.votes)
+      if (!v.counted) {
+        const round = state.governance!.votes.find((x) => x.index === v.index)!.round
+        add(
+          round,
+          'VERIFY_VOTE_INVALID',
+          `round ${round}: the host recorded a vote on ${name} by ${v.voter.slice(0, 12)}… that cannot count (${v.reason})`,
+        )
+      }
+  }
+  return out
+}
+
+/**
  * Replays every closed round of a ledger (see the file comment). Throws only when the ledger
  * itself cannot be read (LEDGER_CORRUPT, LEDGER_UNAVAILABLE) or the dataset does not fit; anything
  * wrong with a round is a problem in that round's report.
@@ -351,12 +401,21 @@ export async function verifyLedger(opts: VerifyOptions): Promise<VerifyReport> {
     timeoutMs: opts.timeoutMs ?? 0,
   })
   const rounds: RoundReport[] = []
+  const governance = verifyGovernance(state)
   for (const record of state.rounds) {
     if (!record.receipt) continue
     const report = await verifyRound(opts, state, project, record.round, validation)
+    const extra = governance.get(record.round) ?? []
+    governance.delete(record.round)
+    if (extra.length > 0) {
+      report.problems.push(...extra)
+      report.ok = false
+    }
     rounds.push(report)
     opts.onRound?.(report)
   }
+  // Rounds still open: their governance problems belong to no closed round.
+  for (const list of governance.values()) problems.push(...list)
   return { project, ok: problems.length === 0 && rounds.every((r) => r.ok), rounds, problems }
 }
 

@@ -14,6 +14,9 @@
  *     5 outer-state JSON like a checkpoint header; followed by chunkCount chunk blocks holding the
  *                   outer Nesterov momentum entering that round, framed as a checkpoint file
  *                   (encodeCheckpoint(model, round, momentum)). Round 0 has none (zeros).
+ *     6 proposal    JSON {v, round, proposedAt, title, change}   (amendments.ts, governance)
+ *     7 vote        JSON {v, proposal, proposalHash, voter, choice, signature}
+ *     8 enact       JSON {v, proposal}; in front of the round-open it takes effect at
  *
  * A ledger comes from the network, so every block is size-capped and schema-checked on read; any
  * deviation is LEDGER_CORRUPT, never a partly parsed value. Chunks carry a kind byte too, so a reader
@@ -23,6 +26,7 @@
  */
 import { z } from 'zod'
 import { TandemError } from '../api/errors.js'
+import { Enact, Proposal, Vote } from './amendments.js'
 
 export const ENTRY_VERSION = 1
 export const CHUNK_BYTES = 1 << 20
@@ -37,6 +41,9 @@ export const EntryKind = {
   roundOpen: 3,
   receipt: 4,
   outerState: 5,
+  proposal: 6,
+  vote: 7,
+  enact: 8,
 } as const
 
 export const REJECTION_REASONS = [
@@ -137,6 +144,9 @@ export type Entry =
   | { kind: 'receipt'; value: Receipt }
   /** Same header shape as a checkpoint's: the momentum is framed as a checkpoint file. */
   | { kind: 'outer-state'; value: CheckpointHeader }
+  | { kind: 'proposal'; value: Proposal }
+  | { kind: 'vote'; value: Vote }
+  | { kind: 'enact'; value: Enact }
 
 export function corrupt(index: number, why: string, cause?: unknown): TandemError {
   return new TandemError(
@@ -183,6 +193,18 @@ export function encodeRoundOpen(o: Omit<RoundOpen, 'v'>): Buffer {
 
 export function encodeReceipt(r: Omit<Receipt, 'v'>): Buffer {
   return jsonBlock(EntryKind.receipt, checked(Receipt, { v: ENTRY_VERSION, ...r }, 'receipt'))
+}
+
+export function encodeProposal(p: Omit<Proposal, 'v'>): Buffer {
+  return jsonBlock(EntryKind.proposal, checked(Proposal, { v: 1, ...p }, 'proposal'))
+}
+
+export function encodeVote(vote: Vote): Buffer {
+  return jsonBlock(EntryKind.vote, checked(Vote, vote, 'vote'))
+}
+
+export function encodeEnact(proposal: number): Buffer {
+  return jsonBlock(EntryKind.enact, checked(Enact, { v: 1, proposal }, 'enact'))
 }
 
 function fileBlocks(
@@ -245,6 +267,12 @@ export function decodeEntry(block: Uint8Array, index: number): Entry {
       return { kind: 'receipt', value: parseJson(Receipt, buf, index) }
     case EntryKind.outerState:
       return { kind: 'outer-state', value: parseJson(CheckpointHeader, buf, index) }
+    case EntryKind.proposal:
+      return { kind: 'proposal', value: parseJson(Proposal, buf, index) }
+    case EntryKind.vote:
+      return { kind: 'vote', value: parseJson(Vote, buf, index) }
+    case EntryKind.enact:
+      return { kind: 'enact', value: parseJson(Enact, buf, index) }
     default:
       throw corrupt(index, `unknown entry kind ${String(kind)}`)
   }

@@ -18,13 +18,18 @@ import { TandemError } from '../api/errors.js'
 import { encodeCheckpoint } from '../engine/checkpoint.js'
 import { initialWeights } from '../engine/model/init.js'
 import { decodeCheckpoint } from '../engine/checkpoint.js'
+import type { Change, Vote } from './amendments.js'
 import {
   checkpointBlocks,
+  encodeEnact,
+  encodeProposal,
+  encodeVote,
   encodeReceipt,
   encodeRoundOpen,
   outerStateBlocks,
   type Receipt,
 } from './entries.js'
+import { changeProblem, dueEnactments, effectiveManifest } from './governance.js'
 import { createManifest, type Manifest, type ProjectSpec } from './manifest.js'
 import { readCheckpoint, readLedger, readOuterState, type LedgerState } from './reader.js'
 import { checkReceiptCredits } from './receipts.js'
@@ -73,6 +78,8 @@ export async function createProject(
 }
 
 export class LedgerWriter {
+  private queue: Promise<unknown> = Promise.resolve()
+
   private constructor(
     readonly core: Hypercore,
     private current: LedgerState,
@@ -125,16 +132,53 @@ export class LedgerWriter {
     return readOuterState(this.core, this.current, round, { wait: false })
   }
 
+  /**
+   * Opens the current round. Passed amendments due at this boundary (governance.ts) are enacted in
+   * the same batch, in front of the round-open; `enact` overrides the list (tests of a dishonest host).
+   */
   async openRound(o: {
     openedAt: number
     deadline: number
     assignmentSeed: string
+    enact?: number[]
   }): Promise<void> {
-    const r = this.current.rounds[this.round]!
-    if (r.open) outOfOrder(`round ${r.round} is already open`)
-    await this.append([
-      encodeRoundOpen({ round: r.round, checkpointHash: r.checkpoint.contentHash, ...o }),
-    ])
+    await this.append(() => {
+      const r = this.current.rounds[this.round]!
+      if (r.open) outOfOrder(`round ${r.round} is already open`)
+      const { enact = dueEnactments(this.current, r.round), ...open } = o
+      return [
+        ...enact.map((p) => encodeEnact(p)),
+        encodeRoundOpen({ round: r.round, checkpointHash: r.checkpoint.contentHash, ...open }),
+      ]
+    })
+  }
+
+  /** The manifest in effect in `round` (the base manifest plus enacted amendments). */
+  effectiveManifest(round = this.round): Manifest {
+    return effectiveManifest(this.current, round)
+  }
+
+  /**
+   * Appends a proposal made now (the current round); returns its id, the block index. A change
+   * that cannot apply to the manifest in effect is BAD_ARGUMENT.
+   */
+  propose(title: string, change: Change, proposedAt = Date.now()): Promise<number> {
+    return this.append(() => {
+      const problem = changeProblem(this.effectiveManifest(), change)
+      if (problem) throw new TandemError('BAD_ARGUMENT', `cannot propose this change: ${problem}`)
+      return [encodeProposal({ round: this.round, proposedAt, title, change })]
+    })
+  }
+
+  /**
+   * Records a vote; returns its block index. `check` runs on the state the vote would be appended
+   * to (after any batch queued before it) and throws to refuse it (host/vote-intake.ts).
+   */
+  recordVote(vote: Vote, check?: (state: LedgerState) => void): Promise<number> {
+    return this.append(() => {
+      check?.(this.current)
+      return [encodeVote(vote)]
+    })
   }
 
   /** Appends receipt r, checkpoint r+1 and outer-state r+1 together (see the file comment). */
@@ -161,9 +205,22 @@ export class LedgerWriter {
     await this.append([encodeReceipt(body), ...next.blocks, ...outer.blocks])
   }
 
-  private async append(blocks: Buffer[]): Promise<void> {
-    await this.core.append(blocks)
-    this.current = await readLedger(this.core, { wait: false })
+  /**
+   * Appends one batch and re-reads the state. Serialised: the round loop and the governance intake
+   * (votes) write concurrently, and each must see the state its own batch produced. Resolves to the
+   * batch's first block index.
+   */
+  private append(blocks: Buffer[] | (() => Buffer[])): Promise<number> {
+    const run = async () => {
+      const batch = typeof blocks === 'function' ? blocks() : blocks
+      const first = this.core.length
+      await this.core.append(batch)
+      this.current = await readLedger(this.core, { wait: false })
+      return first
+    }
+    const next = this.queue.then(run, run)
+    this.queue = next.catch(() => {})
+    return next
   }
 
   async close(): Promise<void> {

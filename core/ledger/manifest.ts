@@ -8,8 +8,15 @@ import { TandemError } from '../api/errors.js'
 import { DEFAULT_COMPRESSION } from '../engine/compress/error-feedback.js'
 import { parseSpec } from '../engine/spec/parse.js'
 import type { ModelSpec } from '../engine/spec/schema.js'
+import { Charter } from './charter.js'
 
-export const MANIFEST_VERSION = 1
+/**
+ * 2 added the optional `charter` (charter.ts). Version 1 manifests still read: they have no charter
+ * ("no charter" in lists, the default governance policy).
+ */
+export const MANIFEST_VERSION = 2
+export const MANIFEST_VERSIONS = [1, 2] as const
+export type ManifestVersion = (typeof MANIFEST_VERSIONS)[number]
 export const MAX_MANIFEST_BYTES = 32 * 1024
 
 const Hex32 = z
@@ -126,13 +133,15 @@ export const ProjectSpec = z
       .default({ qualityFloor: 0, halfLifeDays: 7, reputationRate: 0.2, initialReputation: 0.5 }),
     /** Seed of the round-0 weights, so anyone can recompute checkpoint 0. */
     seed: z.number().int().min(0).max(0xffffffff).default(1),
+    /** Purpose, terms, data, accountable host and governance policy (docs/governance.md). */
+    charter: Charter.optional(),
   })
   .strict()
 
 export type ProjectSpec = Omit<z.infer<typeof ProjectSpec>, 'model'> & { model: ModelSpec }
 
 export interface Manifest extends ProjectSpec {
-  version: typeof MANIFEST_VERSION
+  version: ManifestVersion
   /** Hex public key of the host that writes the ledger. */
   host: string
   createdAt: number
@@ -210,13 +219,15 @@ export function parseManifest(value: unknown): Manifest {
   if (value === null || typeof value !== 'object')
     throw new TandemError('PROJECT_INVALID', 'Manifest is not an object')
   const { version, host, createdAt, ...rest } = value as Record<string, unknown>
-  if (version !== MANIFEST_VERSION)
+  if (!MANIFEST_VERSIONS.includes(version as ManifestVersion))
     throw new TandemError('PROJECT_INVALID', `Unsupported manifest version ${String(version)}`)
+  if (version === 1 && 'charter' in rest)
+    throw new TandemError('PROJECT_INVALID', 'A version 1 manifest has no charter')
   if (typeof host !== 'string' || !/^[0-9a-f]{64}$/.test(host))
     throw new TandemError('PROJECT_INVALID', 'Manifest host key is invalid')
   if (typeof createdAt !== 'number' || !Number.isFinite(createdAt))
     throw new TandemError('PROJECT_INVALID', 'Manifest createdAt is invalid')
-  return { version: MANIFEST_VERSION, ...parseProjectSpec(rest), host, createdAt }
+  return { version: version as ManifestVersion, ...parseProjectSpec(rest), host, createdAt }
 }
 
 /** Samples one contributor trains each round: H inner steps of one batch (what the host credits). */

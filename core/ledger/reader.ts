@@ -21,6 +21,7 @@ import { checkpointByteLength, decodeCheckpoint, type Checkpoint } from '../engi
 import { paramLayout, sizeOf } from '../engine/model/layout.js'
 import { corrupt, decodeEntry, MAX_ENTRY_BYTES } from './entries.js'
 import type { CheckpointHeader, Entry, Receipt, RoundOpen } from './entries.js'
+import { proposalHash, type Proposal, type Vote } from './amendments.js'
 import { parseManifest, type Manifest } from './manifest.js'
 
 export interface CheckpointRef extends CheckpointHeader {
@@ -35,6 +36,25 @@ export interface RoundRecord {
   outerState?: CheckpointRef
   open?: RoundOpen
   receipt?: Receipt
+  /** Proposals enacted in front of this round's round-open: in effect from this round on. */
+  enacted?: number[]
+}
+
+/** Governance entries (amendments.ts) as read; `round` is the ledger's current round then. */
+export interface ProposalRecord {
+  index: number
+  round: number
+  hash: string
+  value: Proposal
+}
+export interface VoteRecord {
+  index: number
+  round: number
+  value: Vote
+}
+export interface GovernanceLog {
+  proposals: ProposalRecord[]
+  votes: VoteRecord[]
 }
 
 export interface LedgerState {
@@ -43,6 +63,10 @@ export interface LedgerState {
   /** Blocks of complete state; blocks from here on are the torn tail, if any. */
   completeLength: number
   tornTail: { index: number; why: string } | null
+  /** The ledger's key, hex (votes are signed over it; absent from states built by hand). */
+  key?: string
+  /** Proposals and votes (absent from states built by hand: read as none). */
+  governance?: GovernanceLog
 }
 
 export interface ReadOptions {
@@ -90,9 +114,42 @@ export async function readLedger(core: Hypercore, opts: ReadOptions = {}): Promi
   // What may come next: a checkpoint (of round `rounds.length`), a round-open, or a receipt.
   let expect: 'checkpoint' | 'open' | 'receipt' = 'checkpoint'
   let pendingReceipt: { value: Receipt; index: number } | null = null
+  const governance: GovernanceLog = { proposals: [], votes: [] }
+  const proposals = new Map<number, ProposalRecord>()
+  let enacting: number[] = []
   while (index < core.length) {
-    const entry: Entry = decodeEntry(await block(core, index, opts), index)
+    const raw = await block(core, index, opts)
+    const entry: Entry = decodeEntry(raw, index)
     const current = rounds[rounds.length - 1]
+    if (entry.kind === 'enact' && enacting.length > 0 && expect !== 'open')
+      throw corrupt(index, 'enact outside the front of a round-open')
+    if (enacting.length > 0 && entry.kind !== 'enact' && entry.kind !== 'round-open')
+      throw corrupt(index, 'enact not followed by its round-open')
+    if (entry.kind === 'proposal' || entry.kind === 'vote' || entry.kind === 'enact') {
+      // Between batches only: never inside receipt + checkpoint + outer-state.
+      if (!current || expect === 'checkpoint')
+        throw corrupt(index, `${entry.kind} inside a round's close`)
+      if (entry.kind === 'proposal') {
+        if (entry.value.round !== current.round)
+          throw corrupt(index, `proposal names round ${entry.value.round} during ${current.round}`)
+        const rec = { index, round: current.round, hash: proposalHash(raw), value: entry.value }
+        proposals.set(index, rec)
+        governance.proposals.push(rec)
+      } else if (entry.kind === 'vote') {
+        if (!proposals.has(entry.value.proposal))
+          throw corrupt(index, `vote for ${entry.value.proposal}, which is not a proposal`)
+        governance.votes.push({ index, round: current.round, value: entry.value })
+      } else {
+        if (expect !== 'open') throw corrupt(index, 'enact inside an open round')
+        const p = entry.value.proposal
+        if (!proposals.has(p)) throw corrupt(index, `enact of ${p}, which is not a proposal`)
+        const already = rounds.some((r) => r.enacted?.includes(p)) || enacting.includes(p)
+        if (already) throw corrupt(index, `proposal ${p} enacted twice`)
+        enacting.push(p)
+      }
+      index++
+      continue
+    }
     if (entry.kind === 'checkpoint') {
       const h = entry.value
       if (expect !== 'checkpoint' || h.round !== rounds.length)
@@ -138,6 +195,8 @@ export async function readLedger(core: Hypercore, opts: ReadOptions = {}): Promi
       if (entry.value.checkpointHash !== current.checkpoint.contentHash)
         throw corrupt(index, `round ${current.round} opens on another checkpoint`)
       current.open = entry.value
+      if (enacting.length > 0) current.enacted = enacting
+      enacting = []
       expect = 'receipt'
     } else if (entry.kind === 'receipt') {
       if (expect !== 'receipt' || !current || entry.value.round !== current.round)
@@ -155,9 +214,23 @@ export async function readLedger(core: Hypercore, opts: ReadOptions = {}): Promi
   }
   if (pendingReceipt && !torn)
     torn = { index: pendingReceipt.index, why: 'receipt without checkpoint' }
+  if (enacting.length > 0 && !torn)
+    torn = { index: index - enacting.length, why: 'enact without its round-open' }
   if (rounds.length === 0 && torn) throw corrupt(1, 'checkpoint 0 is incomplete')
   if (rounds.length === 0) throw corrupt(1, 'checkpoint 0 is missing')
-  return { manifest, rounds, completeLength: torn ? torn.index : index, tornTail: torn }
+  if (torn) {
+    // Governance entries past a torn tail never were state.
+    governance.proposals = governance.proposals.filter((p) => p.index < torn.index)
+    governance.votes = governance.votes.filter((v) => v.index < torn.index)
+  }
+  return {
+    key: core.key!.toString('hex'),
+    manifest,
+    rounds,
+    completeLength: torn ? torn.index : index,
+    tornTail: torn,
+    governance,
+  }
 }
 
 /** Reads the chunks after `ref`, checks them against the header and decodes the file. */

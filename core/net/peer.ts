@@ -1,6 +1,12 @@
 /** One connected peer: its connection, control channel, what its hello said, and its counters. */
 import type Hyperswarm from 'hyperswarm'
-import type { Hello, MessageBodies, MessageKind } from '../wire/messages.js'
+import { TandemError } from '../api/errors.js'
+import {
+  PROTOCOL_SINCE,
+  type Hello,
+  type MessageBodies,
+  type MessageKind,
+} from '../wire/messages.js'
 import type { ControlChannel } from './control-channel.js'
 import { wireCounters, type WireCounters } from './counters.js'
 import { displayId } from './identity.js'
@@ -32,9 +38,20 @@ export class Peer {
     this.displayId = displayId(this.key)
   }
 
-  /** Throws the control channel's coded errors (WIRE_CHANNEL_CLOSED, WIRE_BACKPRESSURE, …). */
+  /**
+   * Throws the control channel's coded errors (WIRE_CHANNEL_CLOSED, WIRE_BACKPRESSURE, …), and
+   * WRONG_STATE for a type the peer's hello does not know (a newer type to an older peer, which
+   * would count it as unknown: docs/wire.md).
+   */
   send<K extends MessageKind>(kind: K, body: MessageBodies[K]): void {
+    if (PROTOCOL_SINCE[kind] > 1 && (this.hello?.protocol ?? 1) < PROTOCOL_SINCE[kind])
+      throw new TandemError('WRONG_STATE', `peer ${this.displayId} does not know ${kind} messages`)
     this.channel.send(kind, body)
+  }
+
+  /** Whether the peer's hello says it knows messages of this type. */
+  knows(kind: MessageKind): boolean {
+    return (this.hello?.protocol ?? 1) >= PROTOCOL_SINCE[kind]
   }
 
   inProject(project: Uint8Array): boolean {

@@ -15,6 +15,7 @@ import { compressOnce } from '../engine/compress/error-feedback.js'
 import { sampleTokens } from '../engine/generate.js'
 import { countParams, trainFlopsPerSample } from '../engine/spec/cost.js'
 import { verifyLedger } from '../host/verify.js'
+import { effectiveManifest } from '../ledger/governance.js'
 import type { Manifest } from '../ledger/manifest.js'
 import {
   readCheckpoint,
@@ -25,6 +26,7 @@ import {
 import { replayStanding } from '../ledger/standing.js'
 import { packageInfo } from '../util/package-info.js'
 import { CoalescedRun } from './coalesced-run.js'
+import { governanceHandlers } from './governance-api.js'
 import { DiscoveredProjects } from './discovered-projects.js'
 import type { ContributorNode } from './node.js'
 import { parseProjectRef } from './project-ref.js'
@@ -123,10 +125,13 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
         innerSteps: manifest.recipe.innerSteps,
         batchSize: manifest.recipe.batchSize,
         roundDeadlineSec: manifest.recipe.roundDeadlineSec,
-        rule: manifest.aggregation.rule,
+        rule: (ledger ? effectiveManifest(ledger, ledger.rounds.length - 1) : manifest).aggregation
+          .rule,
       },
       credits: standing.get(me)?.credits ?? 0,
       reputation: standing.get(me)?.reputation ?? null,
+      charter:
+        (ledger ? effectiveManifest(ledger, ledger.rounds.length - 1) : manifest).charter ?? null,
     }
   }
 
@@ -167,6 +172,7 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
   }
 
   return {
+    ...governanceHandlers(node),
     'app.info': () => ({
       name: 'tandem',
       version: packageInfo().version,

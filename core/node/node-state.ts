@@ -27,6 +27,8 @@ export const JoinedProject = z
     share: z.number().int().min(1).max(10_000),
     paused: z.boolean(),
     joinedAt: z.number().int().min(0),
+    /** Hash of the project terms this node accepted (docs/governance.md); absent: not read yet. */
+    acceptedTerms: z.string().max(64).optional(),
   })
   .strict()
 export type JoinedProject = z.infer<typeof JoinedProject>
@@ -120,12 +122,16 @@ export class NodeStateStore {
   }
 
   /** Changes a joined project's share or pause; its new record, or null if not joined. */
-  setProject(key: string, change: { share?: number; paused?: boolean }): JoinedProject | null {
+  setProject(
+    key: string,
+    change: { share?: number; paused?: boolean; acceptedTerms?: string },
+  ): JoinedProject | null {
     if (!this.value.projects.some((p) => p.key === key)) return null
     this.update((s) => {
       const p = s.projects.find((x) => x.key === key)!
       if (change.share !== undefined) p.share = change.share
       if (change.paused !== undefined) p.paused = change.paused
+      if (change.acceptedTerms !== undefined) p.acceptedTerms = change.acceptedTerms
     }, 0)
     return { ...this.value.projects.find((p) => p.key === key)! }
   }

@@ -40,6 +40,10 @@ import { REFERENCE_BATCH, referenceSpec } from '../engine/backends/reference-wor
 import { describeTable, type SpeedTable } from '../engine/backends/speed.js'
 import { TrainingEngine, type EngineOptions } from '../engine/engine.js'
 import type { ProjectHost } from '../host/host.js'
+import { FlagGossip } from './flag-gossip.js'
+import { join } from 'node:path'
+import { FlagBook, FlagsFile } from './flags.js'
+import { readJsonFile, writeJsonAtomic } from './atomic-file.js'
 import { DEFAULT_CREDIT_POLICY } from '../ledger/credits.js'
 import type { Identity } from '../net/identity.js'
 import type { SwarmNode } from '../net/swarm-node.js'
@@ -106,6 +110,9 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
   private readonly turns: EngineTurns
   private closed = false
   private hostRole: ProjectHost | null = null
+  /** Flags on projects, this node's and its peers' (docs/governance.md, "Flags"). */
+  readonly flags: FlagBook
+  private readonly flagGossip: FlagGossip
   readonly startedAt: number
   private readonly now: () => number
 
@@ -158,6 +165,34 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
       onGrant: (key, round) => this.onGrant(key, round),
       handoffGraceMs: opts.handoffGraceMs,
     })
+    this.flags = new FlagBook({
+      now: this.now,
+      // Accepted work in the project, from the ledger this node holds (its own or the host's).
+      contributed: (project, flagger) => {
+        const state =
+          this.hosting === project
+            ? this.hostRole?.ledgerState
+            : this.participant(project)?.ledgerState
+        return Boolean(
+          state?.rounds.some((r) =>
+            r.receipt?.contributions.some((c) => c.contributor === flagger && c.accepted),
+          ),
+        )
+      },
+    })
+    this.flagGossip = new FlagGossip({
+      node: this.net,
+      book: this.flags,
+      keyPair: this.identity,
+      now: this.now,
+      onFlag: (f) => {
+        this.push({
+          event: 'flag',
+          data: { project: f.project, flagger: f.flagger, at: f.at, reason: f.reason },
+        })
+        this.saveFlags()
+      },
+    })
     this.projects = new ProjectMembership({
       net: this.net,
       store: this.datasets.corestore,
@@ -190,6 +225,8 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     for (const note of this.settings.migrationNotes) this.logger.info(note)
     this.logger.info(`node ${this.identity.displayId} starting (${this.opts.shell})`)
     this.settings.on('change', (settings, keys) => this.applySettings(settings, keys))
+    await this.loadFlags()
+    this.flagGossip.start()
     this.state.onWriteError = (err) =>
       this.logger.warn(`cannot save node state (will retry): ${(err as Error).message}`)
     this.engine.on('backend', (selection) => this.onEngineBackend(selection))
@@ -320,6 +357,39 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
   // ---------------------------------------------------------------------------------------------
   // Host role
 
+  private flagsTimer: NodeJS.Timeout | null = null
+
+  /** Flags kept across restarts: <data dir>/flags.json, each flag checked again when loaded. */
+  private async loadFlags(): Promise<void> {
+    try {
+      const file = await readJsonFile(join(this.paths.data, 'flags.json'), FlagsFile)
+      for (const f of file?.flags ?? []) this.flags.add(f)
+    } catch (err) {
+      this.logger.warn(`flags file ignored: ${(err as Error).message}`)
+    }
+  }
+
+  /** Writes the flags file a moment after a change (coalesced, atomic). */
+  private saveFlags(): void {
+    if (this.flagsTimer || this.closed) return
+    this.flagsTimer = setTimeout(() => void this.writeFlags(), 1000)
+    this.flagsTimer.unref()
+  }
+
+  private writeFlags(): Promise<void> {
+    if (this.flagsTimer) clearTimeout(this.flagsTimer)
+    this.flagsTimer = null
+    const file = { version: 1 as const, flags: this.flags.all() }
+    return writeJsonAtomic(join(this.paths.data, 'flags.json'), file).catch((err: unknown) =>
+      this.logger.warn(`cannot save flags: ${(err as Error).message}`),
+    )
+  }
+
+  /** Flags a project as this node; the flag spreads to the project's peers. */
+  flagProject(project: string, reason: string) {
+    return this.flagGossip.flag(project, reason)
+  }
+
   /** Attaches a ProjectHost this node runs (its identity writes that project's ledger). */
   attachHost(host: ProjectHost): void {
     this.hostRole = host
@@ -328,6 +398,11 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
 
   get hosting(): string | null {
     return this.hostRole?.project.toString('hex') ?? null
+  }
+
+  /** The ProjectHost this node runs, if any. */
+  get host(): ProjectHost | null {
+    return this.hostRole
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -373,6 +448,10 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
     if (!this.closed) this.emit('event', e)
   }
 
+  get isClosed(): boolean {
+    return this.closed
+  }
+
   async preflight(): Promise<Preflight> {
     const st = this.net.status()
     return preflight({
@@ -395,6 +474,8 @@ export class ContributorNode extends EventEmitter<NodeEvents> {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.flagGossip.stop()
+    if (this.flagsTimer) await this.writeFlags()
     this.run.close()
     this.turns.close()
     this.logger.info('node stopping')

@@ -108,6 +108,11 @@ export class ProjectMembership {
       dataTimeoutMs: o.fetchTimeoutMs,
       gate: (round) => o.turns.gate(info.key, round),
       diskCapBytes: o.diskCapBytes,
+      // The terms this node accepted, kept in its state file (docs/governance.md).
+      terms: {
+        get: () => o.state.get().projects.find((p) => p.key === info.key)?.acceptedTerms,
+        set: (hash) => void o.state.setProject(info.key, { acceptedTerms: hash }),
+      },
       now: o.now,
     })
     const slot = new ProjectSlot(info, participant, o)

@@ -73,4 +73,12 @@ export const checks: { [K in MessageKind]: (m: MessageBodies[K]) => void } = {
     if (!CODE_PATTERN.test(m.code)) invalid('error.code', 'not an error code')
     text('error.message', m.message, LIMITS.maxErrorMessageBytes)
   },
+  vote(m) {
+    count('vote.proposal', m.proposal, 1, LIMITS.maxRound)
+    count('vote.choice', m.choice, 0, 1)
+  },
+  flag(m) {
+    count('flag.at', m.at, 1, Number.MAX_SAFE_INTEGER)
+    text('flag.reason', m.reason, LIMITS.maxFlagReasonBytes, false)
+  },
 }

@@ -14,4 +14,6 @@ export const LIMITS = {
   maxOfferBlocks: 65_536,
   maxOfferBytes: 1024 * 1024 * 1024,
   maxSamples: 1_000_000_000,
+  /** A flag's reason, UTF-8. */
+  maxFlagReasonBytes: 500,
 } as const

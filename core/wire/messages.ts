@@ -11,8 +11,11 @@ import { LIMITS } from './limits.js'
 
 /** The protomux protocol name of the control channel (the `1` is the wire protocol's major). */
 export const PROTOCOL = 'tandem/1'
-/** The wire protocol version this build speaks, sent in hello. */
-export const WIRE_VERSION = 1
+/**
+ * The wire protocol version this build speaks, sent in hello. 2 added `vote` and `flag`: send them only to
+ * peers whose hello says 2 or more (PROTOCOL_SINCE).
+ */
+export const WIRE_VERSION = 2
 /** The body format version this build writes for every message type. */
 export const FORMAT_VERSION = 1
 
@@ -24,9 +27,23 @@ export const MessageType = {
   updateOffer: 3,
   ack: 4,
   error: 5,
+  vote: 6,
+  flag: 7,
 } as const
 export type MessageKind = keyof typeof MessageType
 export const MESSAGE_KINDS = Object.keys(MessageType) as MessageKind[]
+
+/** The hello `protocol` a peer must speak before it may be sent each type (docs/wire.md). */
+export const PROTOCOL_SINCE: Record<MessageKind, number> = {
+  hello: 1,
+  announce: 1,
+  roundOpen: 1,
+  updateOffer: 1,
+  ack: 1,
+  error: 1,
+  vote: 2,
+  flag: 2,
+}
 
 /** Largest encoded body accepted per type, checked before decoding. */
 export const SIZE_CAPS: Record<MessageKind, number> = {
@@ -36,6 +53,8 @@ export const SIZE_CAPS: Record<MessageKind, number> = {
   updateOffer: 256,
   ack: 512,
   error: 1024,
+  vote: 256,
+  flag: 1024,
 }
 
 /** Roles as a bit field; unknown bits from newer peers are ignored. */
@@ -109,6 +128,31 @@ export interface WireErrorMessage {
   fatal: boolean
 }
 
+/**
+ * A contributor's signed vote on a proposal in a project's ledger (core/ledger/amendments.ts signs
+ * and checks it); the host records it in the ledger. `choice` 1 yes, 0 no.
+ */
+export interface VoteMessage {
+  project: Uint8Array
+  proposal: number
+  proposalHash: Uint8Array
+  voter: Uint8Array
+  choice: number
+  signature: Uint8Array
+}
+
+/**
+ * A contributor's signed flag on a project (core/node/flags.ts signs and checks it), spread from
+ * peer to peer on the project's topic. `at` is Unix ms.
+ */
+export interface FlagMessage {
+  project: Uint8Array
+  flagger: Uint8Array
+  at: number
+  reason: string
+  signature: Uint8Array
+}
+
 export interface MessageBodies {
   hello: Hello
   announce: Announce
@@ -116,6 +160,8 @@ export interface MessageBodies {
   updateOffer: UpdateOffer
   ack: Ack
   error: WireErrorMessage
+  vote: VoteMessage
+  flag: FlagMessage
 }
 
 export type WireMessage = {
@@ -338,6 +384,65 @@ export const codecs: { [K in MessageKind]: Codec<MessageBodies[K]> } = {
     decode(s) {
       c.uint.decode(s)
       return { code: c.string.decode(s), message: c.string.decode(s), fatal: c.bool.decode(s) }
+    },
+  },
+  vote: {
+    preencode(s, m) {
+      c.uint.preencode(s, FORMAT_VERSION)
+      key.preencode(s, m.project)
+      c.uint.preencode(s, m.proposal)
+      key.preencode(s, m.proposalHash)
+      key.preencode(s, m.voter)
+      c.uint.preencode(s, m.choice)
+      sig.preencode(s, m.signature)
+    },
+    encode(s, m) {
+      c.uint.encode(s, FORMAT_VERSION)
+      key.encode(s, m.project)
+      c.uint.encode(s, m.proposal)
+      key.encode(s, m.proposalHash)
+      key.encode(s, m.voter)
+      c.uint.encode(s, m.choice)
+      sig.encode(s, m.signature)
+    },
+    decode(s) {
+      c.uint.decode(s)
+      return {
+        project: key.decode(s),
+        proposal: c.uint.decode(s),
+        proposalHash: key.decode(s),
+        voter: key.decode(s),
+        choice: c.uint.decode(s),
+        signature: sig.decode(s),
+      }
+    },
+  },
+  flag: {
+    preencode(s, m) {
+      c.uint.preencode(s, FORMAT_VERSION)
+      key.preencode(s, m.project)
+      key.preencode(s, m.flagger)
+      c.uint.preencode(s, m.at)
+      c.string.preencode(s, m.reason)
+      sig.preencode(s, m.signature)
+    },
+    encode(s, m) {
+      c.uint.encode(s, FORMAT_VERSION)
+      key.encode(s, m.project)
+      key.encode(s, m.flagger)
+      c.uint.encode(s, m.at)
+      c.string.encode(s, m.reason)
+      sig.encode(s, m.signature)
+    },
+    decode(s) {
+      c.uint.decode(s)
+      return {
+        project: key.decode(s),
+        flagger: key.decode(s),
+        at: c.uint.decode(s),
+        reason: c.string.decode(s),
+        signature: sig.decode(s),
+      }
     },
   },
 }

@@ -27,6 +27,7 @@ import { openContributorUpdateCore } from '../../core/ledger/update-core.js'
 import { createProject, LedgerWriter, type HostKeyPair } from '../../core/ledger/ledger.js'
 import { parseProjectSpec, type ProjectSpec } from '../../core/ledger/manifest.js'
 import { publishUpdate } from '../../core/ledger/updates.js'
+import { Charter } from '../../core/ledger/charter.js'
 import type { SwarmNode } from '../../core/net/swarm-node.js'
 import type { Ack, UpdateOffer } from '../../core/wire/messages.js'
 import { Participant, type ParticipantOptions } from '../../core/node/participant/participant.js'
@@ -180,11 +181,13 @@ export async function hostProjectIn(
 export async function startTestHost(
   t: TestContext,
   net: TestNetwork,
-  opts: { recipe?: Record<string, unknown>; host?: TestHostOptions } = {},
+  opts: { recipe?: Record<string, unknown>; host?: TestHostOptions; charter?: unknown } = {},
 ): Promise<TestHost> {
   const store = await tempStore(t, 'tandem-host-')
   const datasetKey = await createLearnableDataset(store)
-  return hostProjectIn(t, net, store, hostSpec(datasetKey, opts.recipe), opts.host)
+  const spec = hostSpec(datasetKey, opts.recipe)
+  if (opts.charter !== undefined) spec.charter = Charter.parse(opts.charter)
+  return hostProjectIn(t, net, store, spec, opts.host)
 }
 
 export interface TestContributor {

@@ -232,6 +232,34 @@ export class FakeNode {
       if (text === undefined) throw new TandemError('PROJECT_NOT_FOUND', 'not a language model')
       return { round: this.find(project).round, text }
     },
+    // Governance is exercised against a real node (test/integration/host/governance.test.ts);
+    // the fake shows a project with no charter and no proposals.
+    'governance.get': ({ project }) => ({
+      project,
+      charter: null,
+      hosting: false,
+      round: this.find(project).round,
+      terms: { current: 'none', accepted: null, paused: false },
+      proposals: [],
+    }),
+    'governance.propose': () => {
+      throw new TandemError('WRONG_STATE', 'the fake node hosts no project')
+    },
+    'governance.vote': ({ proposal }) => {
+      throw new TandemError('PROPOSAL_NOT_FOUND', `no proposal ${proposal}`)
+    },
+    'governance.acceptTerms': ({ project }) =>
+      this.handlers['governance.get']({ project }) as never,
+    'projects.flags': () => [],
+    'projects.flag': () => {
+      throw new TandemError('WRONG_STATE', 'the fake node is not on a swarm')
+    },
+    'model.export': () => {
+      throw new TandemError(
+        'EXPORT_NOT_ALLOWED',
+        'the project has no charter: its weights have no licence',
+      )
+    },
   }
 }
 

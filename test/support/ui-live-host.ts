@@ -19,6 +19,8 @@ export interface LmHostOptions {
   /** Size of the generated corpus (default 96 KiB: three 32 KiB shards, one held out). */
   corpusKb?: number
   host?: TestHostOptions
+  /** A charter for the project (docs/governance.md). */
+  charter?: unknown
 }
 
 export interface LmTestHost extends TestHost {
@@ -45,6 +47,7 @@ export async function startLmTestHost(
     ...demo,
     dataset: { key: datasetKey },
     recipe: { ...demo.recipe, ...opts.recipe },
+    ...(opts.charter === undefined ? {} : { charter: opts.charter }),
   })
   const h = await hostProjectIn(t, net, store, spec, { discovery: true, ...opts.host })
   return { ...h, spec }

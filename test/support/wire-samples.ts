@@ -47,6 +47,21 @@ export function samples(): { [K in MessageKind]: MessageBodies[K] } {
     },
     ack: { project: k(1), round: 4, ref: k(5), status: 'accepted', reason: '' },
     error: { code: 'WIRE_INVALID', message: 'hello.agent: unprintable characters', fatal: false },
+    vote: {
+      project: k(1),
+      proposal: 12,
+      proposalHash: k(6),
+      voter: k(8),
+      choice: 1,
+      signature: Buffer.alloc(64, 9),
+    },
+    flag: {
+      project: k(1),
+      flagger: k(8),
+      at: 1_800_000_000_000,
+      reason: 'the host trains on data the charter does not list',
+      signature: Buffer.alloc(64, 10),
+    },
   }
 }
 
@@ -121,4 +136,19 @@ export const arbitraries: { [K in MessageKind]: fc.Arbitrary<MessageBodies[K]> }
     }),
   ),
   error: fc.record({ code, message: printable(200), fatal: fc.boolean() }),
+  vote: fc.record({
+    project: key,
+    proposal: fc.integer({ min: 1, max: 0xffff_ffff }),
+    proposalHash: key,
+    voter: key,
+    choice: fc.integer({ min: 0, max: 1 }),
+    signature: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+  }),
+  flag: fc.record({
+    project: key,
+    flagger: key,
+    at: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+    reason: printable(500).filter((s) => s.length > 0),
+    signature: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+  }),
 }

@@ -132,7 +132,8 @@ export function formatProjects(list: ProjectSummary[]): string {
     [p.hosting ? 'hosting' : '', p.joined ? 'joined' : 'seen', p.paused ? 'paused' : '']
       .filter(Boolean)
       .join(', ')
-  return table([
+  const charters = list.map((p) => `${shortKey(p.key)}  ${charterLine(p)}`).join('\n')
+  return `${table([
     ['key', 'name', 'state', 'share', 'round', 'contributors', 'credits'],
     ...list.map((p) => [
       shortKey(p.key),
@@ -143,7 +144,15 @@ export function formatProjects(list: ProjectSummary[]): string {
       String(p.contributors),
       num(p.credits, 2),
     ]),
-  ])
+  ])}\ncharters:\n${charters}\n`
+}
+
+/** A project's charter in one line ("no charter" for projects made before charters). */
+function charterLine(p: ProjectSummary): string {
+  const c = p.charter
+  if (!c) return 'no charter'
+  const purpose = c.purpose.length > 60 ? `${c.purpose.slice(0, 60)}…` : c.purpose
+  return `${purpose} · weights ${c.weights.licence} (${c.weights.download}) · host ${c.host.name}`
 }
 
 export function formatJoined(p: ProjectSummary): string {

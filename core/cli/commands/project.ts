@@ -18,6 +18,7 @@ import { join } from 'node:path'
 import { TandemError } from '../../api/errors.js'
 import { DatasetStore } from '../../data/dataset-store.js'
 import { importDataset } from '../../data/import.js'
+import { watchProposalInbox } from './proposal-inbox.js'
 import { ProjectHost } from '../../host/host.js'
 import { createProject, LedgerWriter, type HostKeyPair } from '../../ledger/ledger.js'
 import {
@@ -104,7 +105,7 @@ async function resolveDataset(store: DatasetStore, arg: string): Promise<string>
 }
 
 /** The project to host: `key` (created here earlier), or a new one from --spec. */
-async function hostedProject(
+export async function hostedProject(
   store: DatasetStore,
   key: string | undefined,
   flags: HostFlags,
@@ -204,7 +205,12 @@ async function hostProject(key: string | undefined, flags: HostFlags, io: CliIO)
         `${flags.bootstrap ? flags.bootstrap.join(', ') : 'the public DHT'}`,
     )
     await host.start()
+    // Proposals queued by `tandem project propose` while this process holds the store.
+    const stopInbox = watchProposalInbox(store.dataDir, host, (ok, text, id) =>
+      say(ok ? 'proposal' : 'warning', ok ? { id } : { message: text }, text),
+    )
     const why = await Promise.race([signal.stopped, host.finished().then(() => 'done')])
+    stopInbox()
     say('stop', { reason: why }, `stopping (${why})…`)
   } finally {
     signal.dispose()

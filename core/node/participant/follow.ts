@@ -20,6 +20,8 @@ export interface FollowOptions {
   ledgerTimeoutMs: number
   now: () => number
   gate: ((round: number) => boolean | Promise<boolean>) | undefined
+  /** Why this contributor may not train round r under the terms then in effect (null: it may). */
+  consent: (state: LedgerState, round: number) => string | null
   deadlines: RoundDeadlines
   outbox: Outbox
   inbox: ReceiptInbox
@@ -118,6 +120,11 @@ export class FollowLoop {
     if (this.opts.now() >= deadlines.deadline(r, cur.open.deadline)) {
       deadlines.skip(r, 'deadline')
       setState('idle', `round ${r} is past its deadline; waiting for the next`)
+      return
+    }
+    const withheld = this.opts.consent(state, r)
+    if (withheld) {
+      setState('idle', withheld)
       return
     }
     if (this.opts.gate && !(await this.opts.gate(r))) {

@@ -7,7 +7,7 @@
 import { TandemError } from '../../api/errors.js'
 import type { SwarmNode } from '../../net/swarm-node.js'
 import type { Peer } from '../../net/peer.js'
-import type { Ack, RoundOpen, UpdateOffer, WireMessage } from '../../wire/messages.js'
+import type { Ack, RoundOpen, UpdateOffer, VoteMessage, WireMessage } from '../../wire/messages.js'
 import type { OfferLink } from './outbox.js'
 
 export interface HostLinkOptions {
@@ -26,6 +26,8 @@ export class HostLink implements OfferLink {
   private host: Buffer | null = null
   private listening: (() => void) | null = null
   private closed = false
+  /** Votes sent and not yet answered: ack ref (hex) → its waiter. */
+  private readonly votes = new Map<string, (ack: Ack | null) => void>()
 
   constructor(private readonly opts: HostLinkOptions) {}
 
@@ -51,8 +53,37 @@ export class HostLink implements OfferLink {
     }
   }
 
+  /**
+   * Sends a vote to the host and resolves with its ack (null: no answer within `timeoutMs`).
+   * PEER_UNKNOWN when the host is not connected; WRONG_STATE when it does not know votes.
+   */
+  sendVote(m: VoteMessage, ref: Buffer, timeoutMs = 15_000): Promise<Ack | null> {
+    if (!this.host) throw new TandemError('PEER_UNKNOWN', 'the project host is not known yet')
+    const key = ref.toString('hex')
+    const answered = new Promise<Ack | null>((resolve) => {
+      const timer = setTimeout(() => {
+        this.votes.delete(key)
+        resolve(null)
+      }, timeoutMs)
+      timer.unref()
+      this.votes.set(key, (ack) => {
+        clearTimeout(timer)
+        this.votes.delete(key)
+        resolve(ack)
+      })
+    })
+    try {
+      this.opts.node.send(this.host, 'vote', m)
+    } catch (err) {
+      this.votes.get(key)?.(null)
+      throw err
+    }
+    return answered
+  }
+
   /** Stops listening; nothing is sent any more. */
   close(): void {
+    for (const done of [...this.votes.values()]) done(null)
     this.closed = true
     this.listening?.()
     this.listening = null
@@ -77,7 +108,10 @@ export class HostLink implements OfferLink {
     if (msg.type === 'roundOpen') {
       if (this.opts.project.equals(msg.body.project)) this.opts.onRoundOpen(msg.body)
     } else if (msg.type === 'ack') {
-      if (this.opts.project.equals(msg.body.project)) this.opts.onAck(msg.body)
+      if (!this.opts.project.equals(msg.body.project)) return
+      const vote = this.votes.get(Buffer.from(msg.body.ref).toString('hex'))
+      if (vote) vote(msg.body)
+      else this.opts.onAck(msg.body)
     }
   }
 }

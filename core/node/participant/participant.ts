@@ -12,6 +12,10 @@ import { EventEmitter } from 'node:events'
 import { TandemError } from '../../api/errors.js'
 import { TrainingEngine } from '../../engine/engine.js'
 import { parameterCount } from '../../host/round.js'
+import { checkVote } from '../../host/vote-intake.js'
+import { signVote, voteRef, voteToWire, type VoteChoice } from '../../ledger/amendments.js'
+import { termsHash } from '../../ledger/charter.js'
+import { effectiveManifest, termsConsent } from '../../ledger/governance.js'
 import type { Manifest } from '../../ledger/manifest.js'
 import type { LedgerState } from '../../ledger/reader.js'
 import type { SwarmNode } from '../../net/swarm-node.js'
@@ -71,6 +75,8 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   private current: ParticipantState = 'starting'
   private detail = ''
   private stopped = false
+  /** Accepted terms when the node keeps none (opts.terms absent). */
+  private termsInMemory: string | undefined
 
   constructor(private readonly opts: ParticipantOptions) {
     super()
@@ -114,6 +120,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       ledgerTimeoutMs,
       now: this.now,
       gate: opts.gate,
+      consent: (state, round) => this.consent(state, round),
       deadlines: this.deadlines,
       outbox: this.outbox,
       inbox: this.inbox,
@@ -224,6 +231,80 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     this.retry.unref()
     if (!this.outbox.pending()) this.setState('idle', 'waiting for a round')
     this.follow.begin(running)
+  }
+
+  /**
+   * Signs a vote on a proposal of this project's ledger and sends it to the host; resolves with the
+   * host's answer. Checked here first against the ledger as read (PROPOSAL_NOT_FOUND,
+   * PROPOSAL_CLOSED, VOTE_INELIGIBLE, VOTE_DUPLICATE); the host checks again and records it.
+   */
+  async vote(
+    proposal: number,
+    choice: VoteChoice,
+    timeoutMs?: number,
+  ): Promise<{ status: 'accepted' | 'rejected'; reason: string }> {
+    const state = this.follow.ledger
+    if (!state) throw new TandemError('WRONG_STATE', 'the ledger has not arrived yet')
+    const p = state.governance?.proposals.find((x) => x.index === proposal)
+    if (!p) throw new TandemError('PROPOSAL_NOT_FOUND', `no proposal ${proposal} in the ledger`)
+    const vote = signVote(
+      this.projectHex,
+      { proposal, proposalHash: p.hash, choice },
+      this.opts.keyPair,
+    )
+    checkVote(state, vote)
+    const ack = await this.host.sendVote(
+      voteToWire(vote, this.projectHex),
+      voteRef(vote),
+      timeoutMs,
+    )
+    if (!ack) throw new TandemError('PEER_UNKNOWN', 'the host did not answer the vote')
+    return ack.status === 'accepted'
+      ? { status: 'accepted', reason: '' }
+      : { status: 'rejected', reason: ack.reason }
+  }
+
+  /** The terms in effect and whether this contributor is paused over them. */
+  termsStatus(): { accepted: string | undefined; current: string; paused: boolean } | null {
+    const state = this.follow.ledger
+    if (!state) return null
+    const round = state.rounds.at(-1)!.round
+    const current = termsHash(effectiveManifest(state, round).charter)
+    return { accepted: this.acceptedTerms(), current, paused: this.consent(state, round) !== null }
+  }
+
+  /** Accepts the terms now in effect: a contributor paused over a change of terms trains again. */
+  acceptTerms(): string {
+    const state = this.follow.ledger
+    if (!state) throw new TandemError('WRONG_STATE', 'the ledger has not arrived yet')
+    const hash = termsHash(effectiveManifest(state, state.rounds.at(-1)!.round).charter)
+    this.setAcceptedTerms(hash)
+    this.follow.kick()
+    return hash
+  }
+
+  private acceptedTerms(): string | undefined {
+    return this.opts.terms ? this.opts.terms.get() : this.termsInMemory
+  }
+
+  private setAcceptedTerms(hash: string): void {
+    if (this.opts.terms) this.opts.terms.set(hash)
+    else this.termsInMemory = hash
+  }
+
+  /** The follow loop's consent check (governance.ts termsConsent); joining accepts what it finds. */
+  private consent(state: LedgerState, round: number): string | null {
+    let accepted = this.acceptedTerms()
+    if (accepted === undefined) {
+      accepted = termsHash(effectiveManifest(state, round).charter)
+      this.setAcceptedTerms(accepted)
+    }
+    const c = termsConsent(state, round, this.opts.keyPair.publicKey.toString('hex'), accepted)
+    if (c.ok) {
+      if (c.terms !== accepted) this.setAcceptedTerms(c.terms) // it voted for exactly these
+      return null
+    }
+    return `paused: the project's terms changed (proposal ${c.proposal}); accept them to contribute`
   }
 
   /** Looks at the ledger again now (e.g. the node's gate may answer differently). */

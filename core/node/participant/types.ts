@@ -113,6 +113,12 @@ export interface ParticipantOptions {
    * shards beyond it are evicted, least recently used first (core/data/disk-cap.ts).
    */
   diskCapBytes?: () => number
+  /**
+   * The project's terms this contributor accepted (charter.ts termsHash), kept by the node between
+   * runs; none: kept in memory. Joining accepts the terms in effect at the first ledger read; a
+   * change of terms it did not vote for pauses it until acceptTerms() (docs/governance.md).
+   */
+  terms?: { get(): string | undefined; set(hash: string): void }
   now?: () => number
 }
 

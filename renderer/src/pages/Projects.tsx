@@ -5,8 +5,11 @@ import { ErrorNote, Pending } from '../components/ErrorNote'
 import { JoinLinkDialog, useJoinLink } from '../components/JoinLinkDialog'
 import { Facts } from '../components/Facts'
 import { Card, Page } from '../components/Page'
+import { GovernanceCard } from '../components/Governance'
 import { AddProjectForm, JoinButton, ProjectFacts } from '../components/ProjectParts'
+import { ModelDownload, TryItBox } from '../components/TryIt'
 import { formatNumber, formatPercent } from '../format'
+import { isLanguageModel } from '../state/app-state'
 import { useAction, useAppState, useController } from '../state/context'
 
 export function ProjectsPage() {
@@ -132,6 +135,9 @@ function ProjectDetail({ project: p }: { project: ProjectSummary }) {
           ]}
         />
       ) : null}
+      <GovernanceCard project={p} />
+      {p.charter ? <ModelDownload project={p} /> : null}
+      {isLanguageModel(p) ? <TryItBox project={p} /> : null}
     </article>
   )
 }

@@ -52,6 +52,8 @@ export interface AppState {
   loss: LossPoint[]
   samples: Readonly<Record<string, ModelSample>>
   failures: Readonly<Partial<Record<Resource | 'sample', UiError>>>
+  /** Bumped on each `governance` event: governance views fetch again. */
+  governanceSeq: number
 }
 
 export const MAX_LOGS = 2000
@@ -73,6 +75,7 @@ export function initialState(link: LinkState | null): AppState {
     loss: [],
     samples: {},
     failures: {},
+    governanceSeq: 0,
   }
 }
 
@@ -147,6 +150,9 @@ export function applyEvent(state: AppState, event: ApiEvent): AppState {
       return { ...state, settings: event.data }
     case 'log':
       return { ...state, logs: appendCapped(state.logs, event.data, MAX_LOGS) }
+    case 'governance':
+    case 'flag':
+      return { ...state, governanceSeq: state.governanceSeq + 1 }
   }
 }
 

@@ -9,6 +9,7 @@ import {
   SCORING_DEFAULT,
   scoringVersion,
 } from '../../../core/ledger/manifest.js'
+import { charterSummary, DEFAULT_POLICY, termsHash } from '../../../core/ledger/charter.js'
 import { tinyProjectInput } from '../../support/project-fixtures.js'
 
 const valid = tinyProjectInput({
@@ -98,7 +99,68 @@ describe('project spec and manifest', () => {
 
   it('rejects a manifest of another version or with a bad host key', () => {
     const manifest = createManifest(parseProjectSpec(valid), 'cd'.repeat(32))
-    assert.throws(() => parseManifest({ ...manifest, version: 2 }), { code: 'PROJECT_INVALID' })
+    assert.throws(() => parseManifest({ ...manifest, version: 3 }), { code: 'PROJECT_INVALID' })
     assert.throws(() => parseManifest({ ...manifest, host: 'nope' }), { code: 'PROJECT_INVALID' })
+  })
+})
+
+describe('charter (manifest version 2)', () => {
+  const charter = {
+    purpose: 'A tiny byte-level language model for a teaching demo.',
+    weights: { licence: 'CC0-1.0' },
+    dataSources: [{ name: 'tiny shakespeare', licence: 'public domain' }],
+    host: { name: 'Demo host', contact: 'demo@example.org' },
+  }
+
+  it('fills the policy defaults and round-trips', () => {
+    const spec = parseProjectSpec({ ...valid, charter })
+    assert.equal(spec.charter!.weights.download, 'everyone')
+    assert.deepEqual(spec.charter!.prohibitedUses, [])
+    assert.deepEqual(spec.charter!.governance, DEFAULT_POLICY)
+    const manifest = createManifest(spec, 'cd'.repeat(32), 1)
+    assert.equal(manifest.version, 2)
+    assert.deepEqual(parseManifest(JSON.parse(JSON.stringify(manifest))), manifest)
+  })
+
+  it('still reads a version 1 manifest: no charter', () => {
+    const manifest = createManifest(parseProjectSpec(valid), 'cd'.repeat(32), 1)
+    const v1 = parseManifest({ ...JSON.parse(JSON.stringify(manifest)), version: 1 })
+    assert.equal(v1.version, 1)
+    assert.equal(v1.charter, undefined)
+    assert.equal(charterSummary(v1.charter), 'no charter')
+    assert.equal(termsHash(v1.charter), 'none')
+    assert.throws(() => parseManifest({ ...manifest, version: 1, charter }), {
+      code: 'PROJECT_INVALID',
+    })
+  })
+
+  it('refuses a charter without data sources or with a bad policy, naming the field', () => {
+    const bad = [
+      { ...charter, dataSources: [] },
+      { ...charter, governance: { quorum: 2 } },
+      { ...charter, governance: { votingPeriod: { rounds: 0 } } },
+      { ...charter, weights: { licence: 'x', download: 'anyone' } },
+    ]
+    for (const c of bad)
+      assert.throws(() => parseProjectSpec({ ...valid, charter: c }), {
+        code: 'PROJECT_INVALID',
+        message: /charter/,
+      })
+  })
+
+  it('terms change with purpose, licence or data, not with the host or the policy', () => {
+    const base = parseProjectSpec({ ...valid, charter }).charter!
+    const same = { ...base, host: { name: 'Other', contact: 'x@y.z' } }
+    assert.equal(termsHash(same), termsHash(base))
+    assert.equal(
+      termsHash({ ...base, governance: { ...base.governance, quorum: 0.9 } }),
+      termsHash(base),
+    )
+    assert.notEqual(termsHash({ ...base, purpose: 'Something else' }), termsHash(base))
+    assert.notEqual(
+      termsHash({ ...base, weights: { licence: 'MIT', download: 'everyone' } }),
+      termsHash(base),
+    )
+    assert.notEqual(termsHash({ ...base, dataSources: [] }), termsHash(base))
   })
 })

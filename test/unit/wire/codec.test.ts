@@ -34,6 +34,8 @@ describe('wire codecs', () => {
       updateOffer: 3,
       ack: 4,
       error: 5,
+      vote: 6,
+      flag: 7,
     })
   })
 
