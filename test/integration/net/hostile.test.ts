@@ -22,6 +22,7 @@ import type { Ban } from '../../../core/net/ban-list.js'
 import { DEFAULT_LIMITS } from '../../../core/net/limits.js'
 import { DEFAULT_REPLICATION_FAULT_LIMIT, type SwarmNode } from '../../../core/net/swarm-node.js'
 import { encodeMessage } from '../../../core/wire/decode.js'
+import { MESSAGE_KINDS } from '../../../core/wire/messages.js'
 import { tempDir } from '../../support/data.js'
 import {
   helloBytes,
@@ -116,11 +117,11 @@ describe('hostile peers', () => {
       ],
       // A count of 1,048,576 keys in a 4 KiB hello: refused before anything is allocated.
       ['WIRE_INVALID', (ch) => ch.send('hello', hugeProjectsHello())],
-      // Type 7 is not defined: protomux alone would drop all 5,000 unseen.
+      // The first id past the defined types: protomux alone would drop all 5,000 unseen.
       [
         'WIRE_UNEXPECTED',
         (ch) => {
-          for (let i = 0; i < 5000; i++) ch.sendType(7, Buffer.alloc(8))
+          for (let i = 0; i < 5000; i++) ch.sendType(MESSAGE_KINDS.length, Buffer.alloc(8))
         },
       ],
     ]
