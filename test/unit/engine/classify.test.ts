@@ -34,7 +34,7 @@ describe('image classification ("try it")', () => {
   it('probabilities sum to 1 and match the training forward pass (−log p = record loss)', async () => {
     for (const spec of [tinyCnn(), tinyMlp()]) {
       const weights = initialWeights(spec, 3)
-      const size = spec.type === 'cnn' ? 72 : spec.inputSize
+      const size = spec.type === 'mlp' ? spec.inputSize : 72
       const rand = seededRandom(9)
       const features = Float32Array.from({ length: size }, () => rand())
       const out = await classify(spec, weights, features, 2)
