@@ -72,7 +72,7 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
       if (manifest.model.type !== 'transformer') {
         const ds = await Dataset.open(
           store.get({ key: Buffer.from(manifest.dataset.key, 'hex') }),
-          { wait: false },
+          { timeoutMs: 10_000 }, // the header only: local for members, else briefly from peers
         )
         if (ds.header.layout.kind === 'tensors') layout = ds.header.layout
         await ds.close()
