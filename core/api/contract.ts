@@ -466,6 +466,45 @@ export const Methods = {
       .strict(),
     result: z.object({ round: z.number().int().min(0), text: z.string() }),
   },
+  /**
+   * The image an image-model project classifies (its model's input), or null for a project whose
+   * model takes no images (language models, plain feature vectors). For the "try it" upload.
+   */
+  'model.imageInput': {
+    params: ProjectParam,
+    result: z
+      .object({
+        height: z.number().int().min(1),
+        width: z.number().int().min(1),
+        channels: z.number().int().min(1),
+        classes: z.number().int().min(1),
+      })
+      .nullable(),
+  },
+  /**
+   * Class probabilities of one image under the project's current global model. `pixels` are
+   * row-major height·width·channels intensities from 0 to 255 (the node scales them as its dataset
+   * stores images); a wrong count is BAD_ARGUMENT, a project without an image model too.
+   */
+  'model.classify': {
+    params: z
+      .object({
+        project: Hex32,
+        pixels: z
+          .array(z.number().min(0).max(255))
+          .min(1)
+          .max(1 << 20),
+        top: z.number().int().min(1).max(100).default(3),
+      })
+      .strict(),
+    result: z.object({
+      round: z.number().int().min(0),
+      probabilities: z.array(z.number().min(0).max(1)),
+      top: z.array(
+        z.object({ index: z.number().int().min(0), probability: z.number().min(0).max(1) }),
+      ),
+    }),
+  },
   /** Charter, terms and proposals of a project (docs/governance.md). */
   'governance.get': { params: ProjectParam, result: GovernanceView },
   /** The host proposes a change (only on the node that writes the ledger). */

@@ -9,9 +9,10 @@ import type { AppInfo, ProjectSummary } from '../api/contract.js'
 import type { Handlers } from '../api/dispatch.js'
 import { TandemError } from '../api/errors.js'
 import { Dataset } from '../data/dataset.js'
-import { recordBytes, vocabSize, type DatasetHeader } from '../data/header.js'
+import { recordBytes, vocabSize, type DatasetHeader, type TensorLayout } from '../data/header.js'
 import { encodedSize } from '../engine/compress/codec.js'
 import { compressOnce } from '../engine/compress/error-feedback.js'
+import { classify, imageShape } from '../engine/classify.js'
 import { sampleTokens } from '../engine/generate.js'
 import { countParams, trainFlopsPerSample } from '../engine/spec/cost.js'
 import { verifyLedger } from '../host/verify.js'
@@ -51,6 +52,38 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
   // announcement reached this node would otherwise list nothing until it reconnects.
   const discovered = DiscoveredProjects.forNode(node, () => pushProjects())
   const store = node.datasets.corestore
+
+  /**
+   * A project's manifest, ledger state and tensor dataset layout (null for token datasets), for
+   * the image "try it" methods. With `keepOpen` the ledger core stays open for a checkpoint read
+   * and the caller closes it; otherwise it is closed here.
+   */
+  async function imageModel(project: string, keepOpen = false) {
+    const core = store.get({ key: Buffer.from(project, 'hex') })
+    try {
+      await core.ready()
+      const state =
+        node.participant(project)?.ledgerState ??
+        (await readLedger(core, { wait: true, timeout: 10_000 }).catch(() => {
+          throw new TandemError('PROJECT_NOT_FOUND', `project ${project} is not reachable`)
+        }))
+      const manifest = state.manifest
+      let layout: TensorLayout | null = null
+      if (manifest.model.type !== 'transformer') {
+        const ds = await Dataset.open(
+          store.get({ key: Buffer.from(manifest.dataset.key, 'hex') }),
+          { timeoutMs: 10_000 }, // the header only: local for members, else briefly from peers
+        )
+        if (ds.header.layout.kind === 'tensors') layout = ds.header.layout
+        await ds.close()
+      }
+      if (!keepOpen) await core.close().catch(() => {})
+      return { manifest, layout, core, state }
+    } catch (err) {
+      await core.close().catch(() => {})
+      throw err
+    }
+  }
 
   /** Manifest, dataset header and ledger of a project, from local cores or briefly from peers. */
   async function facts(key: string, timeoutMs = 10_000): Promise<ProjectFacts> {
@@ -262,6 +295,40 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
         .get()
         .loss.filter((p) => !project || p.project === project)
         .slice(-limit),
+    'model.imageInput': async ({ project }) => {
+      const { manifest, layout } = await imageModel(project)
+      if (!layout) return null
+      try {
+        return { ...imageShape(manifest.model, layout.shape), classes: layout.labels.classes }
+      } catch (err) {
+        if (err instanceof TandemError && err.code === 'BAD_ARGUMENT') return null
+        throw err
+      }
+    },
+    'model.classify': async ({ project, pixels, top }) => {
+      const { manifest, layout, core, state } = await imageModel(project, true)
+      try {
+        if (!layout || !state)
+          throw new TandemError('BAD_ARGUMENT', 'only image-model projects classify images')
+        const shape = imageShape(manifest.model, layout.shape)
+        const size = shape.height * shape.width * shape.channels
+        if (pixels.length !== size)
+          throw new TandemError(
+            'BAD_ARGUMENT',
+            `the model takes ${shape.height}×${shape.width}×${shape.channels} = ${size} pixel values, not ${pixels.length}`,
+          )
+        // 8-bit image datasets store 0..255 and train on stored × scale (1/255); wider types too.
+        const features = Float32Array.from(pixels, (v) => v * layout.scale)
+        const round = state.rounds.length - 1
+        const { weights } = await readCheckpoint(core, state, round, {
+          wait: true,
+          timeout: 10_000,
+        })
+        return { round, ...(await classify(manifest.model, weights, features, top)) }
+      } finally {
+        await core.close().catch(() => {})
+      }
+    },
     'model.sample': async ({ project, prompt, length }) => {
       const core = store.get({ key: Buffer.from(project, 'hex') })
       try {

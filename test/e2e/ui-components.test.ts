@@ -270,6 +270,45 @@ describe('UI pages in Chromium against a fake node', { skip: chromiumMissing }, 
 
   // ---- Projects -------------------------------------------------------------------------------
 
+  it('projects: an image model classifies an uploaded picture, decoded and grayed in the page', async () => {
+    const { page, node } = await open(activeNodeFixture())
+    const lm = await selectProject(page, 'Tiny Shakespeare LM')
+    await lm.getByTestId('try-it').waitFor()
+    assert.equal(await lm.getByTestId('try-it-image').count(), 0, 'no image upload for an LM')
+    const detail = await selectProject(page, 'MNIST digits')
+    const box = detail.getByTestId('try-it-image')
+    await box.waitFor()
+    // A 50×40 pure red PNG, drawn by the page's own canvas: the UI must scale it to 28×28 and
+    // gray it (0.299·255 ≈ 76), which the fake node's brightness "model" reads as digit 3.
+    const png = await page.evaluate(async () => {
+      const canvas = document.createElement('canvas')
+      canvas.width = 50
+      canvas.height = 40
+      const ctx = canvas.getContext('2d')!
+      ctx.fillStyle = '#ff0000'
+      ctx.fillRect(0, 0, 50, 40)
+      const blob = await new Promise<Blob>((done) => canvas.toBlob((b) => done(b!), 'image/png'))
+      return Array.from(new Uint8Array(await blob.arrayBuffer()))
+    })
+    await box
+      .getByLabel(/Classify an image/)
+      .setInputFiles({ name: 'red.png', mimeType: 'image/png', buffer: Buffer.from(png) })
+    const call = await node.waitForCall('model.classify')
+    const pixels = (call.params as { pixels: number[] }).pixels
+    assert.equal(pixels.length, 28 * 28)
+    assert.ok(
+      pixels.every((v) => Math.abs(v - 76) <= 1),
+      `gray ${pixels.slice(0, 4).join(', ')}`,
+    )
+    const classes = box.getByTestId('try-it-classes')
+    await classes.waitFor()
+    assert.equal(await classes.getAttribute('data-round'), '40')
+    const items = classes.locator('li')
+    assert.equal(await items.count(), 3)
+    assert.equal(await items.first().getAttribute('data-class'), '3')
+    assert.match((await items.first().textContent()) ?? '', /^Class 3: \d+%$/)
+  })
+
   it('projects: manifest details, add by link, validation, coded errors, share, pause, leave', async () => {
     const { page, node } = await open(activeNodeFixture())
     let detail = await selectProject(page, 'Tiny Shakespeare LM')

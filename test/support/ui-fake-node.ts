@@ -232,6 +232,31 @@ export class FakeNode {
       if (text === undefined) throw new TandemError('PROJECT_NOT_FOUND', 'not a language model')
       return { round: this.find(project).round, text }
     },
+    'model.imageInput': ({ project }) => {
+      this.find(project)
+      return this.state.images?.[project] ?? null
+    },
+    // The real classifier runs a checkpoint (test/unit/engine/classify.test.ts,
+    // test/integration/node/classify-api.test.ts). The fake's "model" reads an image's mean
+    // brightness as a digit (black 0 … white classes-1), so a UI test can tell which image the
+    // page decoded and sent.
+    'model.classify': ({ project, pixels, top }) => {
+      const input = this.state.images?.[project]
+      if (!input) throw new TandemError('BAD_ARGUMENT', 'only image-model projects classify images')
+      const size = input.height * input.width * input.channels
+      if (pixels.length !== size)
+        throw new TandemError('BAD_ARGUMENT', `the model takes ${size} pixel values`)
+      const level = (pixels.reduce((a, b) => a + b, 0) / size / 255) * (input.classes - 1)
+      const scores = Array.from({ length: input.classes }, (_, k) =>
+        Math.exp(-4 * Math.abs(k - level)),
+      )
+      const total = scores.reduce((a, b) => a + b, 0)
+      const probabilities = scores.map((v) => v / total)
+      const ranked = probabilities
+        .map((probability, index) => ({ index, probability }))
+        .sort((a, b) => b.probability - a.probability)
+      return { round: this.find(project).round, probabilities, top: ranked.slice(0, top) }
+    },
     // Governance is exercised against a real node (test/integration/host/governance.test.ts);
     // the fake shows a project with no charter and no proposals.
     'governance.get': ({ project }) => ({

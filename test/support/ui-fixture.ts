@@ -34,6 +34,8 @@ export interface FixtureState {
   loss: LossPoint[]
   verify: Record<string, VerifyReport>
   samples: Record<string, string>
+  /** Image projects' model input (`model.imageInput`); absent: not an image model. */
+  images?: Record<string, { height: number; width: number; channels: number; classes: number }>
 }
 
 function project(
@@ -267,6 +269,7 @@ export function activeNodeFixture(): FixtureState {
       },
     },
     samples: { [LM_KEY]: 'ROMEO:\nWhat light through yonder window breaks? It is the east.' },
+    images: { [MNIST_KEY]: { height: 28, width: 28, channels: 1, classes: 10 } },
   }
 }
 

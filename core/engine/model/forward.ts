@@ -241,3 +241,19 @@ export function lastTokenLogits(
     return tf.reshape(tf.slice(rows, [0, t - 1, 0], [b, 1, spec.vocab]), [b, spec.vocab])
   })
 }
+
+/**
+ * Class logits of an image (or feature) classifier: [batch, classes]. For "try it" predictions on
+ * a checkpoint, not training. `x` is [batch, inputSize] for an MLP, [batch, H, W, C] for a CNN.
+ */
+export function classLogits(
+  spec: MlpSpec | CnnSpec,
+  params: readonly tf.Tensor[],
+  x: tf.Tensor,
+): tf.Tensor2D {
+  return tf.tidy(() =>
+    spec.type === 'mlp'
+      ? mlpLogits(spec, new Cursor(params), x as tf.Tensor2D)
+      : cnnLogits(spec, new Cursor(params), x as tf.Tensor4D),
+  )
+}

@@ -7,6 +7,7 @@ import { Facts } from '../components/Facts'
 import { Card, Page } from '../components/Page'
 import { GovernanceCard } from '../components/Governance'
 import { AddProjectForm, JoinButton, ProjectFacts } from '../components/ProjectParts'
+import { ImageTryIt } from '../components/ImageTryIt'
 import { ModelDownload, TryItBox } from '../components/TryIt'
 import { formatNumber, formatPercent } from '../format'
 import { isLanguageModel } from '../state/app-state'
@@ -137,7 +138,7 @@ function ProjectDetail({ project: p }: { project: ProjectSummary }) {
       ) : null}
       <GovernanceCard project={p} />
       {p.charter ? <ModelDownload project={p} /> : null}
-      {isLanguageModel(p) ? <TryItBox project={p} /> : null}
+      {isLanguageModel(p) ? <TryItBox project={p} /> : <ImageTryIt project={p} />}
     </article>
   )
 }
