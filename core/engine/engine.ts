@@ -28,14 +28,16 @@ import {
 } from './backends/probe.js'
 import { formatRate, type SpeedTable } from './backends/speed.js'
 import { measurementData } from './backends/measurement-data.js'
-import type { Batch, DataSource } from './batch.js'
+import type { DataSource } from './batch.js'
 import type { InnerJob, InnerResult, StepInfo } from './inner-loop.js'
 import { initialWeights } from './model/init.js'
 import { DEFAULT_ADAMW } from './optim/adamw.js'
 import { hostParallelBuffers } from './optim/host-adamw.js'
+import { BatchFeed, batchBuffers } from './rank-feed.js'
 import { estimateMemory } from './spec/cost.js'
 import { checkGpuMemory } from './spec/gpu-memory.js'
 import type { ModelSpec } from './spec/schema.js'
+import { StepMerger } from './step-merger.js'
 import * as tf from './tf.js'
 import {
   BACKEND_FAULT,
@@ -562,100 +564,3 @@ function workerError(msg: Extract<FromWorker, { type: 'error' }>, backend: Backe
 }
 
 const mb = (bytes: number) => Math.ceil(bytes / 2 ** 20)
-
-/**
- * Serves each step's batch to the data-parallel ranks, each taking an equal slice of the rows.
- * Steps are read from the source strictly in order.
- */
-class BatchFeed {
-  private readonly cache = new Map<number, { batch: Batch; taken: number }>()
-  private chain: Promise<unknown> = Promise.resolve()
-  private nextStep = 0
-
-  constructor(
-    private readonly source: DataSource,
-    private readonly ranks: number,
-  ) {}
-
-  async slice(step: number, rank: number): Promise<Batch> {
-    const entry = await this.load(step)
-    entry.taken++
-    if (entry.taken === this.ranks) this.cache.delete(step)
-    return this.ranks === 1 ? entry.batch : sliceRows(entry.batch, rank, this.ranks)
-  }
-
-  private load(step: number): Promise<{ batch: Batch; taken: number }> {
-    const next = this.chain.then(async () => {
-      while (this.nextStep <= step) {
-        this.cache.set(this.nextStep, { batch: await this.source.next(), taken: 0 })
-        this.nextStep++
-      }
-      const entry = this.cache.get(step)
-      if (!entry)
-        throw new TandemError('ENGINE_FAILED', `batch ${step} was requested twice by every rank`)
-      return entry
-    })
-    // The caller awaits `next` and gets its error; the chain only orders the steps, so one failed
-    // step must not fail every later one.
-    this.chain = next.catch(() => undefined)
-    return next
-  }
-}
-
-function batchBuffers(batch: Batch): ArrayBuffer[] {
-  const arrays = batch.kind === 'tokens' ? [batch.tokens] : [batch.x, batch.y]
-  return arrays.map((a) => a.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer)
-}
-
-export function sliceRows(batch: Batch, rank: number, ranks: number): Batch {
-  const from = Math.floor((rank * batch.batch) / ranks)
-  const to = Math.floor(((rank + 1) * batch.batch) / ranks)
-  if (batch.kind === 'tokens') {
-    const row = batch.seqLen + 1
-    return { ...batch, batch: to - from, tokens: batch.tokens.slice(from * row, to * row) }
-  }
-  const row = batch.shape.reduce((a, b) => a * b, 1)
-  return {
-    ...batch,
-    batch: to - from,
-    x: batch.x.slice(from * row, to * row),
-    y: batch.y.slice(from, to),
-  }
-}
-
-/** Combines per-rank step reports into one per step: mean loss, summed samples. */
-class StepMerger {
-  private readonly parts = new Map<number, StepInfo[]>()
-  private readonly merged: number[] = []
-
-  constructor(
-    private readonly ranks: number,
-    private readonly emit: (info: StepInfo) => void,
-  ) {}
-
-  add(_rank: number, info: StepInfo): void {
-    const list = this.parts.get(info.step) ?? []
-    list.push(info)
-    if (list.length < this.ranks) {
-      this.parts.set(info.step, list)
-      return
-    }
-    this.parts.delete(info.step)
-    const loss = list.reduce((s, i) => s + i.loss, 0) / list.length
-    this.merged.push(loss)
-    this.emit({
-      step: info.step,
-      loss,
-      lr: info.lr,
-      gradNorm: Math.max(...list.map((i) => i.gradNorm)),
-      samples: list.reduce((s, i) => s + i.samples, 0),
-      ms: Math.max(...list.map((i) => i.ms)),
-      optimizerMs: Math.max(...list.map((i) => i.optimizerMs)),
-      dataMs: Math.max(...list.map((i) => i.dataMs)),
-    })
-  }
-
-  losses(): number[] {
-    return this.merged
-  }
-}
