@@ -280,8 +280,11 @@ export const GovernanceEvent = z.object({
   project: Hex32,
   proposal: z.number().int().min(1),
   title: z.string(),
-  /** opened: a new proposal; closed: its vote ended (status passed or failed). */
-  kind: z.enum(['opened', 'closed']),
+  /**
+   * opened: a new proposal; closed: its vote ended (status passed or failed); vote-omitted: the
+   * decided tally does not count a vote of this node that the host signed a receipt for.
+   */
+  kind: z.enum(['opened', 'closed', 'vote-omitted']),
   status: ProposalStatus,
 })
 export type GovernanceEvent = z.infer<typeof GovernanceEvent>

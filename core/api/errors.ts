@@ -80,6 +80,10 @@ export const ErrorCodes = [
   'VERIFY_UNAPPROVED_CHANGE',
   'VERIFY_GOVERNANCE_MISMATCH',
   'VERIFY_VOTE_INVALID',
+  // a receipted vote the ledger's decided tally does not count (docs/governance.md, "Vote receipts")
+  'VERIFY_VOTE_OMITTED',
+  // a vote receipt that is not the host's signature over that vote
+  'VOTE_RECEIPT_INVALID',
   'PROPOSAL_NOT_FOUND',
   'PROPOSAL_CLOSED',
   'VOTE_INVALID',

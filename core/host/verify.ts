@@ -38,6 +38,8 @@ import { roundSamples, type Manifest } from '../ledger/manifest.js'
 import { readCheckpoint, readLedger, readOuterState, type LedgerState } from '../ledger/reader.js'
 import { checkReceiptCredits } from '../ledger/receipts.js'
 import { decodeUpdateHeader, fetchUpdate, MAX_UPDATE_BYTES } from '../ledger/updates.js'
+import { auditVoteReceipts, type ReceiptAudit } from '../ledger/vote-audit.js'
+import type { ReceiptedVote } from '../ledger/vote-receipt.js'
 import { computeRound, roundHistory, type RoundCandidate } from './round.js'
 import { roundValidationBatch } from './validation.js'
 import { DECIDED_WITHOUT_BYTES } from './verdicts.js'
@@ -62,6 +64,8 @@ export interface VerifyReport {
   rounds: RoundReport[]
   /** Problems that belong to no closed round (checkpoint 0). */
   problems: VerifyProblem[]
+  /** What became of the vote receipts given (absent when none were). */
+  receipts?: Omit<ReceiptAudit, 'omitted'> & { omitted: number }
 }
 
 export interface VerifyOptions {
@@ -74,6 +78,12 @@ export interface VerifyOptions {
   timeoutMs?: number
   /** Called after each round, e.g. to print progress. */
   onRound?: (report: RoundReport) => void
+  /**
+   * Voters' receipted votes (docs/governance.md, "Vote receipts"): each one the host signed must
+   * count in its decided tally (VERIFY_VOTE_OMITTED otherwise). Forged ones are left out of the
+   * check and listed in the report's `receipts.rejected`.
+   */
+  voteReceipts?: readonly ReceiptedVote[]
 }
 
 /** Relative tolerance for validation losses and quality (backends differ in the last bits). */
@@ -332,10 +342,21 @@ async function verifyRound(
  * boundary after its vote; every passed amendment was enacted when its round opened; every vote the
  * host recorded is a valid signature of an eligible contributor, counted once, inside the period.
  */
-export function verifyGovernance(state: LedgerState): Map<number, VerifyProblem[]> {
+export function verifyGovernance(
+  state: LedgerState,
+  audit?: ReceiptAudit,
+): Map<number, VerifyProblem[]> {
   const out = new Map<number, VerifyProblem[]>()
   const add = (round: number, code: ErrorCode, message: string) =>
     out.set(round, [...(out.get(round) ?? []), { code, message }])
+  // A receipted vote the decided tally leaves out belongs to the round whose close decided it; one
+  // on a proposal missing from the ledger, to the round the vote arrived in.
+  for (const o of audit?.omitted ?? [])
+    add(
+      o.decidedIn ?? o.arrivedIn,
+      'VERIFY_VOTE_OMITTED',
+      `round ${o.decidedIn ?? o.arrivedIn}: ${o.why}`,
+    )
   for (const t of tallies(state)) {
     const p = t.proposal
     const name = `proposal ${p.index} ("${p.value.title}")`
@@ -401,7 +422,8 @@ export async function verifyLedger(opts: VerifyOptions): Promise<VerifyReport> {
     timeoutMs: opts.timeoutMs ?? 0,
   })
   const rounds: RoundReport[] = []
-  const governance = verifyGovernance(state)
+  const audit = opts.voteReceipts ? auditVoteReceipts(state, opts.voteReceipts) : undefined
+  const governance = verifyGovernance(state, audit)
   for (const record of state.rounds) {
     if (!record.receipt) continue
     const report = await verifyRound(opts, state, project, record.round, validation)
@@ -416,7 +438,10 @@ export async function verifyLedger(opts: VerifyOptions): Promise<VerifyReport> {
   }
   // Rounds still open: their governance problems belong to no closed round.
   for (const list of governance.values()) problems.push(...list)
-  return { project, ok: problems.length === 0 && rounds.every((r) => r.ok), rounds, problems }
+  const ok = problems.length === 0 && rounds.every((r) => r.ok)
+  const report: VerifyReport = { project, ok, rounds, problems }
+  if (audit) report.receipts = { ...audit, omitted: audit.omitted.length }
+  return report
 }
 
 /** One round's verdict and problems as text lines. */
@@ -429,6 +454,16 @@ export function formatRoundReport(r: RoundReport): string {
 export function formatVerifySummary(report: VerifyReport): string {
   const lines = report.problems.map((p) => `${p.code}: ${p.message}`)
   const bad = report.rounds.filter((r) => !r.ok).length
+  const rc = report.receipts
+  if (rc) {
+    for (const r of rc.rejected)
+      lines.push(
+        `vote receipt of ${r.voter.slice(0, 12)}… on proposal ${r.proposal} ignored: ${r.why}`,
+      )
+    lines.push(
+      `vote receipts: ${rc.checked} checked, ${rc.omitted} left out by the host, ${rc.pending} on open proposals, ${rc.rejected.length} ignored`,
+    )
+  }
   lines.push(
     report.ok
       ? `verified ${report.rounds.length} closed round(s): all match`

@@ -20,8 +20,10 @@ import {
 import { readLedger, type LedgerState } from '../ledger/reader.js'
 import { join } from 'node:path'
 import { verifyLedger } from '../host/verify.js'
+import { auditVoteReceipts } from '../ledger/vote-audit.js'
 import { exportModel } from './model-export.js'
 import type { ContributorNode } from './node.js'
+import { VoteReceiptBook } from './vote-receipt-book.js'
 
 type GovernanceHandlers = Pick<
   Handlers,
@@ -66,6 +68,43 @@ function proposalView(state: LedgerState, t: Tally, me: string): ProposalView {
 export function governanceHandlers(node: ContributorNode): GovernanceHandlers {
   const store = node.datasets.corestore
   const me = node.identity.publicKey.toString('hex')
+  const logger = node.log.child('governance')
+  let receiptBook: Promise<VoteReceiptBook> | null = null
+  /** This node's vote receipts (<data dir>/vote-receipts.json), loaded on first use. */
+  const receipts = () =>
+    (receiptBook ??= VoteReceiptBook.open(join(node.paths.data, 'vote-receipts.json')))
+
+  /**
+   * Once a proposal is decided, checks that its tally counts every vote of this node the host
+   * receipted; one it left out is a `vote-omitted` event, a warning, and a flag on the project
+   * (spread to its peers) naming the proposal and the receipt.
+   */
+  async function auditOwnVotes(project: string, state: LedgerState, t: Tally): Promise<void> {
+    const mine = (await receipts())
+      .list(project)
+      .filter((x) => x.receipt.proposal === t.proposal.index)
+    if (mine.length === 0) return
+    for (const o of auditVoteReceipts(state, mine).omitted) {
+      logger.warn(`VERIFY_VOTE_OMITTED: ${o.why}`)
+      node.push({
+        event: 'governance',
+        data: {
+          project,
+          proposal: t.proposal.index,
+          title: t.proposal.value.title,
+          kind: 'vote-omitted',
+          status: t.status,
+        },
+      })
+      const reason = `VERIFY_VOTE_OMITTED: the host signed a receipt for my vote on proposal ${o.proposal} (vote ${o.voteHash}) and its tally leaves it out; the receipt is in my vote-receipts.json`
+      try {
+        node.flagProject(project, reason)
+      } catch (err) {
+        // A flag within the hour already stands; the event and the warning above still tell.
+        logger.warn(`cannot flag project ${project}: ${(err as Error).message}`)
+      }
+    }
+  }
 
   /** The ledger as this node holds it: the host's, the participant's, or read now from peers. */
   async function ledgerOf(project: string): Promise<LedgerState> {
@@ -139,6 +178,10 @@ export function governanceHandlers(node: ContributorNode): GovernanceHandlers {
           status: t.status,
         }
         node.push({ event: 'governance', data })
+        if (kind === 'closed')
+          auditOwnVotes(project, state, t).catch((err: unknown) =>
+            logger.warn(`vote receipts not checked: ${(err as Error).message}`),
+          )
       }
     }
   }, WATCH_MS)
@@ -177,6 +220,9 @@ export function governanceHandlers(node: ContributorNode): GovernanceHandlers {
         ).find((c) => c === answer.reason)
         throw new TandemError(code ?? 'WRONG_STATE', `the host refused the vote: ${answer.reason}`)
       }
+      // The receipt is the evidence should the host leave the vote out: kept before answering.
+      if (answer.receipted) await (await receipts()).add(answer.receipted)
+      else logger.warn(`the host accepted the vote on proposal ${proposal} without a receipt`)
       // The host recorded it; the view counts it once the ledger block has replicated here.
       const state = participant.ledgerState!
       const deadline = Date.now() + 10_000

@@ -81,4 +81,9 @@ export const checks: { [K in MessageKind]: (m: MessageBodies[K]) => void } = {
     count('flag.at', m.at, 1, Number.MAX_SAFE_INTEGER)
     text('flag.reason', m.reason, LIMITS.maxFlagReasonBytes, false)
   },
+  voteReceipt(m) {
+    count('voteReceipt.proposal', m.proposal, 1, LIMITS.maxRound)
+    count('voteReceipt.round', m.round, 0, LIMITS.maxRound)
+    count('voteReceipt.at', m.at, 0, Number.MAX_SAFE_INTEGER)
+  },
 }

@@ -12,10 +12,10 @@ import { LIMITS } from './limits.js'
 /** The protomux protocol name of the control channel (the `1` is the wire protocol's major). */
 export const PROTOCOL = 'tandem/1'
 /**
- * The wire protocol version this build speaks, sent in hello. 2 added `vote` and `flag`: send them only to
- * peers whose hello says 2 or more (PROTOCOL_SINCE).
+ * The wire protocol version this build speaks, sent in hello. 2 added `vote` and `flag`, 3 added
+ * `voteReceipt`: send each only to peers whose hello says that version or more (PROTOCOL_SINCE).
  */
-export const WIRE_VERSION = 2
+export const WIRE_VERSION = 3
 /** The body format version this build writes for every message type. */
 export const FORMAT_VERSION = 1
 
@@ -29,6 +29,7 @@ export const MessageType = {
   error: 5,
   vote: 6,
   flag: 7,
+  voteReceipt: 8,
 } as const
 export type MessageKind = keyof typeof MessageType
 export const MESSAGE_KINDS = Object.keys(MessageType) as MessageKind[]
@@ -43,6 +44,7 @@ export const PROTOCOL_SINCE: Record<MessageKind, number> = {
   error: 1,
   vote: 2,
   flag: 2,
+  voteReceipt: 3,
 }
 
 /** Largest encoded body accepted per type, checked before decoding. */
@@ -55,6 +57,7 @@ export const SIZE_CAPS: Record<MessageKind, number> = {
   error: 1024,
   vote: 256,
   flag: 1024,
+  voteReceipt: 256,
 }
 
 /** Roles as a bit field; unknown bits from newer peers are ignored. */
@@ -153,6 +156,21 @@ export interface FlagMessage {
   signature: Uint8Array
 }
 
+/**
+ * The host's signed statement that it accepted a vote (core/ledger/vote-receipt.ts signs and checks
+ * it), sent to the voter before the vote's `ack`. `round` is the ledger round the vote arrived in,
+ * `at` Unix ms; `voteHash` is the ack's `ref` (SHA-256 of the vote's signature).
+ */
+export interface VoteReceiptMessage {
+  project: Uint8Array
+  proposal: number
+  voter: Uint8Array
+  voteHash: Uint8Array
+  round: number
+  at: number
+  signature: Uint8Array
+}
+
 export interface MessageBodies {
   hello: Hello
   announce: Announce
@@ -162,6 +180,7 @@ export interface MessageBodies {
   error: WireErrorMessage
   vote: VoteMessage
   flag: FlagMessage
+  voteReceipt: VoteReceiptMessage
 }
 
 export type WireMessage = {
@@ -441,6 +460,40 @@ export const codecs: { [K in MessageKind]: Codec<MessageBodies[K]> } = {
         flagger: key.decode(s),
         at: c.uint.decode(s),
         reason: c.string.decode(s),
+        signature: sig.decode(s),
+      }
+    },
+  },
+  voteReceipt: {
+    preencode(s, m) {
+      c.uint.preencode(s, FORMAT_VERSION)
+      key.preencode(s, m.project)
+      c.uint.preencode(s, m.proposal)
+      key.preencode(s, m.voter)
+      key.preencode(s, m.voteHash)
+      c.uint.preencode(s, m.round)
+      c.uint.preencode(s, m.at)
+      sig.preencode(s, m.signature)
+    },
+    encode(s, m) {
+      c.uint.encode(s, FORMAT_VERSION)
+      key.encode(s, m.project)
+      c.uint.encode(s, m.proposal)
+      key.encode(s, m.voter)
+      key.encode(s, m.voteHash)
+      c.uint.encode(s, m.round)
+      c.uint.encode(s, m.at)
+      sig.encode(s, m.signature)
+    },
+    decode(s) {
+      c.uint.decode(s)
+      return {
+        project: key.decode(s),
+        proposal: c.uint.decode(s),
+        voter: key.decode(s),
+        voteHash: key.decode(s),
+        round: c.uint.decode(s),
+        at: c.uint.decode(s),
         signature: sig.decode(s),
       }
     },

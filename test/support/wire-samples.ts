@@ -62,6 +62,15 @@ export function samples(): { [K in MessageKind]: MessageBodies[K] } {
       reason: 'the host trains on data the charter does not list',
       signature: Buffer.alloc(64, 10),
     },
+    voteReceipt: {
+      project: k(1),
+      proposal: 12,
+      voter: k(8),
+      voteHash: k(9),
+      round: 3,
+      at: 1_800_000_000_000,
+      signature: Buffer.alloc(64, 11),
+    },
   }
 }
 
@@ -149,6 +158,14 @@ export const arbitraries: { [K in MessageKind]: fc.Arbitrary<MessageBodies[K]> }
     flagger: key,
     at: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
     reason: printable(500).filter((s) => s.length > 0),
+    signature: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+  }),  voteReceipt: fc.record({
+    project: key,
+    proposal: fc.integer({ min: 1, max: 0xffff_ffff }),
+    voter: key,
+    voteHash: key,
+    round: u32,
+    at: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
     signature: fc.uint8Array({ minLength: 64, maxLength: 64 }),
   }),
 }

@@ -19,16 +19,19 @@ import { joinDataset } from '../../data/seeding.js'
 import { selectBackend, type BackendPreference } from '../../engine/backends/probe.js'
 import { formatRoundReport, formatVerifySummary, verifyLedger } from '../../host/verify.js'
 import { readManifestBlock } from '../../ledger/reader.js'
+import type { ReceiptedVote } from '../../ledger/vote-receipt.js'
 import { SwarmNode } from '../../net/swarm-node.js'
 import { parseBootstrap } from '../../net/swarm.js'
 import { packageInfo } from '../../util/package-info.js'
 import type { CliIO } from '../io.js'
+import { readVoteReceipts } from './vote-receipts-input.js'
 
 interface VerifyFlags {
   bootstrap?: string[]
   timeout: string
   backend: string
   json?: boolean
+  receipts?: string
 }
 
 export function parseProjectKey(text: string): Buffer {
@@ -58,6 +61,10 @@ export function registerVerify(program: Command, io: CliIO): void {
     .option('--timeout <seconds>', 'wait this long for each ledger block, update and shard', '60')
     .option('--backend <name>', 'TF.js backend for validation losses (auto, wasm, cpu, …)', 'auto')
     .option('--json', 'print one JSON object')
+    .option(
+      '--receipts <file|dir>',
+      "voters' vote receipts (a node's vote-receipts.json, or a folder of them): each receipted vote must count",
+    )
     .action(async (keyText: string, flags: VerifyFlags) => {
       // Everything the user typed is checked before the network is touched.
       const key = parseProjectKey(keyText)
@@ -65,11 +72,18 @@ export function registerVerify(program: Command, io: CliIO): void {
       const seconds = Number(flags.timeout)
       if (!(seconds > 0) || !Number.isFinite(seconds))
         throw new TandemError('BAD_ARGUMENT', '--timeout must be a positive number of seconds')
-      await verifyCommand(key, flags, seconds * 1000, io)
+      const receipts = flags.receipts ? await readVoteReceipts(flags.receipts) : undefined
+      await verifyCommand(key, flags, seconds * 1000, io, receipts)
     })
 }
 
-async function verifyCommand(key: Buffer, flags: VerifyFlags, timeoutMs: number, io: CliIO) {
+async function verifyCommand(
+  key: Buffer,
+  flags: VerifyFlags,
+  timeoutMs: number,
+  io: CliIO,
+  voteReceipts: ReceiptedVote[] | undefined,
+) {
   const hex = key.toString('hex')
   const dir = await mkdtemp(join(tmpdir(), 'tandem-verify-'))
   const store = new Corestore(join(dir, 'corestore'))
@@ -111,6 +125,7 @@ async function verifyCommand(key: Buffer, flags: VerifyFlags, timeoutMs: number,
       store,
       dataset,
       timeoutMs,
+      ...(voteReceipts ? { voteReceipts } : {}),
       ...(flags.json ? {} : { onRound: (r) => io.out(formatRoundReport(r)) }),
     })
     io.out(flags.json ? `${JSON.stringify(report)}\n` : formatVerifySummary(report))

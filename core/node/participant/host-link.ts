@@ -7,7 +7,14 @@
 import { TandemError } from '../../api/errors.js'
 import type { SwarmNode } from '../../net/swarm-node.js'
 import type { Peer } from '../../net/peer.js'
-import type { Ack, RoundOpen, UpdateOffer, VoteMessage, WireMessage } from '../../wire/messages.js'
+import type {
+  Ack,
+  RoundOpen,
+  UpdateOffer,
+  VoteMessage,
+  VoteReceiptMessage,
+  WireMessage,
+} from '../../wire/messages.js'
 import type { OfferLink } from './outbox.js'
 
 export interface HostLinkOptions {
@@ -21,13 +28,21 @@ export interface HostLinkOptions {
   onConnect: () => void
 }
 
+/** The host's answer to a vote: its ack, and the signed receipt it sent before an `accepted`. */
+export interface VoteAnswer {
+  ack: Ack
+  receipt: VoteReceiptMessage | null
+}
+
 export class HostLink implements OfferLink {
   /** The manifest's host key, once the ledger has been read. */
   private host: Buffer | null = null
   private listening: (() => void) | null = null
   private closed = false
   /** Votes sent and not yet answered: ack ref (hex) → its waiter. */
-  private readonly votes = new Map<string, (ack: Ack | null) => void>()
+  private readonly votes = new Map<string, (answer: VoteAnswer | null) => void>()
+  /** Receipts that came for a vote still waiting for its ack: ack ref (hex) → receipt. */
+  private readonly receipts = new Map<string, VoteReceiptMessage>()
 
   constructor(private readonly opts: HostLinkOptions) {}
 
@@ -54,22 +69,25 @@ export class HostLink implements OfferLink {
   }
 
   /**
-   * Sends a vote to the host and resolves with its ack (null: no answer within `timeoutMs`).
-   * PEER_UNKNOWN when the host is not connected; WRONG_STATE when it does not know votes.
+   * Sends a vote to the host and resolves with its ack and receipt (null: no ack within
+   * `timeoutMs`). PEER_UNKNOWN when the host is not connected; WRONG_STATE when it does not know
+   * votes. The receipt is as received: the caller checks its signature.
    */
-  sendVote(m: VoteMessage, ref: Buffer, timeoutMs = 15_000): Promise<Ack | null> {
+  sendVote(m: VoteMessage, ref: Buffer, timeoutMs = 15_000): Promise<VoteAnswer | null> {
     if (!this.host) throw new TandemError('PEER_UNKNOWN', 'the project host is not known yet')
     const key = ref.toString('hex')
-    const answered = new Promise<Ack | null>((resolve) => {
+    const answered = new Promise<VoteAnswer | null>((resolve) => {
       const timer = setTimeout(() => {
         this.votes.delete(key)
+        this.receipts.delete(key)
         resolve(null)
       }, timeoutMs)
       timer.unref()
-      this.votes.set(key, (ack) => {
+      this.votes.set(key, (answer) => {
         clearTimeout(timer)
         this.votes.delete(key)
-        resolve(ack)
+        this.receipts.delete(key)
+        resolve(answer)
       })
     })
     try {
@@ -93,6 +111,11 @@ export class HostLink implements OfferLink {
     return !this.closed && this.host !== null
   }
 
+  /** Whether the host's hello says it sends vote receipts (wire protocol 3). */
+  sendsReceipts(): boolean {
+    return this.host !== null && (this.opts.node.peer(this.host)?.knows('voteReceipt') ?? false)
+  }
+
   connected(): boolean {
     return this.host !== null && this.opts.node.peer(this.host) !== undefined
   }
@@ -107,10 +130,16 @@ export class HostLink implements OfferLink {
     if (this.closed || !this.host || !peer.key.equals(this.host)) return
     if (msg.type === 'roundOpen') {
       if (this.opts.project.equals(msg.body.project)) this.opts.onRoundOpen(msg.body)
+    } else if (msg.type === 'voteReceipt') {
+      if (!this.opts.project.equals(msg.body.project)) return
+      const key = Buffer.from(msg.body.voteHash).toString('hex')
+      // Only for a vote we are waiting on: nothing unasked-for piles up here.
+      if (this.votes.has(key)) this.receipts.set(key, msg.body)
     } else if (msg.type === 'ack') {
       if (!this.opts.project.equals(msg.body.project)) return
-      const vote = this.votes.get(Buffer.from(msg.body.ref).toString('hex'))
-      if (vote) vote(msg.body)
+      const key = Buffer.from(msg.body.ref).toString('hex')
+      const vote = this.votes.get(key)
+      if (vote) vote({ ack: msg.body, receipt: this.receipts.get(key) ?? null })
       else this.opts.onAck(msg.body)
     }
   }

@@ -16,6 +16,11 @@ import { checkVote } from '../../host/vote-intake.js'
 import { signVote, voteRef, voteToWire, type VoteChoice } from '../../ledger/amendments.js'
 import { termsHash } from '../../ledger/charter.js'
 import { effectiveManifest, termsConsent } from '../../ledger/governance.js'
+import {
+  receiptedVoteProblem,
+  voteReceiptFromWire,
+  type ReceiptedVote,
+} from '../../ledger/vote-receipt.js'
 import type { Manifest } from '../../ledger/manifest.js'
 import type { LedgerState } from '../../ledger/reader.js'
 import type { SwarmNode } from '../../net/swarm-node.js'
@@ -46,6 +51,9 @@ export type {
   Progress,
   ReceiptRecord,
 } from './types.js'
+
+/** Times a vote is sent before the participant gives up on an answer or a receipt. */
+const VOTE_TRIES = 3
 
 function projectKeyOf(p: Uint8Array | string): Buffer {
   const buf = typeof p === 'string' ? Buffer.from(p, 'hex') : Buffer.from(p)
@@ -235,14 +243,18 @@ export class Participant extends EventEmitter<ParticipantEvents> {
 
   /**
    * Signs a vote on a proposal of this project's ledger and sends it to the host; resolves with the
-   * host's answer. Checked here first against the ledger as read (PROPOSAL_NOT_FOUND,
-   * PROPOSAL_CLOSED, VOTE_INELIGIBLE, VOTE_DUPLICATE); the host checks again and records it.
+   * host's answer and, when accepted, the host's signed receipt with the vote (the node keeps it:
+   * docs/governance.md, "Vote receipts"). Checked here first against the ledger as read
+   * (PROPOSAL_NOT_FOUND, PROPOSAL_CLOSED, VOTE_INELIGIBLE, VOTE_DUPLICATE); the host checks again
+   * and records it. No answer, or an accepted ack without a valid receipt from a host that sends
+   * them, sends the same vote again (up to VOTE_TRIES times, `timeoutMs` each): the host answers a
+   * vote it recorded already with its receipt.
    */
   async vote(
     proposal: number,
     choice: VoteChoice,
     timeoutMs?: number,
-  ): Promise<{ status: 'accepted' | 'rejected'; reason: string }> {
+  ): Promise<{ status: 'accepted' | 'rejected'; reason: string; receipted: ReceiptedVote | null }> {
     const state = this.follow.ledger
     if (!state) throw new TandemError('WRONG_STATE', 'the ledger has not arrived yet')
     const p = state.governance?.proposals.find((x) => x.index === proposal)
@@ -253,15 +265,28 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       this.opts.keyPair,
     )
     checkVote(state, vote)
-    const ack = await this.host.sendVote(
-      voteToWire(vote, this.projectHex),
-      voteRef(vote),
-      timeoutMs,
-    )
-    if (!ack) throw new TandemError('PEER_UNKNOWN', 'the host did not answer the vote')
-    return ack.status === 'accepted'
-      ? { status: 'accepted', reason: '' }
-      : { status: 'rejected', reason: ack.reason }
+    const wire = voteToWire(vote, this.projectHex)
+    const ref = voteRef(vote)
+    let accepted = false
+    for (let i = 0; i < VOTE_TRIES; i++) {
+      const answer = await this.host.sendVote(wire, ref, timeoutMs)
+      if (!answer) continue
+      if (answer.ack.status !== 'accepted') {
+        // A retry of a vote the host took but whose receipt we lost is answered with the receipt,
+        // so a refusal after an acceptance means the host changed its mind: report the acceptance.
+        if (accepted) break
+        return { status: 'rejected', reason: answer.ack.reason, receipted: null }
+      }
+      accepted = true
+      const receipt = answer.receipt ? voteReceiptFromWire(answer.receipt) : null
+      const receipted = receipt ? { receipt, vote } : null
+      const why = receipted && receiptedVoteProblem(receipted, this.projectHex, state.manifest.host)
+      if (receipted && !why) return { status: 'accepted', reason: '', receipted }
+      if (why) this.emit('warning', new TandemError('VOTE_RECEIPT_INVALID', why))
+      if (!this.host.sendsReceipts()) break
+    }
+    if (!accepted) throw new TandemError('PEER_UNKNOWN', 'the host did not answer the vote')
+    return { status: 'accepted', reason: '', receipted: null }
   }
 
   /** The terms in effect and whether this contributor is paused over them. */

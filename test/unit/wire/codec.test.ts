@@ -36,6 +36,7 @@ describe('wire codecs', () => {
       error: 5,
       vote: 6,
       flag: 7,
+      voteReceipt: 8,
     })
   })
 
