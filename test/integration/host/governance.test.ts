@@ -8,7 +8,7 @@
  * that applies a change that did not pass.
  */
 import assert from 'node:assert/strict'
-import { before, describe, it, type TestContext } from 'node:test'
+import { before, describe, it } from 'node:test'
 import { selectBackend } from '../../../core/engine/backends/probe.js'
 import { verifyLedger } from '../../../core/host/verify.js'
 import { signVote, voteRef, voteToWire, type VoteChoice } from '../../../core/ledger/amendments.js'
