@@ -148,3 +148,34 @@ export function spawnJsonProcess(
     },
   }
 }
+
+/**
+ * Runs the built `tandem` (core/cli/bin.mjs, which loads dist/) to completion: its exit code and
+ * its stdout and stderr apart (a `--json` command's stdout is its result). Killed after
+ * `timeoutMs`, which then rejects with what it printed.
+ */
+export function runBuiltTandem(
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; out: string; err: string }> {
+  const env = { ...process.env }
+  delete env['NODE_TEST_CONTEXT']
+  const child = spawn(process.execPath, ['core/cli/bin.mjs', ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (c: Buffer) => void (out += c.toString()))
+  child.stderr.on('data', (c: Buffer) => void (err += c.toString()))
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`tandem ${args.join(' ')} ran past ${timeoutMs} ms:\n${out}${err}`))
+    }, timeoutMs)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, out, err })
+    })
+  })
+}
