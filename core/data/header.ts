@@ -32,6 +32,28 @@ const vocabSchema = z.discriminatedUnion('kind', [
   }),
 ])
 
+/** Class names are shown to people: printable, trimmed, short. */
+export const MAX_CLASS_NAMES = 10_000
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\ufffd\u2028\u2029]/
+export const ClassName = z
+  .string()
+  .min(1)
+  .max(100)
+  .refine((n) => n.trim() === n && !UNPRINTABLE.test(n), 'must be printable, without outer spaces')
+
+/**
+ * Why `names` cannot name `classes` classes (null: they can): one distinct name per class. Written
+ * once for the header check and the importers' options.
+ */
+export function classNamesProblem(names: readonly string[], classes: number): string | null {
+  if (names.length !== classes) return `${names.length} class names for ${classes} classes`
+  const bad = names.find((n) => !ClassName.safeParse(n).success)
+  if (bad !== undefined) return `class name "${bad.slice(0, 40)}" is empty, too long or unprintable`
+  if (new Set(names).size !== names.length) return 'class names repeat'
+  return null
+}
+
 const tokenLayoutSchema = z.object({
   kind: z.literal('tokens'),
   dtype: z.enum(['uint8', 'uint16']),
@@ -53,6 +75,8 @@ const tensorLayoutSchema = z.object({
       .int()
       .positive()
       .max(1 << 24),
+    /** Optional: the name of each class, by index (e.g. an image folder's subfolder names). */
+    names: z.array(ClassName).max(MAX_CLASS_NAMES).optional(),
   }),
 })
 
@@ -93,6 +117,10 @@ export const headerSchema = z
     if (h.validation.shards >= h.shards && h.shards > 0 && h.validation.shards > 0)
       problems.push('validation leaves no training shard')
     if (recordBytes(h.layout) * h.shardRecords > MAX_BLOCK_BYTES) problems.push('shard too large')
+    if (h.layout.kind === 'tensors' && h.layout.labels.names) {
+      const why = classNamesProblem(h.layout.labels.names, h.layout.labels.classes)
+      if (why) problems.push(why)
+    }
     if (h.layout.kind === 'tokens') {
       const vocab = vocabSize(h.layout)
       if (h.layout.dtype === 'uint8' && vocab > 256) problems.push('vocab exceeds dtype')
@@ -104,6 +132,11 @@ export type DatasetHeader = z.infer<typeof headerSchema>
 
 export function vocabSize(layout: TokenLayout): number {
   return layout.vocab.kind === 'byte' ? 256 : layout.vocab.symbols.length
+}
+
+/** The class names a dataset's header gives (null: none, e.g. a header from before names). */
+export function classNamesOf(layout: RecordLayout): string[] | null {
+  return layout.kind === 'tensors' ? (layout.labels.names ?? null) : null
 }
 
 export function featureCount(layout: TensorLayout): number {

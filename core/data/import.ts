@@ -7,10 +7,12 @@ import { basename } from 'node:path'
 import { TandemError } from '../api/errors.js'
 import type { DatasetStore } from './dataset-store.js'
 import {
+  classNamesProblem,
   contentHashOf,
   DATASET_FORMAT,
   DATASET_FORMAT_VERSION,
   type DatasetHeader,
+  type RecordLayout,
 } from './header.js'
 import type { ImporterContext, ImporterResult, ShardSize } from './importers/common.js'
 import { importCsv } from './importers/csv.js'
@@ -35,6 +37,8 @@ export interface ImportOptions {
   /** Fraction of shards held out for validation (the last ones). Default 0.1. */
   validation?: number
   labelColumn?: string
+  /** The name of each class, by index (CSV and IDX; a CSV whose labels are words names them itself). */
+  classNames?: string[]
   /** Called with (bytes read, total bytes) of the main input file. */
   onProgress?: (read: number, total: number) => void
   /** Aborts the import with the signal's reason (DATASET_IMPORT_ABORTED from the CLI). */
@@ -72,6 +76,18 @@ export function validationShards(shards: number, fraction: number): number {
   return Math.min(shards - 1, Math.max(1, Math.round(fraction * shards)))
 }
 
+/** The importer's layout with the class names given, checked against its classes. */
+function withClassNames(layout: RecordLayout, names: string[] | undefined): RecordLayout {
+  if (!names) return layout
+  if (layout.kind !== 'tensors')
+    throw new TandemError('BAD_ARGUMENT', '--class-names is for labelled records (CSV, IDX)')
+  if (layout.labels.names)
+    throw new TandemError('BAD_ARGUMENT', "--class-names: the CSV's labels name the classes")
+  const why = classNamesProblem(names, layout.labels.classes)
+  if (why) throw new TandemError('BAD_ARGUMENT', `--class-names: ${why}`)
+  return { ...layout, labels: { ...layout.labels, names } }
+}
+
 async function runImporter(
   opts: ImportOptions,
   main: InputFile,
@@ -95,6 +111,9 @@ export async function importDataset(
 ): Promise<ImportResult> {
   // Options are checked before any input is read: a typo should not cost a pass over 10 GB.
   checkValidationFraction(opts.validation ?? 0.1)
+  const names = opts.classNames
+  const why = names && classNamesProblem(names, names.length)
+  if (why) throw new TandemError('BAD_ARGUMENT', `--class-names: ${why}`)
   opts.signal?.throwIfAborted()
   const main = await probeInput(opts.file)
   const tmpDir = await makeImportDir(store.tmpDir)
@@ -106,7 +125,8 @@ export async function importDataset(
       signal: opts.signal,
     }
     const result = await runImporter(opts, main, ctx)
-    const { spooled, layout, shardRecords } = result
+    const { spooled, shardRecords } = result
+    const layout = withClassNames(result.layout, opts.classNames)
     const shards = spooled.shardHashes.length
     const header: DatasetHeader = {
       format: DATASET_FORMAT,

@@ -20,6 +20,7 @@ interface ImportFlags {
   vocab?: string
   validation?: string
   labelColumn?: string
+  classNames?: string
   json?: boolean
 }
 
@@ -94,6 +95,7 @@ export function registerDataset(program: Command, io: CliIO): void {
     .option('--vocab <kind>', 'text tokens: byte or char', 'byte')
     .option('--validation <fraction>', 'fraction of shards held out for validation', '0.1')
     .option('--label-column <column>', 'CSV label column: name or 0-based index')
+    .option('--class-names <names>', 'the name of each class, comma-separated, by index')
     .option('--json', 'print one JSON object')
     .action(async (file: string, flags: ImportFlags) => {
       const validation = Number(flags.validation)
@@ -130,6 +132,7 @@ export function registerDataset(program: Command, io: CliIO): void {
           vocab: oneOf('--vocab', flags.vocab, ['byte', 'char']),
           validation,
           labelColumn: flags.labelColumn,
+          ...(flags.classNames ? { classNames: flags.classNames.split(',') } : {}),
           signal: abort.signal,
           onProgress: bar
             ? (read, total) => {

@@ -1,10 +1,12 @@
 /**
- * CSV of numbers with one integer label column. Features become float32. The first row is a header
- * when any of its fields is not a number. Quoting is not supported: the format is numbers only, so
- * a quote is reported as malformed rather than guessed at.
+ * CSV of numbers with one label column. Features become float32. Labels are class indexes (0, 1,
+ * 2, …), or words that name the classes (decided by the first label; numbered in order of first
+ * appearance, the names go into the header). The first row is a header when any of its fields is
+ * not a number, so a file with word labels needs a header row. Quoting is not supported: the format
+ * is numbers only, so a quote is reported as malformed rather than guessed at.
  */
 import { TandemError } from '../../api/errors.js'
-import type { TensorLayout } from '../header.js'
+import { ClassName, MAX_CLASS_NAMES, type TensorLayout } from '../header.js'
 import { readChunks, type InputFile } from '../input.js'
 import {
   createSpool,
@@ -53,6 +55,9 @@ export async function importCsv(
   let maxLabel = 0
   let features: Buffer | null = null
   const label = Buffer.alloc(4)
+  /** Whether the label column holds class names (decided by its first value), and their indexes. */
+  let named: boolean | null = null
+  const names = new Map<string, number>()
   try {
     for await (const [raw, complete] of lines(file, ctx)) {
       lineNo++
@@ -86,6 +91,22 @@ export async function importCsv(
       for (let c = 0; c < columns; c++) {
         const field = fields[c]!
         const value = Number(field)
+        if (c === labelAt && (named ??= !isNumber(field))) {
+          // Labels that are words name the classes, numbered in order of first appearance.
+          const name = field.trim()
+          let index = names.get(name)
+          if (index === undefined) {
+            if (!ClassName.safeParse(name).success || names.size >= MAX_CLASS_NAMES)
+              throw new TandemError(
+                'DATASET_MALFORMED_INPUT',
+                `${file.name} line ${lineNo}: label "${name.slice(0, 40)}" cannot name a class (1–100 printable characters, at most ${MAX_CLASS_NAMES} classes)`,
+              )
+            names.set(name, (index = names.size))
+          }
+          label.writeInt32LE(index, 0)
+          maxLabel = Math.max(maxLabel, index)
+          continue
+        }
         if (!isNumber(field)) {
           throw new TandemError(
             'DATASET_MALFORMED_INPUT',
@@ -122,7 +143,11 @@ export async function importCsv(
       shape: [columns - 1],
       dtype: 'float32',
       scale: 1,
-      labels: { dtype: 'int32', classes: maxLabel + 1 },
+      labels: {
+        dtype: 'int32',
+        classes: maxLabel + 1,
+        ...(named ? { names: [...names.keys()] } : {}),
+      },
     }
     return { importer: 'csv', files: [file], layout, shardRecords, spool, spooled }
   } catch (err) {
