@@ -504,7 +504,12 @@ export const Methods = {
       round: z.number().int().min(0),
       probabilities: z.array(z.number().min(0).max(1)),
       top: z.array(
-        z.object({ index: z.number().int().min(0), probability: z.number().min(0).max(1) }),
+        z.object({
+          index: z.number().int().min(0),
+          probability: z.number().min(0).max(1),
+          /** The class's name from the dataset header (absent: the dataset names none). */
+          label: z.string().optional(),
+        }),
       ),
     }),
   },

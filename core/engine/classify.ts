@@ -18,8 +18,8 @@ export interface ImageShape {
 export interface Classification {
   /** One probability per class, summing to 1. */
   probabilities: number[]
-  /** The `top` most probable classes, most probable first. */
-  top: { index: number; probability: number }[]
+  /** The `top` most probable classes, most probable first, named when the dataset names them. */
+  top: { index: number; probability: number; label?: string }[]
 }
 
 /**
@@ -53,6 +53,8 @@ export async function classify(
   weights: Float32Array,
   features: Float32Array,
   top = 3,
+  /** The dataset's class names by index (header `labels.names`), if it has them. */
+  names: readonly string[] | null = null,
 ): Promise<Classification> {
   if (spec.type === 'transformer')
     throw new TandemError('BAD_ARGUMENT', 'a language model does not classify images')
@@ -74,7 +76,10 @@ export async function classify(
     const probabilities = Array.from((await probs.data()) as Float32Array)
     probs.dispose()
     const ranked = probabilities
-      .map((probability, index) => ({ index, probability }))
+      .map((probability, index) => {
+        const label = names?.[index]
+        return label === undefined ? { index, probability } : { index, probability, label }
+      })
       .sort((a, b) => b.probability - a.probability || a.index - b.index)
     return { probabilities, top: ranked.slice(0, Math.max(1, top)) }
   } finally {

@@ -324,7 +324,8 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
           wait: true,
           timeout: 10_000,
         })
-        return { round, ...(await classify(manifest.model, weights, features, top)) }
+        const names = layout.labels.names ?? null
+        return { round, ...(await classify(manifest.model, weights, features, top, names)) }
       } finally {
         await core.close().catch(() => {})
       }

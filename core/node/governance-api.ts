@@ -20,6 +20,7 @@ import {
 import { readLedger, type LedgerState } from '../ledger/reader.js'
 import { join } from 'node:path'
 import { verifyLedger } from '../host/verify.js'
+import { classNamesOf } from '../data/header.js'
 import { auditVoteReceipts } from '../ledger/vote-audit.js'
 import { exportModel } from './model-export.js'
 import type { ContributorNode } from './node.js'
@@ -239,15 +240,21 @@ export function governanceHandlers(node: ContributorNode): GovernanceHandlers {
       try {
         await core.ready()
         let report = null
-        if (verify) {
-          const dataset = await node.datasets.open(state.manifest.dataset.key, {
-            timeoutMs: 30_000,
+        let classNames: string[] | null = null
+        const dataset = await node.datasets
+          .open(state.manifest.dataset.key, { timeoutMs: verify ? 30_000 : 5_000 })
+          .catch((err: unknown) => {
+            if (verify) throw err
+            // Without verification the dataset only adds class names to the card: go on without.
+            logger.warn(`model card without class names: ${(err as Error).message}`)
+            return null
           })
-          try {
+        try {
+          if (dataset) classNames = classNamesOf(dataset.header.layout)
+          if (verify && dataset)
             report = await verifyLedger({ ledger: core, store, dataset, timeoutMs: 30_000 })
-          } finally {
-            await dataset.close()
-          }
+        } finally {
+          await dataset?.close()
         }
         const at = round ?? state.rounds.length - 1
         return await exportModel({
@@ -260,6 +267,7 @@ export function governanceHandlers(node: ContributorNode): GovernanceHandlers {
           me,
           hosting: node.hosting === project,
           verify: report,
+          classNames,
         })
       } finally {
         await core.close().catch(() => {}) // a read-only session for this call

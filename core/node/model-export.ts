@@ -26,6 +26,8 @@ export interface ExportOptions {
   hosting?: boolean
   /** The verification of the ledger, for the card (null: not verified). */
   verify: VerifyReport | null
+  /** The dataset's class names by index (header `labels.names`), for the card and metadata. */
+  classNames?: readonly string[] | null
   timeoutMs?: number
 }
 
@@ -73,6 +75,7 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
     'tandem.model': JSON.stringify(manifest.model),
     'tandem.verified': String(verified),
     license: charter.weights.licence,
+    ...(o.classNames ? { 'tandem.classes': JSON.stringify(o.classNames) } : {}),
   })
   const cardPath = o.path.replace(/\.safetensors$/i, '') + '.md'
   const verifyLine = !o.verify
@@ -94,6 +97,7 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
     `- Rounds trained: ${closed.length}; contributors with accepted work: ${contributors.size}`,
     `- Checkpoint: ${ckpt.contentHash}`,
     `- Model: \`${JSON.stringify(manifest.model)}\``,
+    ...(o.classNames ? [`- Classes (by output index): ${o.classNames.join(', ')}`] : []),
     `- ${verifyLine}`,
     '',
   ].join('\n')

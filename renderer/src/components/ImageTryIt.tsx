@@ -81,7 +81,7 @@ export function ImageTryIt({ project: p }: { project: ProjectSummary }) {
         <ol data-testid="try-it-classes" data-round={result.round}>
           {result.top.map((c) => (
             <li key={c.index} data-class={c.index}>
-              Class {c.index}: {formatPercent(c.probability)}
+              {c.label ?? `Class ${c.index}`}: {formatPercent(c.probability)}
             </li>
           ))}
         </ol>
