@@ -159,7 +159,8 @@ export const arbitraries: { [K in MessageKind]: fc.Arbitrary<MessageBodies[K]> }
     at: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
     reason: printable(500).filter((s) => s.length > 0),
     signature: fc.uint8Array({ minLength: 64, maxLength: 64 }),
-  }),  voteReceipt: fc.record({
+  }),
+  voteReceipt: fc.record({
     project: key,
     proposal: fc.integer({ min: 1, max: 0xffff_ffff }),
     voter: key,
