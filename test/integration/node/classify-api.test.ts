@@ -52,7 +52,7 @@ function imageDataset(): { header: DatasetHeader; shards: Buffer[] } {
       shape: [3, 4],
       dtype: 'uint8',
       scale: 1 / 255,
-      labels: { dtype: 'uint8', classes: 3 },
+      labels: { dtype: 'uint8', classes: 3, names: ['top row', 'middle row', 'bottom row'] },
     },
     records: 60,
     shardRecords: 20,
@@ -97,10 +97,13 @@ describe('image "try it" API', () => {
 
     const pixels = [0, 0, 0, 0, 255, 255, 255, 255, 10, 20, 30, 40]
     const out = (await call('model.classify', { project: imageProject, pixels })) as {
-      value: { round: number; probabilities: number[]; top: { index: number }[] }
+      value: { round: number; probabilities: number[]; top: { index: number; label?: string }[] }
     }
     assert.equal(out.value.round, 0)
     assert.equal(out.value.top.length, 3)
+    // The dataset header names the classes: each one comes back with its name.
+    const names = ['top row', 'middle row', 'bottom row']
+    for (const c of out.value.top) assert.equal(c.label, names[c.index])
     const sum = out.value.probabilities.reduce((a, b) => a + b, 0)
     assert.ok(Math.abs(sum - 1) < 1e-5)
     // The same numbers as the engine on the round-0 weights with the pixels scaled by 1/255.
