@@ -143,9 +143,15 @@ describe('dataset and model amendments on a loopback testnet', () => {
     assert.deepEqual(effectiveManifest(state, 2).model, wider)
     // Round 2 opens on the new model's start; what round 1's close wrote is kept as superseded.
     const start = await readCheckpoint(h.ledger.core, state, 2)
-    assert.deepEqual(start.weights, boundaryWeights({ model: wider, init: { from: 'seed', seed: 5 } }))
+    assert.deepEqual(
+      start.weights,
+      boundaryWeights({ model: wider, init: { from: 'seed', seed: 5 } }),
+    )
     assert.equal(state.rounds[2]!.open!.checkpointHash, start.contentHash)
-    assert.equal(state.rounds[1]!.receipt!.checkpointOut, state.rounds[2]!.superseded!.checkpoint.contentHash)
+    assert.equal(
+      state.rounds[1]!.receipt!.checkpointOut,
+      state.rounds[2]!.superseded!.checkpoint.contentHash,
+    )
 
     // C voted against the new data: paused over the terms, then accepts them.
     await waitUntil(
