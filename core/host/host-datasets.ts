@@ -18,7 +18,8 @@ import { roundValidationBatch } from './validation.js'
 
 export interface HostDatasetsOptions {
   store: Corestore
-  node: SwarmNode
+  /** Announces the datasets it opens (absent: a one-off check, e.g. `tandem project propose`). */
+  node?: SwarmNode
   /** The project's own dataset, opened by the caller (and closed by it). */
   base: Dataset
   /** ms to wait for a dataset's blocks from peers. */
@@ -41,7 +42,7 @@ export class HostDatasets {
       })
       this.opened.set(key, d)
       d.then(
-        (ds) => void this.opts.node.joinDataset(ds.key),
+        (ds) => void this.opts.node?.joinDataset(ds.key),
         () => this.opened.delete(key), // a later call tries again
       )
     }
@@ -94,7 +95,7 @@ export class HostDatasets {
     for (const d of this.opened.values()) {
       const ds = await d.catch(() => null)
       if (!ds) continue
-      await this.opts.node.leaveDataset(ds.key).catch(onWarning)
+      await this.opts.node?.leaveDataset(ds.key).catch(onWarning)
       await ds.close().catch(onWarning)
     }
     this.opened.clear()
