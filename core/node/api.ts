@@ -67,7 +67,8 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
         (await readLedger(core, { wait: true, timeout: 10_000 }).catch(() => {
           throw new TandemError('PROJECT_NOT_FOUND', `project ${project} is not reachable`)
         }))
-      const manifest = state.manifest
+      // The model and dataset of the latest round (amendments may have changed them).
+      const manifest = effectiveManifest(state, state.rounds.length - 1)
       let layout: TensorLayout | null = null
       if (manifest.model.type !== 'transformer') {
         const ds = await Dataset.open(
@@ -338,7 +339,7 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
           (await readLedger(core, { wait: true, timeout: 10_000 }).catch(() => {
             throw new TandemError('PROJECT_NOT_FOUND', `project ${project} is not reachable`)
           }))
-        const manifest = state.manifest
+        const manifest = effectiveManifest(state, state.rounds.length - 1)
         if (manifest.model.type !== 'transformer')
           throw new TandemError('BAD_ARGUMENT', 'only language-model projects generate text')
         const round = state.rounds.length - 1
