@@ -36,7 +36,7 @@ import { RoundLoop } from './round-loop.js'
 import { UpdateDownloads } from './update-downloads.js'
 import { VoteIntake } from './vote-intake.js'
 import type { Change } from '../ledger/amendments.js'
-import { roundValidationBatch } from './validation.js'
+import { HostDatasets } from './host-datasets.js'
 
 export type {
   HostEvents,
@@ -88,6 +88,8 @@ export class ProjectHost extends EventEmitter<HostEvents> {
   readonly project: Buffer
   private readonly ctx: HostContext
   private running: Running | null = null
+  /** The datasets rounds are scored on, the project's and any a dataset amendment named. */
+  private readonly datasets: HostDatasets
 
   constructor(private readonly opts: ProjectHostOptions) {
     super()
@@ -102,6 +104,7 @@ export class ProjectHost extends EventEmitter<HostEvents> {
     if (opts.dataset.keyHex !== manifest.dataset.key)
       throw new TandemError('BAD_ARGUMENT', "the dataset is not the project's")
     this.project = Buffer.from(opts.ledger.key, 'hex')
+    this.datasets = new HostDatasets({ store: opts.store, node: opts.node, base: opts.dataset })
     this.ctx = {
       project: this.project,
       node: opts.node,
@@ -156,6 +159,7 @@ export class ProjectHost extends EventEmitter<HostEvents> {
    * round; returns its id (block index). BAD_ARGUMENT for a change that cannot apply.
    */
   async propose(title: string, change: Change): Promise<number> {
+    await this.datasets.check(this.ctx.ledger.effectiveManifest(), change)
     const id = await this.ctx.ledger.propose(title, change, this.ctx.now())
     this.running?.announcer.announce()
     return id
@@ -165,7 +169,9 @@ export class ProjectHost extends EventEmitter<HostEvents> {
   async start(): Promise<void> {
     if (this.running) throw new TandemError('HOST_ALREADY_RUNNING', 'the host is already running')
     const { ctx, opts } = this
-    const validation = await roundValidationBatch(opts.dataset, ctx.manifest, { timeoutMs: 60_000 })
+    const datasets = this.datasets
+    // Fails fast when the dataset in effect does not fit the model in effect.
+    await datasets.validation(ctx.ledger.effectiveManifest())
     const downloads = new UpdateDownloads(ctx)
     const intake = new OfferIntake(ctx, downloads)
     const announcer = new Announcer(ctx)
@@ -184,7 +190,7 @@ export class ProjectHost extends EventEmitter<HostEvents> {
       announcer,
       intake,
       downloads,
-      validation,
+      validation: (m) => datasets.validation(m),
       rounds: opts.rounds,
     })
     const running: Running = {
@@ -227,6 +233,7 @@ export class ProjectHost extends EventEmitter<HostEvents> {
     // destroyed) is worth a warning, not a failed stop.
     await ctx.node.leaveProject(this.project).catch((err: unknown) => this.emit('warning', err))
     if (this.running) await ctx.node.leaveDataset(this.opts.dataset.key)
+    await this.datasets.close((err) => this.emit('warning', err))
     ctx.state = 'stopped'
   }
 }

@@ -15,7 +15,7 @@ import { sendFinalAck } from './acks.js'
 import type { Announcer } from './announcer.js'
 import type { HostContext, OpenRound } from './host-context.js'
 import { usableCount } from './host-context.js'
-import type { OfferIntake } from './offer-intake.js'
+import { maxUpdateBytes, type OfferIntake } from './offer-intake.js'
 import { computeRound, roundHistory, type RoundCandidate, type RoundOutput } from './round.js'
 import type { UpdateDownloads } from './update-downloads.js'
 
@@ -42,8 +42,8 @@ export interface RoundLoopParts {
   announcer: Announcer
   intake: OfferIntake
   downloads: UpdateDownloads
-  /** The batch every round is scored on (validation.ts). */
-  validation: Batch
+  /** The batch a round under this manifest is scored on (validation.ts; host-datasets.ts). */
+  validation: (manifest: Manifest) => Promise<Batch>
   /** Stop after closing this many rounds (undefined: until stop()). */
   rounds: number | undefined
 }
@@ -110,6 +110,8 @@ export class RoundLoop {
       rec = ctx.ledger.state.rounds[r]!
     }
     const opened = rec.open!
+    // A model amendment in effect from this round changes the largest valid update.
+    ctx.limits.maxBytes = maxUpdateBytes(ctx.ledger.effectiveManifest(r))
     await ctx.journal?.prune(r)
     const journal = (await ctx.journal?.read(r)) ?? { offers: [], deadline: null }
     const ledgerDeadline = opened.deadline
@@ -221,7 +223,7 @@ export class RoundLoop {
           candidates,
           seenBefore: o.history.seenBefore,
           reputation: o.history.reputation,
-          validation: this.parts.validation,
+          validation: await this.parts.validation(manifest),
           deadline: o.deadline,
           // Never before an arrival it lists, even if the wall clock stepped back meanwhile.
           closedAt: Math.max(ctx.now(), ...candidates.map((c) => c.receivedAt)),

@@ -41,7 +41,7 @@ import { decodeUpdateHeader, fetchUpdate, MAX_UPDATE_BYTES } from '../ledger/upd
 import { auditVoteReceipts, type ReceiptAudit } from '../ledger/vote-audit.js'
 import type { ReceiptedVote } from '../ledger/vote-receipt.js'
 import { computeRound, roundHistory, type RoundCandidate } from './round.js'
-import { roundValidationBatch } from './validation.js'
+import { verifyBoundaries, VerifyDatasets } from './verify-boundary.js'
 import { DECIDED_WITHOUT_BYTES } from './verdicts.js'
 
 export interface VerifyProblem {
@@ -72,7 +72,10 @@ export interface VerifyOptions {
   ledger: Hypercore
   /** Where the contributors' update cores are opened (replicating with peers that have them). */
   store: Corestore
-  /** The manifest's dataset, for the validation batch. */
+  /**
+   * The manifest's dataset, for the validation batch. A dataset a dataset amendment named is opened
+   * from `store` (verify-boundary.ts).
+   */
   dataset: Dataset
   /** ms to wait for each ledger block or update; 0 waits for peers indefinitely. */
   timeoutMs?: number
@@ -214,14 +217,15 @@ async function verifyRound(
   state: LedgerState,
   project: string,
   r: number,
-  validation: Awaited<ReturnType<typeof roundValidationBatch>>,
+  datasets: VerifyDatasets,
 ): Promise<RoundReport> {
   // The manifest in effect in round r: the ledger's, plus the amendments enacted by then (whether
   // they were approved is verifyGovernance's question).
   const manifest = effectiveManifest(state, r)
   const record = state.rounds[r]!
   const receipt = record.receipt as Receipt
-  const next = state.rounds[r + 1]!
+  // What round r's close wrote: superseded when a model amendment starts round r + 1 afresh.
+  const next = state.rounds[r + 1]!.superseded ?? state.rounds[r + 1]!
   const problems: VerifyProblem[] = []
   const add = (code: ErrorCode, message: string) => problems.push({ code, message })
   const read = { wait: true, timeout: opts.timeoutMs ?? 0 }
@@ -304,7 +308,15 @@ async function verifyRound(
   }
   if (unavailable) return { round: r, ok: false, replayed: false, problems }
 
-  // The replay and the comparison.
+  // The replay and the comparison, on the dataset and model in effect in round r.
+  let validation: Awaited<ReturnType<VerifyDatasets['validation']>>
+  try {
+    validation = await datasets.validation(manifest)
+  } catch (err) {
+    if (!isTandemError(err)) throw err
+    add(err.code, `round ${r}: its dataset ${manifest.dataset.key.slice(0, 12)}…: ${err.message}`)
+    return { round: r, ok: false, replayed: false, problems }
+  }
   const history = roundHistory(state, r)
   const out = await computeRound({
     manifest,
@@ -418,15 +430,31 @@ export async function verifyLedger(opts: VerifyOptions): Promise<VerifyReport> {
     if (!isTandemError(err) || err.code !== 'LEDGER_CHECKPOINT_MISMATCH') throw err
     problems.push({ code: 'VERIFY_CHECKPOINT_MISMATCH', message: err.message })
   }
-  const validation = await roundValidationBatch(opts.dataset, state.manifest, {
-    timeoutMs: opts.timeoutMs ?? 0,
-  })
+  const datasets = new VerifyDatasets(opts.dataset, opts.store, opts.timeoutMs ?? 0)
+  try {
+    return await verifyRounds(opts, state, project, problems, datasets)
+  } finally {
+    await datasets.close()
+  }
+}
+
+async function verifyRounds(
+  opts: VerifyOptions,
+  state: LedgerState,
+  project: string,
+  problems: VerifyProblem[],
+  datasets: VerifyDatasets,
+): Promise<VerifyReport> {
+  // The manifest's own dataset must fit its model (throws, as before amendments existed).
+  await datasets.validation(state.manifest)
   const rounds: RoundReport[] = []
   const audit = opts.voteReceipts ? auditVoteReceipts(state, opts.voteReceipts) : undefined
   const governance = verifyGovernance(state, audit)
+  for (const [round, list] of await verifyBoundaries(state, datasets))
+    governance.set(round, [...(governance.get(round) ?? []), ...list])
   for (const record of state.rounds) {
     if (!record.receipt) continue
-    const report = await verifyRound(opts, state, project, record.round, validation)
+    const report = await verifyRound(opts, state, project, record.round, datasets)
     const extra = governance.get(record.round) ?? []
     governance.delete(record.round)
     if (extra.length > 0) {

@@ -11,14 +11,15 @@
  *               r on the change is in effect. Only a passed proposal may be enacted, and only after
  *               its voting period (verify.ts checks both).
  *
- * A change never alters the model's shape (the checkpoints' format is fixed by the manifest's
- * model): a new model is a new project.
+ * A `model` change is the only one that alters the checkpoints' shape: its enact batch carries the
+ * new model's starting checkpoint (swap-changes.ts).
  */
 import { createHash } from 'node:crypto'
 import crypto from 'hypercore-crypto'
 import { z } from 'zod'
 import type { VoteMessage } from '../wire/messages.js'
 import { Charter, HostIdentity } from './charter.js'
+import { DatasetChange, ModelChange } from './swap-changes.js'
 
 const Hex32 = z.string().regex(/^[0-9a-f]{64}$/)
 const Hex64 = z.string().regex(/^[0-9a-f]{128}$/)
@@ -71,6 +72,10 @@ export const Change = z.discriminatedUnion('kind', [
     .strict(),
   /** Adding or replacing the keys (and name, contact) of the accountable host. */
   z.object({ kind: z.literal('host'), host: HostIdentity }).strict(),
+  /** Another dataset core to train and validate on (swap-changes.ts). */
+  DatasetChange,
+  /** Another model, with the seed of its starting weights (swap-changes.ts). */
+  ModelChange,
 ])
 export type Change = z.infer<typeof Change>
 
@@ -105,7 +110,7 @@ export type Enact = z.infer<typeof Enact>
 
 /** The changes that alter a contributor's terms (purpose, licence, data): dissenters pause. */
 export function changesTerms(change: Change): boolean {
-  return change.kind === 'charter' || change.kind === 'licence'
+  return change.kind === 'charter' || change.kind === 'licence' || change.kind === 'dataset'
 }
 
 export function proposalHash(block: Uint8Array): string {

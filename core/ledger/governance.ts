@@ -14,6 +14,7 @@
  *   in effect from round c + 1 on, if passed: the host writes an enact entry in front of round-open
  *             c + 1. A failed proposal never takes effect.
  */
+import { createHash } from 'node:crypto'
 import { DEFAULT_POLICY, termsHash, type Charter, type GovernancePolicy } from './charter.js'
 import {
   changesTerms,
@@ -24,6 +25,7 @@ import {
   type VoteChoice,
 } from './amendments.js'
 import type { Manifest } from './manifest.js'
+import { sameSpec } from './swap-changes.js'
 import type { LedgerState, ProposalRecord } from './reader.js'
 import { replayStanding } from './standing.js'
 
@@ -94,6 +96,10 @@ export function applyChange(m: Manifest, change: Change): Manifest {
       const recipe = { ...m.recipe, ...rest, ...(outer ? { outer } : {}) }
       return { ...m, recipe }
     }
+    case 'dataset':
+      return { ...m, dataset: { key: change.dataset.key } }
+    case 'model':
+      return { ...m, model: change.model }
   }
 }
 
@@ -108,6 +114,10 @@ export function changeProblem(m: Manifest, change: Change): string | null {
   }
   if (change.kind === 'aggregation' && change.rule === m.aggregation.rule)
     return `the rule is ${m.aggregation.rule} already`
+  if (change.kind === 'dataset' && change.dataset.key === m.dataset.key)
+    return 'the project trains on this dataset already'
+  if (change.kind === 'model' && sameSpec(change.model, m.model))
+    return 'the project trains this model already'
   return null
 }
 
@@ -241,6 +251,19 @@ export function dueEnactments(state: LedgerState, round: number): number[] {
 }
 
 /**
+ * The hash of the terms in effect in `round` (what a contributor accepts): the charter's terms
+ * (charter.ts termsHash), and, once a dataset amendment took effect, the dataset trained on, since
+ * a change of data is a change of terms. While the ledger's own dataset is in use it is exactly
+ * termsHash, so terms accepted before dataset amendments existed still match.
+ */
+export function termsAt(state: LedgerState, round: number): string {
+  const m = effectiveManifest(state, round)
+  const charter = termsHash(m.charter)
+  if (m.dataset.key === state.manifest.dataset.key) return charter
+  return createHash('sha256').update(`tandem/terms/v1\0${charter}\0${m.dataset.key}`).digest('hex')
+}
+
+/**
  * Whether a contributor may train round `round` under the terms then in effect. `accepted` is the
  * terms hash the contributor accepted (at joining, or later). It may also train if it voted yes on
  * the enacted proposal that brought the current terms in: it agreed to exactly them.
@@ -251,7 +274,7 @@ export function termsConsent(
   contributor: string,
   accepted: string | undefined,
 ): { ok: boolean; terms: string; proposal: number | null } {
-  const terms = termsHash(effectiveManifest(state, round).charter)
+  const terms = termsAt(state, round)
   if (accepted === undefined || accepted === terms) return { ok: true, terms, proposal: null }
   // The last terms-changing proposal in effect by `round`.
   let last: ProposalRecord | null = null
@@ -322,6 +345,10 @@ function touched(change: Change): string[] {
       return Object.keys(change)
         .filter((k) => k !== 'kind')
         .map((k) => `recipe.${k}`)
+    case 'dataset':
+      return ['dataset.key']
+    case 'model':
+      return ['model']
   }
 }
 
@@ -332,7 +359,21 @@ export function amendmentDiff(
 ): Array<{ field: string; from: string; to: string }> {
   const after = applyChange(m, change)
   const text = (v: unknown) => (v === undefined ? '(none)' : JSON.stringify(v))
-  return touched(change)
+  const diff = touched(change)
     .map((field) => ({ field, from: text(at(m, field)), to: text(at(after, field)) }))
     .filter((d) => d.from !== d.to)
+  // What is not a manifest field but is part of what voters approve.
+  if (change.kind === 'dataset' && change.dataset.contentHash)
+    diff.push({
+      field: 'dataset.contentHash',
+      from: '(not pinned)',
+      to: change.dataset.contentHash,
+    })
+  if (change.kind === 'model')
+    diff.push({
+      field: 'weights',
+      from: 'continue from the last checkpoint',
+      to: `fresh initialisation from seed ${change.init.seed} (outer momentum reset)`,
+    })
+  return diff
 }

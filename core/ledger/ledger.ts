@@ -33,6 +33,7 @@ import { changeProblem, dueEnactments, effectiveManifest } from './governance.js
 import { createManifest, type Manifest, type ProjectSpec } from './manifest.js'
 import { readCheckpoint, readLedger, readOuterState, type LedgerState } from './reader.js'
 import { checkReceiptCredits } from './receipts.js'
+import { boundaryWeights } from './swap-changes.js'
 
 export interface HostKeyPair {
   publicKey: Buffer
@@ -75,6 +76,22 @@ export async function createProject(
   } finally {
     await core.close()
   }
+}
+
+/**
+ * The last model amendment among the proposals `enact` (ledger order), with the weights its first
+ * round starts from; null when none changes the model.
+ */
+function modelStart(
+  state: LedgerState,
+  enact: number[],
+): { model: Manifest['model']; weights: Float32Array } | null {
+  let start: { model: Manifest['model']; weights: Float32Array } | null = null
+  for (const i of enact) {
+    const change = state.governance?.proposals.find((p) => p.index === i)?.value.change
+    if (change?.kind === 'model') start = { model: change.model, weights: boundaryWeights(change) }
+  }
+  return start
 }
 
 export class LedgerWriter {
@@ -135,20 +152,37 @@ export class LedgerWriter {
   /**
    * Opens the current round. Passed amendments due at this boundary (governance.ts) are enacted in
    * the same batch, in front of the round-open; `enact` overrides the list (tests of a dishonest host).
+   * A model amendment among them brings the new model's starting checkpoint and zero outer-state
+   * into the batch (swap-changes.ts), and the round opens on that checkpoint; `boundary` overrides
+   * its weights (tests of a dishonest host).
    */
   async openRound(o: {
     openedAt: number
     deadline: number
     assignmentSeed: string
     enact?: number[]
+    boundary?: (weights: Float32Array) => Float32Array
   }): Promise<void> {
     await this.append(() => {
       const r = this.current.rounds[this.round]!
       if (r.open) outOfOrder(`round ${r.round} is already open`)
-      const { enact = dueEnactments(this.current, r.round), ...open } = o
+      const { enact = dueEnactments(this.current, r.round), boundary, ...open } = o
+      const start = modelStart(this.current, enact)
+      let checkpointHash = r.checkpoint.contentHash
+      const blocks: Buffer[] = []
+      if (start) {
+        const weights = boundary ? boundary(start.weights) : start.weights
+        const manifest = { ...this.manifest, model: start.model }
+        const next = checkpointBatch(manifest, r.round, weights)
+        const momentum = new Float32Array(weights.length)
+        blocks.push(...next.blocks)
+        blocks.push(...checkpointBatch(manifest, r.round, momentum, outerStateBlocks).blocks)
+        checkpointHash = next.contentHash
+      }
       return [
         ...enact.map((p) => encodeEnact(p)),
-        encodeRoundOpen({ round: r.round, checkpointHash: r.checkpoint.contentHash, ...open }),
+        ...blocks,
+        encodeRoundOpen({ round: r.round, checkpointHash, ...open }),
       ]
     })
   }
@@ -190,8 +224,10 @@ export class LedgerWriter {
     const r = this.current.rounds[this.round]!
     if (!r.open) outOfOrder(`round ${r.round} is not open`)
     if (r.receipt) outOfOrder(`round ${r.round} already has a receipt`)
-    const next = checkpointBatch(this.manifest, r.round + 1, nextWeights)
-    const outer = checkpointBatch(this.manifest, r.round + 1, nextMomentum, outerStateBlocks)
+    // The model trained in round r (a model amendment at r + 1 writes its own start: openRound).
+    const manifest = this.effectiveManifest(r.round)
+    const next = checkpointBatch(manifest, r.round + 1, nextWeights)
+    const outer = checkpointBatch(manifest, r.round + 1, nextMomentum, outerStateBlocks)
     const checkpointOut = next.contentHash
     const full: Receipt = {
       v: 1,
@@ -200,7 +236,7 @@ export class LedgerWriter {
       checkpointIn: r.checkpoint.contentHash,
       checkpointOut,
     }
-    checkReceiptCredits(this.manifest, full)
+    checkReceiptCredits(manifest, full)
     const { v: _v, ...body } = full
     await this.append([encodeReceipt(body), ...next.blocks, ...outer.blocks])
   }

@@ -22,7 +22,9 @@ import { paramLayout, sizeOf } from '../engine/model/layout.js'
 import { corrupt, decodeEntry, MAX_ENTRY_BYTES } from './entries.js'
 import type { CheckpointHeader, Entry, Receipt, RoundOpen } from './entries.js'
 import { proposalHash, type Proposal, type Vote } from './amendments.js'
+import { effectiveManifest } from './governance.js'
 import { parseManifest, type Manifest } from './manifest.js'
+import type { ModelSpec } from '../engine/spec/schema.js'
 
 export interface CheckpointRef extends CheckpointHeader {
   /** Block index of the header; chunks follow it. */
@@ -38,6 +40,12 @@ export interface RoundRecord {
   receipt?: Receipt
   /** Proposals enacted in front of this round's round-open: in effect from this round on. */
   enacted?: number[]
+  /**
+   * A model amendment took effect in this round: its enact batch carries the new model's starting
+   * checkpoint and outer-state, which replace (as `checkpoint`, `outerState`) the old model's ones
+   * the previous round's close wrote, kept here (the previous receipt names them).
+   */
+  superseded?: { checkpoint: CheckpointRef; outerState?: CheckpointRef }
 }
 
 /** Governance entries (amendments.ts) as read; `round` is the ledger's current round then. */
@@ -117,14 +125,47 @@ export async function readLedger(core: Hypercore, opts: ReadOptions = {}): Promi
   const governance: GovernanceLog = { proposals: [], votes: [] }
   const proposals = new Map<number, ProposalRecord>()
   let enacting: number[] = []
+  let enactStart = 0
   while (index < core.length) {
     const raw = await block(core, index, opts)
     const entry: Entry = decodeEntry(raw, index)
     const current = rounds[rounds.length - 1]
     if (entry.kind === 'enact' && enacting.length > 0 && expect !== 'open')
       throw corrupt(index, 'enact outside the front of a round-open')
-    if (enacting.length > 0 && entry.kind !== 'enact' && entry.kind !== 'round-open')
+    const boundary = entry.kind === 'checkpoint' && enacting.length > 0
+    if (enacting.length > 0 && entry.kind !== 'enact' && entry.kind !== 'round-open' && !boundary)
       throw corrupt(index, 'enact not followed by its round-open')
+    if (boundary) {
+      // A model amendment's starting checkpoint and outer-state, between its enact and round-open.
+      const h = entry.value
+      if (!current || expect !== 'open' || h.round !== current.round || current.superseded)
+        throw corrupt(index, `unexpected checkpoint of round ${h.round} in an enact batch`)
+      if (!enacting.some((p) => proposals.get(p)!.value.change.kind === 'model'))
+        throw corrupt(index, 'a new checkpoint in an enact batch without a model amendment')
+      const end = index + 1 + h.chunkCount
+      if (end >= core.length) {
+        torn = { index: enactStart, why: "the new model's checkpoint is incomplete" }
+        break
+      }
+      const next = decodeEntry(await block(core, end, opts), end)
+      if (next.kind !== 'outer-state' || next.value.round !== h.round)
+        throw corrupt(
+          end,
+          `the new model's checkpoint ${h.round} is not followed by its outer-state`,
+        )
+      if (end + 1 + next.value.chunkCount > core.length) {
+        torn = { index: enactStart, why: "the new model's outer-state is incomplete" }
+        break
+      }
+      current.superseded = {
+        checkpoint: current.checkpoint,
+        ...(current.outerState ? { outerState: current.outerState } : {}),
+      }
+      current.checkpoint = { ...h, index }
+      current.outerState = { ...next.value, index: end }
+      index = end + 1 + next.value.chunkCount
+      continue
+    }
     if (entry.kind === 'proposal' || entry.kind === 'vote' || entry.kind === 'enact') {
       // Between batches only: never inside receipt + checkpoint + outer-state.
       if (!current || expect === 'checkpoint')
@@ -141,6 +182,9 @@ export async function readLedger(core: Hypercore, opts: ReadOptions = {}): Promi
         governance.votes.push({ index, round: current.round, value: entry.value })
       } else {
         if (expect !== 'open') throw corrupt(index, 'enact inside an open round')
+        if (current.superseded && enacting.length > 0)
+          throw corrupt(index, "enact after the new model's checkpoint")
+        if (enacting.length === 0) enactStart = index
         const p = entry.value.proposal
         if (!proposals.has(p)) throw corrupt(index, `enact of ${p}, which is not a proposal`)
         const already = rounds.some((r) => r.enacted?.includes(p)) || enacting.includes(p)
@@ -194,6 +238,9 @@ export async function readLedger(core: Hypercore, opts: ReadOptions = {}): Promi
         throw corrupt(index, `unexpected opening of round ${entry.value.round}`)
       if (entry.value.checkpointHash !== current.checkpoint.contentHash)
         throw corrupt(index, `round ${current.round} opens on another checkpoint`)
+      const model = enacting.some((p) => proposals.get(p)!.value.change.kind === 'model')
+      if (model && !current.superseded)
+        throw corrupt(index, "a model amendment enacted without the new model's checkpoint")
       current.open = entry.value
       if (enacting.length > 0) current.enacted = enacting
       enacting = []
@@ -215,7 +262,7 @@ export async function readLedger(core: Hypercore, opts: ReadOptions = {}): Promi
   if (pendingReceipt && !torn)
     torn = { index: pendingReceipt.index, why: 'receipt without checkpoint' }
   if (enacting.length > 0 && !torn)
-    torn = { index: index - enacting.length, why: 'enact without its round-open' }
+    torn = { index: enactStart, why: 'enact without its round-open' }
   if (rounds.length === 0 && torn) throw corrupt(1, 'checkpoint 0 is incomplete')
   if (rounds.length === 0) throw corrupt(1, 'checkpoint 0 is missing')
   if (torn) {
@@ -240,13 +287,14 @@ async function readFile(
   ref: CheckpointRef,
   what: string,
   round: number,
+  spec: ModelSpec,
   opts: ReadOptions,
 ): Promise<Checkpoint> {
   const mismatch = (why: string) =>
     new TandemError('LEDGER_CHECKPOINT_MISMATCH', `${what} ${round} does not verify: ${why}`)
   // The header comes from the host: one declaring up to 4 GiB would have us fetch and buffer every
   // chunk before the length check below. The model fixes the file's exact size, so check first.
-  const expected = checkpointByteLength(state.manifest.model)
+  const expected = checkpointByteLength(spec)
   if (ref.byteLength !== expected)
     throw mismatch(`the header declares ${ref.byteLength} bytes, the model's file is ${expected}`)
   const parts: Uint8Array[] = []
@@ -265,7 +313,7 @@ async function readFile(
   // file that does not verify is this round's mismatch, named as such.
   let checkpoint: Checkpoint
   try {
-    checkpoint = decodeCheckpoint(bytes, state.manifest.model)
+    checkpoint = decodeCheckpoint(bytes, spec)
   } catch (err) {
     if (
       isTandemError(err) &&
@@ -282,6 +330,14 @@ async function readFile(
 }
 
 /**
+ * The model round `round` trains: the manifest's, or the last model amendment in effect by then. A
+ * round's checkpoint and outer-state are files of that model (a superseded pair: the round before).
+ */
+export function modelAt(state: LedgerState, round: number): ModelSpec {
+  return effectiveManifest(state, round).model
+}
+
+/**
  * Fetches checkpoint `round`, checks its bytes against the header's hash, then decodes it against the
  * manifest's model spec. A swapped or altered chunk is LEDGER_CHECKPOINT_MISMATCH naming the round.
  */
@@ -293,7 +349,7 @@ export async function readCheckpoint(
 ): Promise<Checkpoint> {
   const ref = state.rounds[round]?.checkpoint
   if (!ref) throw new TandemError('NOT_FOUND', `the ledger has no checkpoint ${round}`)
-  return readFile(core, state, ref, 'checkpoint', round, opts)
+  return readFile(core, state, ref, 'checkpoint', round, modelAt(state, round), opts)
 }
 
 /**
@@ -308,11 +364,12 @@ export async function readOuterState(
 ): Promise<Float32Array> {
   const record = state.rounds[round]
   if (!record) throw new TandemError('NOT_FOUND', `the ledger has no round ${round}`)
-  if (round === 0) {
-    const n = paramLayout(state.manifest.model).reduce((sum, p) => sum + sizeOf(p.shape), 0)
+  const spec = modelAt(state, round)
+  if (round === 0 && !record.outerState) {
+    const n = paramLayout(spec).reduce((sum, p) => sum + sizeOf(p.shape), 0)
     return new Float32Array(n)
   }
   if (!record.outerState)
     throw new TandemError('NOT_FOUND', `the ledger has no outer-state ${round}`)
-  return (await readFile(core, state, record.outerState, 'outer-state', round, opts)).weights
+  return (await readFile(core, state, record.outerState, 'outer-state', round, spec, opts)).weights
 }

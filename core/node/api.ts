@@ -74,7 +74,8 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
     try {
       await core.ready()
       const state = await ledgerState(project, core)
-      const manifest = state.manifest
+      // The model and dataset of the latest round (amendments may have changed them).
+      const manifest = effectiveManifest(state, state.rounds.length - 1)
       let layout: TensorLayout | null = null
       if (manifest.model.type !== 'transformer') {
         const ds = await Dataset.open(
@@ -342,7 +343,8 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
       try {
         await core.ready()
         const state = await ledgerState(project, core)
-        const manifest = state.manifest
+        // The model and dataset of the latest round (amendments may have changed them).
+        const manifest = effectiveManifest(state, state.rounds.length - 1)
         if (manifest.model.type !== 'transformer')
           throw new TandemError('BAD_ARGUMENT', 'only language-model projects generate text')
         const round = state.rounds.length - 1

@@ -9,11 +9,11 @@ import type { GovernanceEvent, GovernanceView, ProposalView } from '../api/contr
 import type { Handlers } from '../api/dispatch.js'
 import { TandemError } from '../api/errors.js'
 import { Change } from '../ledger/amendments.js'
-import { termsHash } from '../ledger/charter.js'
 import {
   amendmentDiff,
   effectiveManifest,
   tallies,
+  termsAt,
   termsConsent,
   type Tally,
 } from '../ledger/governance.js'
@@ -133,7 +133,7 @@ export function governanceHandlers(node: ContributorNode): GovernanceHandlers {
       charter,
       hosting: node.hosting === project,
       round,
-      terms: { current: termsHash(charter ?? undefined), accepted, paused },
+      terms: { current: termsAt(state, round), accepted, paused },
       proposals: tallies(state).map((t) => proposalView(state, t, me)),
     }
   }

@@ -21,7 +21,10 @@ import type { GovernanceView, ProposalView } from '../../api/contract.js'
 import { isTandemError, TandemError } from '../../api/errors.js'
 import { DatasetStore } from '../../data/dataset-store.js'
 import { Change } from '../../ledger/amendments.js'
+import { amendmentDiff } from '../../ledger/governance.js'
 import { LedgerWriter } from '../../ledger/ledger.js'
+import type { Manifest } from '../../ledger/manifest.js'
+import { HostDatasets } from '../../host/host-datasets.js'
 import { appPaths } from '../../util/app-paths.js'
 import { hostedProject } from './project.js'
 import { queueProposal } from './proposal-inbox.js'
@@ -75,7 +78,12 @@ async function proposeLocally(
   title: string,
   change: Record<string, unknown>,
   stateDir: string | undefined,
-): Promise<{ id?: number; round?: number; queued?: string }> {
+): Promise<{
+  id?: number
+  round?: number
+  queued?: string
+  diff?: Array<{ field: string; from: string; to: string }>
+}> {
   const parsed = Change.safeParse(change)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
@@ -96,14 +104,43 @@ async function proposeLocally(
     const { keyPair } = await hostedProject(store, project, {})
     const ledger = await LedgerWriter.open(store.corestore, keyPair)
     try {
+      const before = ledger.effectiveManifest()
+      await checkSwap(store, before, parsed.data)
       const id = await ledger.propose(title, parsed.data)
-      return { id, round: ledger.round }
+      return { id, round: ledger.round, diff: amendmentDiff(before, parsed.data) }
     } finally {
       await ledger.close()
     }
   } finally {
     await store.close()
   }
+}
+
+/**
+ * A dataset or model change the host could not run is refused before the vote, as the running
+ * host refuses it (host-datasets.ts): the dataset must be on this node and fit the model in effect.
+ */
+async function checkSwap(store: DatasetStore, m: Manifest, change: Change): Promise<void> {
+  if (change.kind !== 'dataset' && change.kind !== 'model') return
+  const base = await store.openLocal(m.dataset.key)
+  const datasets = new HostDatasets({ store: store.corestore, base, timeoutMs: 5_000 })
+  try {
+    await datasets.check(m, change)
+  } finally {
+    await datasets.close(() => {})
+    await base.close()
+  }
+}
+
+/** What `project propose` prints once the proposal is in the ledger: its id and its diff. */
+export function formatProposed(out: {
+  id?: number
+  round?: number
+  diff?: Array<{ field: string; from: string; to: string }>
+}): string {
+  const lines = [`proposal ${out.id} recorded in round ${out.round}`]
+  for (const d of out.diff ?? []) lines.push(`  ${d.field}: ${d.from} → ${d.to}`)
+  return `${lines.join('\n')}\n`
 }
 
 export function formatProposal(p: ProposalView): string {
@@ -181,7 +218,7 @@ export function registerGovernance(program: Command, io: CliIO): void {
             ? `${JSON.stringify(out)}\n`
             : out.queued
               ? `queued for the running host: ${out.queued}\n`
-              : `proposal ${out.id} recorded in round ${out.round}\n`,
+              : formatProposed(out),
         )
       },
     )

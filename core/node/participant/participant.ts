@@ -14,8 +14,7 @@ import { TrainingEngine } from '../../engine/engine.js'
 import { parameterCount } from '../../host/round.js'
 import { checkVote } from '../../host/vote-intake.js'
 import { signVote, voteRef, voteToWire, type VoteChoice } from '../../ledger/amendments.js'
-import { termsHash } from '../../ledger/charter.js'
-import { effectiveManifest, termsConsent } from '../../ledger/governance.js'
+import { effectiveManifest, termsAt, termsConsent } from '../../ledger/governance.js'
 import {
   receiptedVoteProblem,
   voteReceiptFromWire,
@@ -233,7 +232,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     // After our own restart: re-offer what we already published for the open round.
     const recovered = await publishedOffer(running.updateCore, ledger, this.project)
     if (recovered) this.outbox.add(recovered.round, recovered.hash, recovered.offer)
-    const n = parameterCount(ledger.manifest)
+    const n = parameterCount(effectiveManifest(ledger, ledger.rounds.length - 1))
     running.feedback = await loadFeedback(this.files, running.updateCore, n, warn)
     this.retry = setInterval(() => this.outbox.resend(true), this.outbox.retryMs)
     this.retry.unref()
@@ -294,7 +293,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     const state = this.follow.ledger
     if (!state) return null
     const round = state.rounds.at(-1)!.round
-    const current = termsHash(effectiveManifest(state, round).charter)
+    const current = termsAt(state, round)
     return { accepted: this.acceptedTerms(), current, paused: this.consent(state, round) !== null }
   }
 
@@ -302,7 +301,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   acceptTerms(): string {
     const state = this.follow.ledger
     if (!state) throw new TandemError('WRONG_STATE', 'the ledger has not arrived yet')
-    const hash = termsHash(effectiveManifest(state, state.rounds.at(-1)!.round).charter)
+    const hash = termsAt(state, state.rounds.at(-1)!.round)
     this.setAcceptedTerms(hash)
     this.follow.kick()
     return hash
@@ -321,7 +320,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   private consent(state: LedgerState, round: number): string | null {
     let accepted = this.acceptedTerms()
     if (accepted === undefined) {
-      accepted = termsHash(effectiveManifest(state, round).charter)
+      accepted = termsAt(state, round)
       this.setAcceptedTerms(accepted)
     }
     const c = termsConsent(state, round, this.opts.keyPair.publicKey.toString('hex'), accepted)

@@ -12,6 +12,7 @@ import { Dataset } from '../../data/dataset.js'
 import type { DiskCap } from '../../data/disk-cap.js'
 import { ErrorFeedback } from '../../engine/compress/error-feedback.js'
 import { openContributorUpdateCore } from '../../ledger/update-core.js'
+import { effectiveManifest } from '../../ledger/governance.js'
 import { readLedger, type LedgerState } from '../../ledger/reader.js'
 import { lastUpdateHeader } from '../../ledger/updates.js'
 import type { ParticipantFiles } from './files.js'
@@ -19,7 +20,10 @@ import type { SetState } from './types.js'
 
 export interface Running {
   readonly ledgerCore: Hypercore
-  readonly dataset: Dataset
+  /** The dataset of the round last trained (round-inputs.ts switches it after an amendment). */
+  dataset: Dataset
+  /** Opens another dataset of the store, waiting for peers up to the data timeout. */
+  readonly openDataset: (key: string) => Promise<Dataset>
   readonly updateCore: Hypercore
   /** The error feedback carried from update to update; null until the first (or a saved one). */
   feedback: ErrorFeedback | null
@@ -97,7 +101,8 @@ export async function openRunning(o: OpenOptions): Promise<Running | null> {
     const ledger = await untilAborted(o, () => readFollowed(ledgerCore, o.ledgerTimeoutMs))
     if (!ledger) return await abandon()
     o.onLedger(ledger)
-    const key = ledger.manifest.dataset.key
+    // The dataset in effect in the ledger's current round (a dataset amendment may have moved it).
+    const key = effectiveManifest(ledger, ledger.rounds.length - 1).dataset.key
     o.setState('waiting-data', `opening dataset ${key.slice(0, 8)}…`)
     dataset = await untilAborted(o, () => {
       // Dataset.open closes the core when it fails, so each try takes a new one.
@@ -108,7 +113,17 @@ export async function openRunning(o: OpenOptions): Promise<Running | null> {
     if (!dataset) return await abandon()
     updateCore = await openContributorUpdateCore(store, o.keyPair, o.project)
     if (signal.aborted) return await abandon()
-    return { ledgerCore, dataset, updateCore, feedback: null, diskCap: null, unfollow }
+    const openDataset = (k: string) =>
+      Dataset.open(store.get({ key: Buffer.from(k, 'hex') }), { timeoutMs: o.dataTimeoutMs })
+    return {
+      ledgerCore,
+      dataset,
+      openDataset,
+      updateCore,
+      feedback: null,
+      diskCap: null,
+      unfollow,
+    }
   } catch (err) {
     await abandon()
     throw err

@@ -14,11 +14,13 @@ import { ErrorFeedback } from '../../engine/compress/error-feedback.js'
 import type { TrainingEngine } from '../../engine/engine.js'
 import type { InnerJob, StepInfo } from '../../engine/inner-loop.js'
 import { roundSamples, type Manifest } from '../../ledger/manifest.js'
+import { effectiveManifest } from '../../ledger/governance.js'
 import { readCheckpoint, type LedgerState } from '../../ledger/reader.js'
 import { publishUpdate } from '../../ledger/updates.js'
 import type { UpdateOffer } from '../../wire/messages.js'
 import type { ParticipantFiles } from './files.js'
 import type { RoundDeadlines } from './round-deadlines.js'
+import { roundInputs } from './round-inputs.js'
 import type { Running } from './running.js'
 import type { Progress, SetState } from './types.js'
 
@@ -125,11 +127,12 @@ export async function trainRound(
   state: LedgerState,
 ): Promise<RoundResult> {
   const { round } = training
-  const { manifest } = state
+  // The manifest in effect in this round: amendments may have changed the dataset or the model.
+  const manifest = effectiveManifest(state, round)
   const { recipe } = manifest
   const record = state.rounds[round]!
   const ledgerDeadline = record.open!.deadline
-  const { dataset } = running
+  const dataset = await roundInputs(running, manifest, ctx.onWarning)
   let sampler: ShardSampler | null = null
   try {
     ctx.setState('training', `round ${round}: fetching checkpoint`)

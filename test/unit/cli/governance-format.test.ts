@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { GovernanceView, ProposalView } from '../../../core/api/contract.js'
-import { formatGovernance, formatProposal } from '../../../core/cli/commands/governance.js'
+import {
+  formatGovernance,
+  formatProposal,
+  formatProposed,
+} from '../../../core/cli/commands/governance.js'
 import { buildProgram } from '../../../core/cli/main.js'
 
 const proposal: ProposalView = {
@@ -36,6 +40,23 @@ describe('governance command output', () => {
     const passed = formatProposal({ ...proposal, status: 'passed', enactedAt: 5, myVote: 'yes' })
     assert.match(passed, /passed, in effect from round 5/)
     assert.match(passed, /you voted yes/)
+  })
+
+  it('project propose prints the id and the diff of a model change', () => {
+    const out = formatProposed({
+      id: 9,
+      round: 2,
+      diff: [
+        { field: 'model', from: '{"hidden":[8]}', to: '{"hidden":[4]}' },
+        { field: 'weights', from: 'continue from the last checkpoint', to: 'fresh from seed 5' },
+      ],
+    })
+    assert.equal(
+      out,
+      'proposal 9 recorded in round 2\n' +
+        '  model: {"hidden":[8]} → {"hidden":[4]}\n' +
+        '  weights: continue from the last checkpoint → fresh from seed 5\n',
+    )
   })
 
   it('the charter, or "no charter", and a pause over changed terms', () => {
