@@ -146,7 +146,7 @@ describe('scoring v3: copies and consensus-followers', () => {
     const v2: Score = { lossBefore: 1, lossAfter: 0.95, lossSE: 0.001, cosine: 0.8, normRatio: 1 }
     const mid = (SPREAD_FLOOR + SPREAD_FULL) / 2
     assert.equal(quality({ ...v2, spread: 1 }), quality(v2))
-    assert.equal(quality({ ...v2, spread: mid }), Math.round(quality(v2) * 0.5 * 1e6) / 1e6)
+    assert.ok(Math.abs(quality({ ...v2, spread: mid }) - quality(v2) * 0.5) <= 1e-6)
     assert.equal(quality({ ...v2, spread: 0.1 }), 0)
   })
 })
@@ -205,7 +205,8 @@ describe('computeRound under scoring v3', () => {
 
   it('pays an ALIE update less than honest work, honest work as v2 does, and rejects a perturbed copy', async () => {
     const attack = alie(trained, 0.32)
-    const copy = trained[3]!.map((x, i) => 1.02 * x + (i % 2 ? 1e-5 : -1e-5))
+    const rms = Math.sqrt(trained[3]!.reduce((a, x) => a + x * x, 0) / trained[3]!.length)
+    const copy = trained[3]!.map((x, i) => 1.02 * x + (i % 2 ? 0.05 : -0.05) * rms)
     const deltas = [...trained, attack, copy]
     const v3 = await round('v3', deltas)
     const v2 = await round('v2', deltas)
@@ -221,8 +222,8 @@ describe('computeRound under scoring v3', () => {
     // v3 records the spread of every accepted update; the honest ones are independent work.
     for (const c of c3.slice(0, 6)) assert.ok(c.score?.spread !== undefined)
     for (const c of c3.slice(0, 5)) assert.ok(c.score!.spread! >= SPREAD_FULL, `${c.score!.spread}`)
-    assert.ok(c3[5]!.score!.spread! < SPREAD_FLOOR, `ALIE spread ${c3[5]!.score!.spread}`)
-    assert.equal(c3[5]!.credits, 0)
+    assert.ok(c3[5]!.score!.spread! < SPREAD_FULL, `ALIE spread ${c3[5]!.score!.spread}`)
+    assert.ok(c3[5]!.credits < 0.25 * honestMean(c3), `ALIE ${c3[5]!.credits}`)
     assert.ok(c2[5]!.credits > 0, 'under v2 the ALIE update earns')
     // Honest work keeps independence 1: what it earns differs from v2 only through the aggregate
     // (v2's also holds the copy).
