@@ -102,6 +102,8 @@ export interface RunSummary {
   attackerTotal: number
   /** Credits per attacker over credits per honest contributor (whole run). */
   attackerCreditShare: number
+  /** Credits (GFLOP) per honest contributor over the whole run. */
+  honestCredit: number
   /** Credits granted to rejected contributions (must be 0). */
   creditsToRejected: number
   rejectedReasons: Record<string, number>
@@ -182,6 +184,7 @@ export function summarize(
     attackersAccepted,
     attackerTotal,
     attackerCreditShare: attackers && perHonest > 0 ? attackerCredits / attackers / perHonest : 0,
+    honestCredit: perHonest,
     creditsToRejected,
     rejectedReasons,
     heldOut: sim.rounds.map((r) => r.heldOutLoss),
@@ -262,6 +265,10 @@ export interface ConvergedSummary {
   attackerTotal: number
   /** Credits per attacker over credits per honest contributor. */
   attackerCreditShare: number
+  /** Credits (GFLOP) per honest contributor. */
+  honestCredit: number
+  /** Smallest spread (scoring v3) of an accepted honest update; absent under v1 and v2. */
+  honestSpreadMin?: number
   emptyRounds: number
 }
 
@@ -293,6 +300,10 @@ export async function convergedRun(o: {
     attackersAccepted: s.attackersAccepted,
     attackerTotal: s.attackerTotal,
     attackerCreditShare: s.attackerCreditShare,
+    honestCredit: s.honestCredit,
+    ...(spreadsOf(sim).honest.length
+      ? { honestSpreadMin: Math.min(...spreadsOf(sim).honest) }
+      : {}),
     emptyRounds: sim.rounds.filter((r) => !r.contributions.some((c) => c.accepted)).length,
   }
 }
@@ -466,6 +477,7 @@ export async function run(options: ExperimentOptions): Promise<ExperimentResult>
     cleanConverged.reduce((a, c) => a + c.honestTotal, 0)
   const toRejected = runs.reduce((a, r) => a + r.creditsToRejected, 0)
   const alie = def.find((r) => r.attack === 'alie')
+  const alieBefore = before.find((r) => r.attack === 'alie')
   const honestCos = brief([...cos.same, ...convergedCos.same])
   const copierCos = brief(attackerCos['perturbed-copy'] ?? [])
   const honestSpread = brief(Object.values(spreads).flatMap((s) => s.honest))
@@ -499,11 +511,22 @@ export async function run(options: ExperimentOptions): Promise<ExperimentResult>
         ]
       : []),
     {
+      // 1 − cosine is the rule's own scale: noise of relative size ρ costs ≈ ρ²/2 of it.
       name: 'near-duplicate margin',
-      target: `every honest pair’s cosine well under the threshold ${NEAR_DUPLICATE_COSINE}`,
-      measured: `honest max ${honestCos.max.toFixed(3)} (p99 ${honestCos.p99.toFixed(3)}, ${honestCos.n} pairs)${copierCos.n ? `; perturbed copiers min ${copierCos.min.toFixed(4)}` : ''}`,
-      met: honestCos.max < NEAR_DUPLICATE_COSINE - 0.05,
+      target: `every honest pair’s 1 − cosine ≥ 2 × the threshold’s (${(2 * (1 - NEAR_DUPLICATE_COSINE)).toFixed(3)})`,
+      measured: `honest max cosine ${honestCos.max.toFixed(3)} (1 − cosine ${(1 - honestCos.max).toFixed(3)}; p99 ${honestCos.p99.toFixed(3)}, ${honestCos.n} pairs)${copierCos.n ? `; perturbed copiers min ${copierCos.min.toFixed(4)}` : ''}`,
+      met: 1 - honestCos.max >= 2 * (1 - NEAR_DUPLICATE_COSINE),
     },
+    ...(alie && alieBefore
+      ? [
+          {
+            name: 'honest credit under ALIE (scoring v3 vs v2)',
+            target: 'not lowered by v3 (≥ 0.98× v2’s per honest contributor)',
+            measured: `${(alie.honestCredit / alieBefore.honestCredit).toFixed(3)}×`,
+            met: alie.honestCredit >= 0.98 * alieBefore.honestCredit,
+          },
+        ]
+      : []),
     {
       name: 'honest rejected in clean runs',
       target: '0 (every rule, and trained to convergence with the default scoring)',
@@ -559,7 +582,15 @@ export async function run(options: ExperimentOptions): Promise<ExperimentResult>
           `${c.honestRejected}/${c.honestTotal}`,
           c.attackerTotal ? `${c.attackersAccepted}/${c.attackerTotal}` : null,
           c.attackerTotal ? pct(c.attackerCreditShare) : null,
-          c.emptyRounds ? `${c.emptyRounds} rounds accepted nothing` : '',
+          [
+            c.emptyRounds ? `${c.emptyRounds} rounds accepted nothing` : '',
+            `honest credit ${c.honestCredit.toFixed(3)} each`,
+            c.honestSpreadMin !== undefined
+              ? `honest spread ≥ ${c.honestSpreadMin.toFixed(2)}`
+              : '',
+          ]
+            .filter(Boolean)
+            .join(', '),
         ]),
         ...before.map((r) => [
           `${r.attack} (scoring v2)`,
