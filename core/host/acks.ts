@@ -14,6 +14,7 @@ export const ACK_REASON: Record<RejectionReason, string> = {
   harmful: 'HARMFUL',
   late: 'LATE',
   duplicate: 'DUPLICATE',
+  'near-duplicate': 'NEAR_DUPLICATE',
   replayed: 'REPLAYED',
   'bad-signature': 'BAD_SIGNATURE',
 }

@@ -11,7 +11,8 @@
  *      int8 scale × 127 beyond float32).
  *   2–3. screenRound (core/host/verdicts.ts, the one table of verdict rules the host's intake,
  *      its close-time settle and verify also read): a second update from one contributor,
- *      bad-signature, late, replayed, duplicate hash, wrong-shape, non-finite, norm-outlier.
+ *      bad-signature, late, replayed, duplicate hash, wrong-shape, non-finite, norm-outlier, and
+ *      (v3) near-duplicate: the direction of an earlier standing update of the round.
  *   4. each survivor applied alone (θ − Δ_i) on the validation batch: harmful ones are rejected
  *      (the manifest's scoring version decides how: scoring.ts; v2 also compares each with the
  *      round's median update applied alone, peerChanges, so it is judged against its peers too).
@@ -19,8 +20,9 @@
  *      same verdicts as "aggregate, score, drop the harmful, re-aggregate" with one aggregation.
  *   5. aggregate the accepted updates with the manifest's rule, weighted contributionWeight(samples
  *      the host assigned, reputation from earlier receipts).
- *   6. score the accepted ones against that aggregate (cosine, norm ratio to their median norm) →
- *      quality → credits (contributionCredits). Rejected updates earn 0, quality 0, and keep their
+ *   6. score the accepted ones against that aggregate (cosine, norm ratio to their median norm;
+ *      v3: spread, the distance to the others' mean against the round's median) → quality →
+ *      credits (contributionCredits). Rejected updates earn 0, quality 0, and keep their
  *      reason; harmful ones keep their score, which says why.
  *   7. the outer Nesterov step with recipe.outer. Nothing accepted: weights and momentum unchanged.
  */
@@ -44,6 +46,7 @@ import {
   peerChanges,
   quality,
   scoredChange,
+  spreads,
   type LossChange,
   type ScoredChange,
 } from './scoring.js'
@@ -191,6 +194,11 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
 
   // 6: scores and quality against the final aggregate.
   const medianNorm = median(accepted.map((i) => l2(deltas[i]!)))
+  const spreadOf = new Map<number, number>()
+  if (version === 'v3')
+    spreads(accepted.map((i) => deltas[i]!)).forEach((s, k) => {
+      if (s !== undefined) spreadOf.set(accepted[k]!, s)
+    })
   const qualities = candidates.map(() => 0)
   for (const [i, change] of losses) {
     const delta = deltas[i]!
@@ -198,6 +206,7 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
       ...change,
       cosine: agg ? cosine(delta, agg) : 0,
       normRatio: medianNorm > 0 ? l2(delta) / medianNorm : 1,
+      ...(spreadOf.has(i) ? { spread: spreadOf.get(i)! } : {}),
     }
     if (finiteScore(score)) scores[i] = score
     // v2: the loss term is the better of the two comparisons, as harmful needs both to be bad.

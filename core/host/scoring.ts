@@ -24,10 +24,18 @@
  *   normQ = min(normRatio, 1 / normRatio)                   far from the median norm either way
  *   v1: quality = lossQ · (0.5 + 0.5·agree) · (0.5 + 0.5·normQ)
  *   v2: quality = lossQ · max(0, cosine) · normQ
+ *   v3: quality = v2 quality · independence(spread)
  * so an update that makes the validation loss 10% worse earns nothing whatever else it does. v2
  * drops the floors: an update orthogonal to the aggregate (noise, zeros) or against it (a sign
  * flip) earns nothing even where the validation batch cannot tell it is harmful (a converged model),
  * and one far from the median norm earns in proportion.
+ *
+ * v3 (docs/aggregation.md, "Copies and consensus-followers"): `spread` = the update's distance to
+ * the mean of the round's other accepted updates over the median of those distances. Independent
+ * training lands about as far from the others' mean as its peers do (spread ≈ 1); an update built
+ * from the others (ALIE: their mean − z·std) lands far closer, and adds nothing the others did not
+ * already bring. independence ramps from 0 at SPREAD_FLOOR to 1 at SPREAD_FULL. v3 also rejects
+ * near-duplicates (verdicts.ts): cosine ≥ NEAR_DUPLICATE_COSINE with an earlier standing update.
  */
 import type { Batch } from '../engine/batch.js'
 import { evaluateLoss, evaluateRecordLosses } from '../engine/inner-loop.js'
@@ -41,6 +49,29 @@ export const DEFAULT_MAX_NORM_RATIO = 10
 export const HARMFUL_TOLERANCE = 0.1
 /** v2: standard errors of the paired loss difference that count as noise (one-sided). */
 export const NOISE_Z = 3
+
+/**
+ * v3: an update whose cosine with an earlier standing update of the round is this or more is a
+ * near-duplicate, when the pair is also NEAR_DUPLICATE_MARGIN times closer (in 1 − cosine) than
+ * the round's median pair. Honest pairs measured (robustness experiment): cosine ≤ 0.65 on MNIST,
+ * up to 0.97 in the first rounds of an easy task; docs/aggregation.md, "Copies".
+ */
+export const NEAR_DUPLICATE_COSINE = 0.99
+/**
+ * v3: how many times closer than the round's median pair (in 1 − cosine) a near-duplicate must
+ * be. Where every honest pair is close (an easy task's first rounds), honest pairs are ordinary
+ * among themselves and stand; a copy is far closer to its original than that.
+ */
+export const NEAR_DUPLICATE_MARGIN = 4
+/** v3: spread at or under which an update earns nothing (independence 0). */
+export const SPREAD_FLOOR = 0.3
+/** v3: spread from which an update earns in full (independence 1). */
+export const SPREAD_FULL = 0.45
+
+/** v3: whether cosine `c` between two updates makes them near-duplicates in a round whose median pair has cosine `typical`. */
+export function nearDuplicate(c: number, typical: number): boolean {
+  return c >= NEAR_DUPLICATE_COSINE && 1 - c < (1 - typical) / NEAR_DUPLICATE_MARGIN
+}
 
 /** What the harmful check and quality's loss term read; lossSE only in v2. */
 export type LossChange = Pick<Score, 'lossBefore' | 'lossAfter' | 'lossSE'>
@@ -58,10 +89,11 @@ export function median(values: readonly number[]): number {
   return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2
 }
 
-export function cosine(a: Float32Array, b: Float32Array): number {
+/** Cosine of two vectors (0 if either is zero); pass their norms when already known. */
+export function cosine(a: Float32Array, b: Float32Array, normA = l2(a), normB = l2(b)): number {
   let dot = 0
   for (let i = 0; i < a.length; i++) dot += a[i]! * b[i]!
-  const n = l2(a) * l2(b)
+  const n = normA * normB
   return n > 0 ? dot / n : 0
 }
 
@@ -227,6 +259,38 @@ export function isHarmful(s: LossChange, tolerance = HARMFUL_TOLERANCE): boolean
   return !(worse <= tolerance * s.lossBefore || worse <= NOISE_Z * s.lossSE)
 }
 
+/**
+ * v3: per update, its distance to the unweighted mean of the others over the median of those
+ * distances. Sums in float64 in input order (host and verifier get the same bits). Undefined
+ * entries below PEER_QUORUM updates (no median a single update cannot set) or when every distance
+ * is 0.
+ */
+export function spreads(deltas: readonly Float32Array[]): (number | undefined)[] {
+  const m = deltas.length
+  if (m < PEER_QUORUM) return deltas.map(() => undefined)
+  const n = deltas[0]!.length
+  const sum = new Float64Array(n)
+  for (const d of deltas) for (let i = 0; i < n; i++) sum[i]! += d[i]!
+  const distances = deltas.map((d) => {
+    let s = 0
+    for (let i = 0; i < n; i++) {
+      const diff = d[i]! - (sum[i]! - d[i]!) / (m - 1)
+      s += diff * diff
+    }
+    return Math.sqrt(s)
+  })
+  const med = median(distances)
+  if (!(med > 0)) return deltas.map(() => undefined)
+  return distances.map((d) => d / med)
+}
+
+/** v3: the factor quality takes from spread: 0 at SPREAD_FLOOR or under, 1 from SPREAD_FULL. */
+export function independence(spread: number | undefined): number {
+  if (spread === undefined) return 1
+  if (!Number.isFinite(spread)) return 0
+  return Math.min(1, Math.max(0, (spread - SPREAD_FLOOR) / (SPREAD_FULL - SPREAD_FLOOR)))
+}
+
 export function quality(s: Score): number {
   const clamp = (x: number) => Math.min(1, Math.max(0, x))
   if (![s.lossBefore, s.lossAfter, s.cosine, s.normRatio].every(Number.isFinite)) return 0
@@ -237,7 +301,7 @@ export function quality(s: Score): number {
   const q =
     s.lossSE === undefined
       ? lossQ * (0.5 + 0.5 * clamp((1 + s.cosine) / 2)) * (0.5 + 0.5 * normQ)
-      : lossQ * clamp(s.cosine) * normQ
+      : lossQ * clamp(s.cosine) * normQ * independence(s.spread)
   return Math.round(q * 1e6) / 1e6
 }
 

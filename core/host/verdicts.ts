@@ -9,7 +9,8 @@
  *   offer  decided from the offer alone and the ones before it (no bytes): the host records these
  *          without downloading, and verify replays them without fetching.
  *   bytes  decided from the decoded update alone.
- *   round  decided against the other updates that passed every earlier rule (the median norm).
+ *   round  decided against the other updates that passed every earlier rule (the median norm) and,
+ *          for near-duplicates (v3), against the earlier updates of the round still standing.
  *   score  decided by applying the update alone on the validation batch (scoring.ts).
  * An update gets the reason of the first rule that applies; none applies: accepted.
  *
@@ -19,7 +20,17 @@
  */
 import type { RejectionReason } from '../ledger/entries.js'
 import type { ScoringVersion } from '../ledger/manifest.js'
-import { DEFAULT_MAX_NORM_RATIO, isHarmful, l2, median, type LossChange } from './scoring.js'
+import {
+  cosine,
+  DEFAULT_MAX_NORM_RATIO,
+  isHarmful,
+  l2,
+  median,
+  NEAR_DUPLICATE_COSINE,
+  NEAR_DUPLICATE_MARGIN,
+  nearDuplicate,
+  type LossChange,
+} from './scoring.js'
 
 /** What the offer-stage rules look at: an offer (or a receipt's candidate) without its bytes. */
 export interface OfferFacts {
@@ -59,8 +70,25 @@ export interface OfferRule extends Rule<'offer'> {
 export interface BytesRule extends Rule<'bytes'> {
   applies(delta: Float32Array | null, expectedLength: number): boolean
 }
+/** What a round-stage rule looks at: one decoded update among the round's. */
+export interface RoundUpdateFacts {
+  norm: number
+  /** Median norm of the round's updates that passed the offer and bytes stages. */
+  medianNorm: number
+  maxNormRatio: number
+  /**
+   * The largest cosine between this update and an earlier update of the round that passed every
+   * round-stage rule (0 when there is none). Computed on first read: only v3 reads it.
+   */
+  readonly copyCosine: number
+  /**
+   * The median cosine over all pairs of the round's updates that passed the offer and bytes
+   * stages (0 with fewer than two). Computed on first read: only v3 reads it.
+   */
+  readonly typicalCosine: number
+}
 export interface RoundRule extends Rule<'round'> {
-  applies(norm: number, medianNorm: number, maxNormRatio: number): boolean
+  applies(u: RoundUpdateFacts): boolean
 }
 export interface ScoreRule extends Rule<'score'> {
   /**
@@ -133,15 +161,24 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     reason: 'norm-outlier',
     stage: 'round',
     why: 'its norm is maxNormRatio × the median norm of the updates still standing, or more',
-    applies: (norm, med, ratio) => med > 0 && norm > ratio * med,
+    applies: (u) => u.medianNorm > 0 && u.norm > u.maxNormRatio * u.medianNorm,
   },
   {
     id: 'norm-too-small',
     reason: 'norm-outlier',
     stage: 'round',
-    scoring: ['v2'],
+    scoring: ['v2', 'v3'],
     why: 'its norm is under 1/maxNormRatio of the median norm: zeros or a token update (a free-rider)',
-    applies: (norm, med, ratio) => med > 0 && norm < med / ratio,
+    applies: (u) => u.medianNorm > 0 && u.norm < u.medianNorm / u.maxNormRatio,
+  },
+  {
+    id: 'near-duplicate',
+    reason: 'near-duplicate',
+    stage: 'round',
+    scoring: ['v3'],
+    why: `its cosine with an update offered before it that still stands is ${NEAR_DUPLICATE_COSINE} or more, and ${NEAR_DUPLICATE_MARGIN}× closer (in 1 − cosine) than the round's median pair: a copy scaled or perturbed so its hash differs; the earlier one is kept`,
+    applies: (u) =>
+      u.copyCosine >= NEAR_DUPLICATE_COSINE && nearDuplicate(u.copyCosine, u.typicalCosine),
   },
   {
     id: 'harmful',
@@ -155,7 +192,7 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     id: 'harmful-beyond-noise',
     reason: 'harmful',
     stage: 'score',
-    scoring: ['v2'],
+    scoring: ['v2', 'v3'],
     why: "applied alone, it makes the validation loss worse by more than 10% and by more than 3 standard errors of the per-record differences, both against the checkpoint and (with 3 or more scored updates) against the round's median update applied alone",
     applies: (change, peer) =>
       change.lossSE !== undefined && isHarmful(change) && (peer === undefined || isHarmful(peer)),
@@ -234,7 +271,9 @@ export interface ScreenOptions extends RoundFacts {
 /**
  * Every verdict short of scoring, one per candidate in arrival order: the offer, bytes and round
  * stages of the table. The median norm is over updates that passed every other check, so garbage
- * cannot drag it.
+ * cannot drag it. Round-stage rules run in arrival order, so an update's near-duplicate check
+ * (v3) compares it with the earlier updates still standing after the round stage: of a copy and
+ * its original, whichever was offered first stands (docs/aggregation.md, "Copies").
  */
 export function screenRound(
   candidates: readonly Candidate[],
@@ -252,9 +291,41 @@ export function screenRound(
   const med = median(norms.filter((n) => !Number.isNaN(n)))
   const ratio = opts.maxNormRatio ?? DEFAULT_MAX_NORM_RATIO
   const roundRules = ofStage('round', opts.scoring)
-  return verdicts.map((v, i) =>
-    v === null ? (roundRules.find((r) => r.applies(norms[i]!, med, ratio))?.reason ?? null) : v,
-  )
+  // Cosines between screened updates, each pair computed once and only when a rule asks (v3).
+  const screened = norms.flatMap((x, i) => (Number.isNaN(x) ? [] : [i]))
+  const pairs = new Map<number, number>()
+  const cos = (i: number, j: number) => {
+    const key = Math.min(i, j) * candidates.length + Math.max(i, j)
+    let c = pairs.get(key)
+    if (c === undefined) {
+      c = cosine(candidates[i]!.delta!, candidates[j]!.delta!, norms[i]!, norms[j]!)
+      pairs.set(key, c)
+    }
+    return c
+  }
+  let typical: number | undefined
+  const typicalCosine = () =>
+    (typical ??= median(screened.flatMap((i, a) => screened.slice(a + 1).map((j) => cos(i, j)))))
+  const standing: number[] = []
+  return verdicts.map((v, i) => {
+    if (v !== null) return v
+    let copy: number | undefined
+    const facts: RoundUpdateFacts = {
+      norm: norms[i]!,
+      medianNorm: med,
+      maxNormRatio: ratio,
+      get copyCosine() {
+        copy ??= standing.reduce((a, j) => Math.max(a, cos(i, j)), 0)
+        return copy
+      },
+      get typicalCosine() {
+        return typicalCosine()
+      },
+    }
+    const reason = roundRules.find((r) => r.applies(facts))?.reason ?? null
+    if (reason === null) standing.push(i)
+    return reason
+  })
 }
 
 /** The score-stage verdict of an update that passed screenRound, under scoring `version`. */

@@ -199,9 +199,11 @@ function compareContribution(
       if (!close(got.score[k], want.score[k]))
         receipt(`score.${k} is ${got.score[k]}, the replay gives ${want.score[k]}`)
     }
-    const [a, b] = [got.score.lossSE, want.score.lossSE]
-    if ((a === undefined) !== (b === undefined) || (a !== undefined && !close(a, b!)))
-      receipt(`score.lossSE is ${a}, the replay gives ${b}`)
+    for (const k of ['lossSE', 'spread'] as const) {
+      const [a, b] = [got.score[k], want.score[k]]
+      if ((a === undefined) !== (b === undefined) || (a !== undefined && !close(a, b!)))
+        receipt(`score.${k} is ${a}, the replay gives ${b}`)
+    }
   }
   if (!close(got.quality, want.quality))
     receipt(`quality is ${got.quality}, the replay gives ${want.quality}`)

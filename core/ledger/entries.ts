@@ -53,6 +53,7 @@ export const REJECTION_REASONS = [
   'harmful',
   'late',
   'duplicate',
+  'near-duplicate',
   'replayed',
   'bad-signature',
 ] as const
@@ -96,6 +97,12 @@ export const Score = z.object({
    * batch (core/host/scoring.ts); absent in v1 receipts.
    */
   lossSE: Finite.min(0).optional(),
+  /**
+   * Scoring v3 only, accepted updates of rounds with 3 or more: the update's distance to the mean
+   * of the other accepted updates over the round's median such distance (core/host/scoring.ts,
+   * spreads). Far under 1: closer to the consensus than independent work lands (ALIE).
+   */
+  spread: Finite.min(0).optional(),
 })
 
 const Contribution = z

@@ -98,10 +98,15 @@ export const AggregationRule = z.enum([
  *       per-record loss differences (a paired test on the validation batch); quality's loss term
  *       counts only the change beyond that noise; an update under 1/maxNormRatio of the median
  *       norm (zeros, tiny updates) is a norm outlier. docs/aggregation.md, "Harmful updates".
+ *   v3  v2, plus: an update whose direction is within NEAR_DUPLICATE_COSINE of an earlier standing
+ *       update of the round is a `near-duplicate` (a perturbed copy); quality is scaled by the
+ *       update's independence (its distance to the mean of the others against the round's
+ *       median: ALIE-like updates built from the others earn little). docs/aggregation.md,
+ *       "Copies and consensus-followers".
  */
-export const ScoringVersion = z.enum(['v1', 'v2'])
+export const ScoringVersion = z.enum(['v1', 'v2', 'v3'])
 export type ScoringVersion = z.infer<typeof ScoringVersion>
-export const SCORING_DEFAULT: ScoringVersion = 'v2'
+export const SCORING_DEFAULT: ScoringVersion = 'v3'
 /** recipe.inner.rewarmupSteps of new projects (capped at innerSteps): docs/engine.md, "Re-warmup". */
 export const REWARMUP_DEFAULT = 3
 

@@ -45,6 +45,11 @@ export type Behaviour =
   | 'replay'
   /** Offers the bytes of an honest update of this round (after it). */
   | 'copy'
+  /**
+   * A copier that hides: an honest update of this round (decoded), scaled by 1.02 and with
+   * Gaussian noise of PERTURBATION × its norm added, so its hash differs (cosine ≈ 0.995).
+   */
+  | 'perturbed-copy'
 
 export interface SimTask {
   name: string
@@ -163,7 +168,12 @@ export interface SimOptions {
    */
   undefended?: boolean
   onRound?: (r: SimRound) => void
+  /** Every round's decoded updates, in arrival order, before the round is closed (measurements). */
+  onUpdates?: (round: number, deltas: Float32Array[]) => void
 }
+
+/** Relative noise of a 'perturbed-copy' (its norm over the copied update's). */
+export const PERTURBATION = 0.1
 
 /** Runs the rounds; returns per-round receipts and losses. */
 export async function simulate(opts: SimOptions): Promise<SimResult> {
@@ -240,10 +250,20 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         case 'copy':
           bytes = encoded[honestIdx[k % honestIdx.length]!]!
           break
+        case 'perturbed-copy': {
+          const src = densify(decode(encoded[honestIdx[k % honestIdx.length]!]!))
+          const noise = gaussian(n, (PERTURBATION * l2(src)) / Math.sqrt(n), 55 + 1000 * r + k)
+          bytes = enc(src.map((x, i) => 1.02 * x + noise[i]!))
+          break
+        }
       }
       encoded.push(bytes)
     }
     previousHonest = honestIdx.map((k) => encoded[k]!)
+    opts.onUpdates?.(
+      r,
+      encoded.map((e) => densify(decode(e))),
+    )
     const candidates: RoundCandidate[] = encoded.map((e, k) => ({
       contributor: hex(k + 1),
       updateCore: hex(k + 101),

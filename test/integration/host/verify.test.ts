@@ -288,7 +288,7 @@ describe('verifyLedger', () => {
     // The rounds really exercised the verdicts and credits, under the current scoring rule.
     const writer = await LedgerWriter.open(project.hostStore, project.host)
     defer(t, () => writer.close())
-    assert.equal(writer.manifest.aggregation.scoring, 'v2')
+    assert.equal(writer.manifest.aggregation.scoring, 'v3')
     const receipts = writer.state.rounds.flatMap((r) => (r.receipt ? [r.receipt] : []))
     const reasons = new Set(receipts.flatMap((r) => r.contributions.map((c) => c.reason)))
     assert.ok(reasons.has(undefined) && reasons.has('duplicate') && reasons.has('late'))

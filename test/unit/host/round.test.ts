@@ -26,9 +26,11 @@ const h = (c: string) => c.repeat(64)
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 const f32 = (x: Float32Array) => encode({ method: 'f32', n: x.length, values: x })
 
-function manifestFor(rule = 'centered-clip'): Manifest {
+function manifestFor(rule = 'centered-clip', scoring?: string): Manifest {
   return createManifest(
-    parseProjectSpec(tinyProjectInput({ seed: 3, aggregation: { rule } })),
+    parseProjectSpec(
+      tinyProjectInput({ seed: 3, aggregation: { rule, ...(scoring ? { scoring } : {}) } }),
+    ),
     h('a'),
     1000,
   )
@@ -207,7 +209,7 @@ describe('computeRound', () => {
     // are worse on held-out data than that average (measured in the traffic experiment: every
     // honest update of a round rejected as harmful). Relative to c = θ − mean(Δ), worker k's update
     // is Δ_k − mean(Δ); each is stretched until, applied alone, it is 40–50 % worse than c.
-    assert.equal(manifest.aggregation.scoring, 'v2')
+    const v2 = manifestFor('centered-clip', 'v2')
     const n = weights.length
     const avg = new Float32Array(n)
     for (const d of honest) for (let i = 0; i < n; i++) avg[i]! += d[i]! / honest.length
@@ -236,7 +238,7 @@ describe('computeRound', () => {
       ...spread.map((d, k) => candidate(k, f32(d))),
       candidate(5, f32(avg.map((x) => -25 * x))), // back past θ: a sign flip of the round's work
     ]
-    const out = await computeRound(input(cands, { weights: c }))
+    const out = await computeRound(input(cands, { weights: c, manifest: v2 }))
     const verdicts = out.receipt.contributions.map((x) => x.reason ?? null)
     // Against the checkpoint alone (the first v2 comparison) each honest one is harmful…
     const alone = out.receipt.contributions.slice(0, 5).map((x) => scoreVerdict(x.score!, 'v2'))

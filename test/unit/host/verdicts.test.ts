@@ -8,7 +8,7 @@ import { runInnerLoop } from '../../../core/engine/inner-loop.js'
 import { initialWeights } from '../../../core/engine/model/init.js'
 import type { JournalOffer } from '../../../core/host/journal.js'
 import { computeRound, parameterCount, type RoundCandidate } from '../../../core/host/round.js'
-import { baseline, l2, lossChange, median } from '../../../core/host/scoring.js'
+import { baseline, cosine, l2, lossChange, median } from '../../../core/host/scoring.js'
 import {
   collectingVerdict,
   missingBytes,
@@ -73,6 +73,12 @@ interface Case {
   later: string[]
 }
 
+/** x × scale plus a deterministic ±(relative · ‖x‖/√n) wiggle per coordinate. */
+const perturbed = (x: Float32Array, scale: number, relative: number) => {
+  const amp = (relative * l2(x)) / Math.sqrt(x.length)
+  return x.map((v, i) => scale * v + (i % 2 ? amp : -amp))
+}
+
 const decodeDelta = (bytes: Uint8Array): Float32Array | null => {
   try {
     return densify(decode(bytes, n))
@@ -100,13 +106,19 @@ async function applying(c: Case, version: ScoringVersion): Promise<string[]> {
   // The median norm over the offers that pass the offer and bytes stages, as screenRound takes it.
   const standing = noEarlier()
   const norms: number[] = []
+  const screened: { i: number; d: Float32Array }[] = []
   facts.forEach((f, i) => {
     const v = offerVerdict(f, standing, round)
     noteOffer(standing, f, v)
     const d = decodeDelta(c.offers[i]!.bytes)
     const bytesRules = VERDICT_RULES.filter((r) => r.stage === 'bytes')
-    if (v === null && d && !bytesRules.some((r) => r.applies(d, n))) norms.push(l2(d))
+    if (v === null && d && !bytesRules.some((r) => r.applies(d, n))) {
+      norms.push(l2(d))
+      screened.push({ i, d })
+    }
   })
+  const earlierScreened = screened.filter((s) => s.i < facts.length - 1).map((s) => s.d)
+  const pairCosines = screened.flatMap((a, k) => screened.slice(k + 1).map((b) => cosine(a.d, b.d)))
   const out: string[] = []
   for (const rule of rulesFor(version)) {
     const r = rule as VerdictRule
@@ -114,7 +126,14 @@ async function applying(c: Case, version: ScoringVersion): Promise<string[]> {
     if (r.stage === 'offer') hit = r.applies(last, earlier, round)
     else if (r.stage === 'bytes') hit = r.applies(delta, n)
     else if (delta && delta.length === n && r.stage === 'round')
-      hit = r.applies(l2(delta), median(norms), 10)
+      hit = r.applies({
+        norm: l2(delta),
+        medianNorm: median(norms),
+        maxNormRatio: 10,
+        // The cases' earlier offers all stand, so each screened one counts.
+        copyCosine: Math.max(0, ...earlierScreened.map((d) => cosine(delta, d))),
+        typicalCosine: median(pairCosines),
+      })
     else if (delta && delta.length === n && r.stage === 'score')
       hit = r.applies(
         await lossChange(
@@ -309,6 +328,12 @@ describe('verdict rules (verdicts.ts)', () => {
       {
         rule: 'norm-too-small',
         offers: [...base, { contributor: D, bytes: f32(honest[1]!.map((x) => x * 0.05)) }],
+        later: [],
+      },
+      {
+        // B's update scaled and perturbed so its hash differs; the noise adds a loss no worse.
+        rule: 'near-duplicate',
+        offers: [...base, { contributor: D, bytes: f32(perturbed(honest[1]!, 1.02, 0.05)) }],
         later: [],
       },
       {

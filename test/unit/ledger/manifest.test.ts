@@ -65,7 +65,7 @@ describe('project spec and manifest', () => {
   it('names the scoring rule and re-warmup: new projects the current ones, old manifests none (v1, 0)', () => {
     const manifest = createManifest(parseProjectSpec(valid), 'cd'.repeat(32), 1000)
     assert.equal(manifest.aggregation.scoring, SCORING_DEFAULT)
-    assert.equal(scoringVersion(manifest), 'v2')
+    assert.equal(scoringVersion(manifest), 'v3')
     assert.equal(manifest.recipe.inner.rewarmupSteps, Math.min(REWARMUP_DEFAULT, 4))
     // A manifest written before the fields: they stay absent, and mean the legacy rules.
     const old = JSON.parse(JSON.stringify(manifest)) as {
