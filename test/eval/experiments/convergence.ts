@@ -12,6 +12,7 @@ import { initialWeights } from '../../../core/engine/model/init.js'
 import { DEFAULT_ADAMW } from '../../../core/engine/optim/adamw.js'
 import { DEFAULT_OUTER } from '../../../core/engine/optim/nesterov.js'
 import { countParams } from '../../../core/engine/spec/cost.js'
+import { REWARMUP_DEFAULT } from '../../../core/ledger/manifest.js'
 import { parseSpec } from '../../../core/engine/spec/parse.js'
 import {
   concatBatches,
@@ -103,6 +104,8 @@ export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
         aggregation: DEFAULT_AGGREGATION,
         outer: DEFAULT_OUTER,
         evalEveryRounds: Math.max(1, Math.round(evalEvery / h)),
+        // What createManifest gives a new project with this H.
+        rewarmupSteps: Math.min(REWARMUP_DEFAULT, h),
         log: o.log,
       }),
     })
@@ -223,6 +226,7 @@ export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
       schedule,
       adamw,
       outer: DEFAULT_OUTER,
+      rewarmupSteps: REWARMUP_DEFAULT,
       compression: DEFAULT_COMPRESSION,
       aggregation: DEFAULT_AGGREGATION,
       linkBytesPerSec: LINK_BYTES_PER_SEC,
@@ -232,7 +236,7 @@ export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
     },
     notes: [
       `Data: ${corpus.source}, characters as tokens (vocab ${corpus.vocab}); the last 10 % is held out and every run is scored on the same ${validation.batch} held-out windows.`,
-      `Model: transformer, context 16, d 32, 4 heads, 2 layers (${countParams(spec).toLocaleString()} parameters), trained with the engine's own inner loop (AdamW, warmup + cosine indexed by the global inner step) on the ${backend.chosen} backend. DiLoCo uses the project defaults: int8 compression with error feedback per worker, ${DEFAULT_AGGREGATION.rule} aggregation weighted by samples, Nesterov outer step (lr ${DEFAULT_OUTER.lr}, momentum ${DEFAULT_OUTER.momentum}), and a fresh AdamW each round as the participant does.`,
+      `Model: transformer, context 16, d 32, 4 heads, 2 layers (${countParams(spec).toLocaleString()} parameters), trained with the engine's own inner loop (AdamW, warmup + cosine indexed by the global inner step) on the ${backend.chosen} backend. DiLoCo uses the project defaults: int8 compression with error feedback per worker, ${DEFAULT_AGGREGATION.rule} aggregation weighted by samples, Nesterov outer step (lr ${DEFAULT_OUTER.lr}, momentum ${DEFAULT_OUTER.momentum}), and a fresh AdamW each round as the participant does, its lr re-warmed over the first ${REWARMUP_DEFAULT} steps of every round (recipe.inner.rewarmupSteps, the default of new projects).`,
       "The four workers ran one after another in this process; wall time is modelled as if they ran in parallel: per round the slowest worker's measured compute + the measured aggregation + the compressed upload and the fp32 checkpoint download at 20 Mbit/s. Synchronous data-parallel: per step the single worker's measured step time (each of 4 workers computes a quarter of the 4× batch) + a ring all-reduce of fp32 gradients (2·(W−1)/W·4n bytes each way) at 20 Mbit/s. The single worker's wall time is its measured compute.",
       "Equal wall time compares DiLoCo's final loss with the single worker's best loss reached by the same time, over both single-worker runs (its own-length schedule and the 4×-steps one), the comparison least favourable to DiLoCo.",
       ...(o.quick

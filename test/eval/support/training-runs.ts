@@ -25,11 +25,12 @@ import {
   evaluateLoss,
   readFlat,
   runInnerLoop,
+  stepLearningRate,
   weightsToVariables,
 } from '../../../core/engine/inner-loop.js'
 import { batchTensors, lossFunction } from '../../../core/engine/model/forward.js'
 import { paramLayout } from '../../../core/engine/model/layout.js'
-import { AdamW, type AdamWConfig } from '../../../core/engine/optim/adamw.js'
+import { AdamW, createAdamW, type AdamWConfig } from '../../../core/engine/optim/adamw.js'
 import { nesterovOuterStep, type OuterConfig } from '../../../core/engine/optim/nesterov.js'
 import { learningRate, type LrSchedule } from '../../../core/engine/optim/schedule.js'
 import type { ModelSpec } from '../../../core/engine/spec/schema.js'
@@ -77,12 +78,67 @@ export interface DilocoConfig extends Common {
   outer: OuterConfig
   /** Evaluate every this many rounds (and after the last). */
   evalEveryRounds: number
+  /** recipe.inner.rewarmupSteps (inner-loop.ts stepLearningRate); absent: none. */
+  rewarmupSteps?: number
+  /**
+   * Each worker keeps its AdamW moments (and step count) from one round to the next instead of
+   * starting a fresh optimizer every round (every worker here takes every round).
+   */
+  keepMoments?: boolean
   log?: (line: string) => void
+}
+
+/** One worker's inner loop that keeps its variables and AdamW across rounds (keepMoments). */
+class PersistentWorker {
+  private readonly vars: tf.Variable[]
+  private readonly fn: ReturnType<typeof lossFunction>
+  private readonly optimizer: ReturnType<typeof createAdamW>
+
+  constructor(private readonly c: DilocoConfig) {
+    this.vars = weightsToVariables(c.spec, c.initial)
+    this.fn = lossFunction(c.spec)
+    this.optimizer = createAdamW(
+      this.vars,
+      paramLayout(c.spec).map((p) => p.decay),
+      c.adamw,
+    )
+  }
+
+  async round(weights: Float32Array, stepOffset: number, stream: () => Batch) {
+    let offset = 0
+    for (const v of this.vars) {
+      v.assign(tf.tensor(weights.subarray(offset, offset + v.size), v.shape, 'float32'))
+      offset += v.size
+    }
+    let samples = 0
+    const job = { schedule: this.c.schedule, stepOffset, rewarmupSteps: this.c.rewarmupSteps ?? 0 }
+    for (let s = 0; s < this.c.innerSteps; s++) {
+      const batch = stream()
+      const tensors = batchTensors(this.c.spec, batch)
+      const { value, grads } = tf.variableGrads(() => this.fn.loss(this.vars, tensors), this.vars)
+      const gradList = this.vars.map((v) => grads[v.name] as tf.Tensor)
+      const norm = this.optimizer.step(gradList, stepLearningRate(job, s))
+      await norm.data()
+      tf.dispose([norm, value, tensors.x, tensors.y, ...gradList])
+      samples += batch.batch
+    }
+    const local = await readFlat(this.vars, weights.length)
+    const delta = new Float32Array(local.length)
+    for (let i = 0; i < delta.length; i++) delta[i] = (weights[i] as number) - (local[i] as number)
+    return { delta, samples }
+  }
+
+  dispose(): void {
+    this.optimizer.dispose()
+    this.fn.dispose()
+    tf.dispose(this.vars)
+  }
 }
 
 export async function dilocoRun(label: string, c: DilocoConfig): Promise<RunResult> {
   const n = c.initial.length
   const feedback = c.streams.map(() => new ErrorFeedback(n))
+  const persistent = c.keepMoments ? c.streams.map(() => new PersistentWorker(c)) : null
   let weights = c.initial
   let momentum: Float32Array | null = null
   let wall = 0
@@ -103,17 +159,20 @@ export async function dilocoRun(label: string, c: DilocoConfig): Promise<RunResu
     for (let w = 0; w < c.workers; w++) {
       const stream = c.streams[w] as () => Batch
       const t0 = performance.now()
-      const result = await runInnerLoop(
-        {
-          spec: c.spec,
-          weights,
-          steps: c.innerSteps,
-          schedule: c.schedule,
-          adamw: c.adamw,
-          stepOffset: r * c.innerSteps,
-        },
-        { nextBatch: async () => stream() },
-      )
+      const result = persistent
+        ? await (persistent[w] as PersistentWorker).round(weights, r * c.innerSteps, stream)
+        : await runInnerLoop(
+            {
+              spec: c.spec,
+              weights,
+              steps: c.innerSteps,
+              schedule: c.schedule,
+              adamw: c.adamw,
+              stepOffset: r * c.innerSteps,
+              ...(c.rewarmupSteps ? { rewarmupSteps: c.rewarmupSteps } : {}),
+            },
+            { nextBatch: async () => stream() },
+          )
       const packed = (feedback[w] as ErrorFeedback).compress(result.delta, c.compression)
       const seconds = (performance.now() - t0) / 1000
       slowest = Math.max(slowest, seconds)
@@ -143,6 +202,7 @@ export async function dilocoRun(label: string, c: DilocoConfig): Promise<RunResu
       )
     }
   }
+  for (const p of persistent ?? []) p.dispose()
   return {
     label,
     points,
