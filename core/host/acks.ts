@@ -16,6 +16,7 @@ export const ACK_REASON: Record<RejectionReason, string> = {
   duplicate: 'DUPLICATE',
   replayed: 'REPLAYED',
   'bad-signature': 'BAD_SIGNATURE',
+  'stale-base': 'STALE_BASE',
 }
 
 export function sendAck(
