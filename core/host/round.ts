@@ -146,12 +146,12 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
   // screen (the offer, bytes and round rules of verdicts.ts, in table order).
   const bases = overlapBases(manifest, input)
   const baseOf = candidates.map((c) => (bases ? baseRound(c.startedFrom, bases) : null))
-  const deltas = candidates.map((c, i) => {
-    const delta = decodeDelta(c.encoded, n)
-    const prev = bases?.previous
-    if (!delta || !prev || baseOf[i] !== input.round - 1 || delta.length !== n) return delta
-    return rebaseDelta(delta, prev.weights, weights)
-  })
+  const prev = bases?.previous ?? null
+  const stale = (i: number) => prev !== null && baseOf[i] === input.round - 1
+  const raw = candidates.map((c) => decodeDelta(c.encoded, n))
+  const deltas = raw.map((delta, i) =>
+    delta && stale(i) && delta.length === n ? rebaseDelta(delta, prev!.weights, weights) : delta,
+  )
   const verdicts = screenRound(
     candidates.map((c, i) => ({
       contributor: c.contributor,
@@ -175,9 +175,20 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
   const scores: (Score | undefined)[] = candidates.map(() => undefined)
   const losses = new Map<number, LossChange>()
   const scored: { i: number; s: ScoredChange }[] = []
+  // An update re-based from checkpoint r − 1 is judged against its own start: its end weights
+  // (θ_{r−1} − Δ, the same as θ_r − Δ') against checkpoint r − 1, which it was trained to improve,
+  // not against checkpoint r, whose outer step it never saw (rebase.ts).
+  const prevBase =
+    prev && candidates.some((_, i) => verdicts[i] === null && stale(i))
+      ? await baseline(spec, prev.weights, validation, version)
+      : null
   for (let i = 0; i < candidates.length; i++) {
     if (verdicts[i] !== null) continue
-    scored.push({ i, s: await scoredChange(spec, weights, deltas[i]!, validation, base) })
+    const s =
+      prevBase && stale(i)
+        ? await scoredChange(spec, prev!.weights, raw[i]!, validation, prevBase)
+        : await scoredChange(spec, weights, deltas[i]!, validation, base)
+    scored.push({ i, s })
   }
   // v2: each also against the round's median update applied alone (scoring.ts, peerChanges).
   const peerOf = peerChanges(scored.map((x) => x.s))

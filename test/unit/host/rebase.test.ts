@@ -175,10 +175,11 @@ describe('one-step-delay re-basing (rebase.ts)', () => {
       )
       assert.ok(Buffer.from(a.weights.buffer).equals(Buffer.from(b.weights.buffer)))
       assert.ok(Buffer.from(a.momentum.buffer).equals(Buffer.from(b.momentum.buffer)))
-      assert.deepEqual(
-        a.receipt.contributions.map((c) => c.score),
-        b.receipt.contributions.map((c) => c.score),
-      )
+      // Scored against its own start: the same end weights, judged against checkpoint r − 1.
+      const [sa, sb] = [a.receipt.contributions[1]!.score!, b.receipt.contributions[1]!.score!]
+      assert.ok(Math.abs(sa.lossAfter - sb.lossAfter) < 1e-5, `${sa.lossAfter} vs ${sb.lossAfter}`)
+      assert.notEqual(sa.lossBefore, sb.lossBefore)
+      assert.equal(sb.lossBefore, b.receipt.contributions[0]!.score!.lossBefore)
       // Not re-basing would give other weights: the correction is not a no-op here.
       const asIs = await computeRound({
         ...input([candidate(hex('1'), fresh[0]!, CUR), candidate(hex('5'), stale, CUR)]),
