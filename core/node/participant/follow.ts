@@ -6,10 +6,11 @@
  * kick during one makes it run once more after), and so does training. docs/node.md, "Participant".
  */
 import { isTandemError } from '../../api/errors.js'
+import { readCheckpoint } from '../../ledger/reader.js'
 import type { TrainingEngine } from '../../engine/engine.js'
 import type { LedgerState } from '../../ledger/reader.js'
 import type { Outbox } from './outbox.js'
-import { earlyRound, heldFate, type HeldUpdate } from './overlap.js'
+import { CheckpointPrefetch, earlyRound, heldFate, type HeldUpdate } from './overlap.js'
 import type { ReceiptInbox } from './receipts.js'
 import type { RoundDeadlines } from './round-deadlines.js'
 import { readFollowed, type Running } from './running.js'
@@ -45,6 +46,7 @@ export class FollowLoop {
   private held: HeldUpdate | null = null
   /** Rounds whose early training failed: they wait for their own checkpoint (the normal path). */
   private readonly noEarly = new Set<number>()
+  private prefetch: CheckpointPrefetch | null = null
 
   constructor(private readonly opts: FollowOptions) {}
 
@@ -56,6 +58,16 @@ export class FollowLoop {
   /** Starts following with what start() opened. */
   begin(running: Running): void {
     this.running = running
+    this.prefetch = new CheckpointPrefetch(
+      (state, round) =>
+        readCheckpoint(running.ledgerCore, state, round, {
+          wait: true,
+          timeout: this.opts.ledgerTimeoutMs,
+        }),
+      (err) => {
+        if (!this.opts.stopped()) this.opts.onWarning(err)
+      },
+    )
     this.kick()
   }
 
@@ -105,6 +117,7 @@ export class FollowLoop {
     }
     const state = this.ledger
     this.opts.inbox.collect(state)
+    this.prefetch?.look(state)
     const busy = this.current
     if (busy && state.rounds[busy.round]?.receipt && !busy.abandoned) {
       busy.abandoned = true

@@ -63,3 +63,30 @@ export function heldFate(state: LedgerState, held: HeldUpdate): HeldFate {
   // It was trained from checkpoint round − 1: the host takes that base for this round only.
   return { kind: 'offer', deadline: rec.open.deadline }
 }
+
+/**
+ * Overlap only: the newest checkpoint is fetched in the background as soon as the ledger names it,
+ * while this node still trains from the one before, so the next round starts from local blocks
+ * instead of a download (readCheckpoint then reads what hypercore already stored). A failed fetch
+ * costs nothing: the round's own read tries again.
+ */
+export class CheckpointPrefetch {
+  private fetched = -1
+
+  constructor(
+    private readonly read: (state: LedgerState, round: number) => Promise<unknown>,
+    private readonly onWarning: (err: unknown) => void,
+  ) {}
+
+  /** Starts fetching the ledger's newest checkpoint once (overlap projects only). */
+  look(state: LedgerState): void {
+    const last = state.rounds.length - 1
+    if (last <= this.fetched) return
+    if (overlapMode(effectiveManifest(state, last)) === 'none') return
+    this.fetched = last
+    this.read(state, last).catch((err: unknown) => {
+      if (this.fetched === last) this.fetched = last - 1 // the round's own read tries again
+      this.onWarning(err)
+    })
+  }
+}
