@@ -161,4 +161,46 @@ describe('one-step-delay overlap', () => {
     )
     assert.equal(report.ok, false)
   })
+
+  it('asks the node gate for the early round: a paused contributor does not train ahead', async (t) => {
+    const net = await loopbackTestnet(t)
+    // Two updates needed and one contributor: round 0 stays open after its offer.
+    const h = await startTestHost(t, net, {
+      recipe: { outer: { overlap: 'one-step-delay' }, minUpdates: 2, maxUpdates: 2 },
+    })
+    let paused = false
+    const asked: number[] = []
+    const c = await testContributor(t, net, h.project, {
+      gate: (round) => {
+        asked.push(round)
+        return !paused
+      },
+    })
+    const details: string[] = []
+    c.participant.on('state', (_s, d) => details.push(d))
+    const trained: number[] = []
+    c.participant.on('trained', (x) => trained.push(x.round))
+    c.participant.on('progress', (p) => {
+      if (p.round === 0) paused = true // paused while round 0 trains
+    })
+    await h.host.start()
+    await c.participant.start()
+    await waitUntil(() => c.participant.offerFor(0) !== undefined && asked.includes(1), 'gate(1)')
+    await new Promise((r) => setTimeout(r, 1500))
+    assert.deepEqual(trained, [0], 'trained round 1 while paused')
+    assert.ok(
+      details.includes("round 1 is open; waiting for this node's turn"),
+      details.join(' | '),
+    )
+    // Resumed: it trains round 1 early, from checkpoint 0, and holds it (round 0 is still open).
+    paused = false
+    c.participant.poke()
+    await waitUntil(
+      () => details.includes('round 1: trained early; waiting for it to open'),
+      'early',
+    )
+    assert.deepEqual(trained, [0, 1])
+    assert.equal(h.ledger.state.rounds.length, 1, 'round 0 is still open')
+    assert.equal(c.participant.offerFor(1), undefined, 'offered before its round opened')
+  })
 })
