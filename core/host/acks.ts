@@ -17,6 +17,7 @@ export const ACK_REASON: Record<RejectionReason, string> = {
   'near-duplicate': 'NEAR_DUPLICATE',
   replayed: 'REPLAYED',
   'bad-signature': 'BAD_SIGNATURE',
+  'stale-base': 'STALE_BASE',
 }
 
 export function sendAck(

@@ -17,6 +17,8 @@ import type { RoundFacts } from './verdicts.js'
 /** An offer of the open round (settle.ts): its verdict without bytes, its bytes, its download. */
 export interface Entry extends OfferState {
   fetching: Promise<void> | null
+  /** The checkpoint hash its update header names, once downloaded (rebase.ts, overlap only). */
+  startedFrom?: string
 }
 
 export interface OpenRound {

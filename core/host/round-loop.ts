@@ -9,13 +9,14 @@
 import { createHash } from 'node:crypto'
 import type { Batch } from '../engine/batch.js'
 import { applyChange, dueEnactments } from '../ledger/governance.js'
-import { roundSamples, type Manifest } from '../ledger/manifest.js'
+import { overlapMode, roundSamples, type Manifest } from '../ledger/manifest.js'
 import type { LedgerState } from '../ledger/reader.js'
 import { sendFinalAck } from './acks.js'
 import type { Announcer } from './announcer.js'
 import type { HostContext, OpenRound } from './host-context.js'
 import { usableCount } from './host-context.js'
 import { maxUpdateBytes, type OfferIntake } from './offer-intake.js'
+import { roundBases } from './rebase.js'
 import { computeRound, roundHistory, type RoundCandidate, type RoundOutput } from './round.js'
 import type { UpdateDownloads } from './update-downloads.js'
 
@@ -212,10 +213,17 @@ export class RoundLoop {
       encoded: e.encoded,
       receivedAt: e.receivedAt,
       signatureValid: e.signatureValid,
+      ...(e.startedFrom !== undefined ? { startedFrom: e.startedFrom } : {}),
     }))
     for (let attempt = 1; ; attempt++) {
       try {
+        // Overlap: checkpoints r and r − 1, to re-base updates started from r − 1 (rebase.ts).
+        const bases =
+          overlapMode(manifest) === 'none'
+            ? undefined
+            : await roundBases(ctx.ledger.state, o.round, (r) => ctx.ledger.weights(r))
         const out = await computeRound({
+          ...(bases ? { bases } : {}),
           manifest,
           round: o.round,
           weights: await ctx.ledger.weights(o.round),

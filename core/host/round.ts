@@ -34,7 +34,7 @@ import { densify } from '../engine/compress/quantize.js'
 import { paramLayout, sizeOf } from '../engine/model/layout.js'
 import { nesterovOuterStep, type OuterResult } from '../engine/optim/nesterov.js'
 import type { Contribution, Receipt, Score } from '../ledger/entries.js'
-import { scoringVersion, type Manifest } from '../ledger/manifest.js'
+import { overlapMode, scoringVersion, type Manifest } from '../ledger/manifest.js'
 import type { LedgerState } from '../ledger/reader.js'
 import { contributionCredits } from '../ledger/receipts.js'
 import { replayStanding } from '../ledger/standing.js'
@@ -50,6 +50,7 @@ import {
   type LossChange,
   type ScoredChange,
 } from './scoring.js'
+import { baseRound, rebaseDelta, type RoundBases } from './rebase.js'
 import { scoreVerdict, screenRound } from './verdicts.js'
 
 export interface RoundCandidate {
@@ -67,6 +68,11 @@ export interface RoundCandidate {
   encoded: Uint8Array | null
   receivedAt: number
   signatureValid: boolean
+  /**
+   * Hex checkpoint hash the update's header names (the checkpoint it was trained from); absent
+   * when its bytes were not fetched. Read only with recipe.outer.overlap (rebase.ts).
+   */
+  startedFrom?: string
 }
 
 export interface RoundInput {
@@ -86,6 +92,11 @@ export interface RoundInput {
   validation: Batch
   deadline: number
   closedAt: number
+  /**
+   * recipe.outer.overlap = 'one-step-delay' only (required then): checkpoints r and r − 1, so an
+   * update started from r − 1 is re-based onto r and any other is rejected 'stale-base'.
+   */
+  bases?: RoundBases
 }
 
 export interface RoundOutput {
@@ -134,8 +145,16 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
   const momentumIn = input.momentum ?? new Float32Array(n)
   const version = scoringVersion(manifest)
 
-  // 1–3: decode and screen (the offer, bytes and round rules of verdicts.ts, in table order).
-  const deltas = candidates.map((c) => decodeDelta(c.encoded, n))
+  // 1–3: decode (re-basing updates started from checkpoint r − 1 under overlap: rebase.ts) and
+  // screen (the offer, bytes and round rules of verdicts.ts, in table order).
+  const bases = overlapBases(manifest, input)
+  const baseOf = candidates.map((c) => (bases ? baseRound(c.startedFrom, bases) : null))
+  const prev = bases?.previous ?? null
+  const stale = (i: number) => prev !== null && baseOf[i] === input.round - 1
+  const raw = candidates.map((c) => decodeDelta(c.encoded, n))
+  const deltas = raw.map((delta, i) =>
+    delta && stale(i) && delta.length === n ? rebaseDelta(delta, prev!.weights, weights) : delta,
+  )
   const verdicts = screenRound(
     candidates.map((c, i) => ({
       contributor: c.contributor,
@@ -143,6 +162,7 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
       delta: deltas[i]!,
       receivedAt: c.receivedAt,
       signatureValid: c.signatureValid,
+      ...(bases && c.startedFrom !== undefined ? { based: baseOf[i] !== null } : {}),
     })),
     {
       expectedLength: n,
@@ -158,9 +178,20 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
   const scores: (Score | undefined)[] = candidates.map(() => undefined)
   const losses = new Map<number, LossChange>()
   const scored: { i: number; s: ScoredChange }[] = []
+  // An update re-based from checkpoint r − 1 is judged against its own start: its end weights
+  // (θ_{r−1} − Δ, the same as θ_r − Δ') against checkpoint r − 1, which it was trained to improve,
+  // not against checkpoint r, whose outer step it never saw (rebase.ts).
+  const prevBase =
+    prev && candidates.some((_, i) => verdicts[i] === null && stale(i))
+      ? await baseline(spec, prev.weights, validation, version)
+      : null
   for (let i = 0; i < candidates.length; i++) {
     if (verdicts[i] !== null) continue
-    scored.push({ i, s: await scoredChange(spec, weights, deltas[i]!, validation, base) })
+    const s =
+      prevBase && stale(i)
+        ? await scoredChange(spec, prev!.weights, raw[i]!, validation, prevBase)
+        : await scoredChange(spec, weights, deltas[i]!, validation, base)
+    scored.push({ i, s })
   }
   // v2: each also against the round's median update applied alone (scoring.ts, peerChanges).
   const peerOf = peerChanges(scored.map((x) => x.s))
@@ -227,6 +258,7 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
       samples: c.samples,
       receivedAt: c.receivedAt,
       ...(scores[i] ? { score: scores[i] } : {}),
+      ...(baseOf[i] !== null ? { baseRound: baseOf[i]! } : {}),
     }
     if (reason !== null) return { ...base, quality: 0, credits: 0, accepted: false, reason }
     const q = qualities[i]!
@@ -262,6 +294,20 @@ export async function computeRound(input: RoundInput): Promise<RoundOutput> {
     lossBefore,
     lossAfter,
   }
+}
+
+/** The round's bases under overlap (null without it); SPEC_MISMATCH when overlap lacks them. */
+function overlapBases(manifest: Manifest, input: RoundInput): RoundBases | null {
+  if (overlapMode(manifest) === 'none') return null
+  const b = input.bases
+  if (!b || b.round !== input.round || input.round > 0 !== (b.previous !== null))
+    throw new TandemError(
+      'SPEC_MISMATCH',
+      `overlap round ${input.round}: checkpoints r, r − 1 needed`,
+    )
+  if (b.previous && b.previous.weights.length !== input.weights.length)
+    throw new TandemError('SPEC_MISMATCH', `checkpoint ${input.round - 1} has the wrong length`)
+  return b
 }
 
 /**

@@ -7,7 +7,7 @@
  * key, fetchUpdate checks the bytes against the offer.
  */
 import { isTandemError } from '../api/errors.js'
-import { fetchUpdate } from '../ledger/updates.js'
+import { fetchUpdate, type FetchedUpdate } from '../ledger/updates.js'
 import { sendAck } from './acks.js'
 import { roundFacts, type Entry, type HostContext, type OpenRound } from './host-context.js'
 import { CLOSE_FETCH_WAVES, closeFetchWave, missingBytes, settlePass, type Kept } from './settle.js'
@@ -23,7 +23,9 @@ export class UpdateDownloads {
     const { ctx } = this
     try {
       const timeout = Math.max(o.deadline - ctx.now(), 0) + ctx.limits.fetchTimeoutMs
-      e.encoded = await this.download(o, e, timeout)
+      const got = await this.download(o, e, timeout)
+      e.encoded = got.encoded
+      e.startedFrom = got.header.checkpointHash
     } catch (err) {
       if (ctx.stopping) return // cores closed under it: the round resumes at the next start
       if (!isTandemError(err)) ctx.emit('warning', err)
@@ -91,7 +93,9 @@ export class UpdateDownloads {
   /** A download for settle(): no ack (the receipt or its absence answers), its own error. */
   private async fetchWhileClosing(o: OpenRound, e: Entry): Promise<void> {
     try {
-      e.encoded = await this.download(o, e, this.ctx.limits.fetchTimeoutMs)
+      const got = await this.download(o, e, this.ctx.limits.fetchTimeoutMs)
+      e.encoded = got.encoded
+      e.startedFrom = got.header.checkpointHash
     } catch (err) {
       if (this.ctx.stopping) return
       if (!isTandemError(err)) this.ctx.emit('warning', err)
@@ -99,8 +103,8 @@ export class UpdateDownloads {
     }
   }
 
-  /** The offered update's bytes from the contributor's core, verified against the offer. */
-  private async download(o: OpenRound, e: Entry, timeout: number): Promise<Uint8Array> {
+  /** The offered update (header and bytes) from the contributor's core, verified against the offer. */
+  private async download(o: OpenRound, e: Entry, timeout: number): Promise<FetchedUpdate> {
     const core = this.ctx.store.get({ key: Buffer.from(e.core, 'hex') })
     o.cores.push(core)
     const got = await fetchUpdate(core, {
@@ -114,6 +118,6 @@ export class UpdateDownloads {
       // 0 would mean "wait forever" to hypercore
       timeout: Math.max(1, timeout),
     })
-    return got.encoded
+    return got
   }
 }

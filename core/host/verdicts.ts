@@ -68,7 +68,11 @@ export interface OfferRule extends Rule<'offer'> {
   applies(offer: OfferFacts, earlier: Earlier, round: RoundFacts): boolean
 }
 export interface BytesRule extends Rule<'bytes'> {
-  applies(delta: Float32Array | null, expectedLength: number): boolean
+  /**
+   * `based`: recipe.outer.overlap only, whether the update started from checkpoint r or r − 1
+   * (rebase.ts); undefined without overlap.
+   */
+  applies(delta: Float32Array | null, expectedLength: number, based?: boolean): boolean
 }
 /** What a round-stage rule looks at: one decoded update among the round's. */
 export interface RoundUpdateFacts {
@@ -155,6 +159,13 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     stage: 'bytes',
     why: 'the decoded update overflows float32 (e.g. an int8 scale × 127)',
     applies: (delta) => delta !== null && !finite(delta),
+  },
+  {
+    id: 'stale-base',
+    reason: 'stale-base',
+    stage: 'bytes',
+    why: 'overlap only: its header names a checkpoint other than this round’s or the one before (core/host/rebase.ts)',
+    applies: (_delta, _n, based) => based === false,
   },
   {
     id: 'norm-outlier',
@@ -258,6 +269,8 @@ export function offerVerdicts(
 export interface Candidate extends Omit<OfferFacts, 'hash'> {
   updateHash: string
   delta: Float32Array | null
+  /** recipe.outer.overlap only: started from checkpoint r or r − 1 (undefined without overlap). */
+  based?: boolean
 }
 
 export interface ScreenOptions extends RoundFacts {
@@ -285,7 +298,7 @@ export function screenRound(
   )
   const verdicts = candidates.map((c, i): RejectionReason | null => {
     if (offered[i] !== null) return offered[i]!
-    return BYTES_RULES.find((r) => r.applies(c.delta, opts.expectedLength))?.reason ?? null
+    return BYTES_RULES.find((r) => r.applies(c.delta, opts.expectedLength, c.based))?.reason ?? null
   })
   const norms = candidates.map((c, i) => (verdicts[i] === null ? l2(c.delta!) : NaN))
   const med = median(norms.filter((n) => !Number.isNaN(n)))

@@ -34,13 +34,14 @@ import { decodeCheckpoint, encodeCheckpoint } from '../engine/checkpoint.js'
 import { initialWeights } from '../engine/model/init.js'
 import type { Contribution, Receipt } from '../ledger/entries.js'
 import { effectiveManifest, tallies } from '../ledger/governance.js'
-import { roundSamples, type Manifest } from '../ledger/manifest.js'
+import { overlapMode, roundSamples, type Manifest } from '../ledger/manifest.js'
 import { readCheckpoint, readLedger, readOuterState, type LedgerState } from '../ledger/reader.js'
 import { checkReceiptCredits } from '../ledger/receipts.js'
 import { decodeUpdateHeader, fetchUpdate, MAX_UPDATE_BYTES } from '../ledger/updates.js'
 import { auditVoteReceipts, type ReceiptAudit } from '../ledger/vote-audit.js'
 import type { ReceiptedVote } from '../ledger/vote-receipt.js'
 import { computeRound, roundHistory, type RoundCandidate } from './round.js'
+import { roundBases, type RoundBases } from './rebase.js'
 import { verifyBoundaries, VerifyDatasets } from './verify-boundary.js'
 import { DECIDED_WITHOUT_BYTES } from './verdicts.js'
 
@@ -115,8 +116,10 @@ export function replayCandidate(
   c: Contribution,
   deadline: number,
   encoded: Uint8Array | null,
+  startedFrom?: string,
 ): RoundCandidate {
   return {
+    ...(startedFrom !== undefined ? { startedFrom } : {}),
     contributor: c.contributor,
     updateCore: c.updateCore,
     updateIndex: c.updateIndex,
@@ -135,7 +138,8 @@ function fileHash(manifest: Manifest, round: number, values: Float32Array): stri
   return decodeCheckpoint(encodeCheckpoint(manifest.model, round, values)).contentHash
 }
 
-type Fetched = { encoded: Uint8Array | null } | { unavailable: string }
+/** `startedFrom`: the checkpoint hash the update's header names (when it verified). */
+type Fetched = { encoded: Uint8Array | null; startedFrom?: string } | { unavailable: string }
 
 /**
  * Fetches the update a receipt names, the way the host did: the header first (it gives the block
@@ -156,7 +160,7 @@ async function fetchContribution(
     const first = await core.get(c.updateIndex, { wait: true, timeout: timeoutMs })
     if (!first) return { unavailable: 'the header is not available' }
     const header = decodeUpdateHeader(first, c.updateIndex)
-    const { encoded } = await fetchUpdate(core, {
+    const { encoded, header: full } = await fetchUpdate(core, {
       start: c.updateIndex,
       length: header.chunkCount + 1,
       expectedHash: c.updateHash,
@@ -165,7 +169,7 @@ async function fetchContribution(
       maxBytes: MAX_UPDATE_BYTES,
       timeout: timeoutMs,
     })
-    return { encoded }
+    return { encoded, startedFrom: full.checkpointHash }
   } catch (err) {
     if (isTandemError(err) && err.code !== 'UPDATE_UNAVAILABLE' && err.code.startsWith('UPDATE_'))
       return { encoded: null }
@@ -205,6 +209,11 @@ function compareContribution(
         receipt(`score.${k} is ${a}, the replay gives ${b}`)
     }
   }
+  // Overlap: the base the receipt records against the one the contributor's signed header names.
+  if (got.baseRound !== want.baseRound)
+    receipt(
+      `records base checkpoint ${got.baseRound ?? 'none'}, the update was trained from ${want.baseRound ?? 'neither r nor r − 1'}`,
+    )
   if (!close(got.quality, want.quality))
     receipt(`quality is ${got.quality}, the replay gives ${want.quality}`)
   else if (!close(got.credits, want.credits))
@@ -289,6 +298,7 @@ async function verifyRound(
   let unavailable = false
   for (const [i, c] of receipt.contributions.entries()) {
     let encoded: Uint8Array | null = null
+    let startedFrom: string | undefined
     if (replayNeedsBytes(c, deadline)) {
       const got = await fetchContribution(opts.store, project, r, c, opts.timeoutMs ?? 0)
       if ('unavailable' in got) {
@@ -305,8 +315,9 @@ async function verifyRound(
         continue
       }
       encoded = got.encoded
+      startedFrom = got.startedFrom
     }
-    candidates.push(replayCandidate(c, deadline, encoded))
+    candidates.push(replayCandidate(c, deadline, encoded, startedFrom))
   }
   if (unavailable) return { round: r, ok: false, replayed: false, problems }
 
@@ -320,7 +331,25 @@ async function verifyRound(
     return { round: r, ok: false, replayed: false, problems }
   }
   const history = roundHistory(state, r)
+  let bases: RoundBases | undefined
+  if (overlapMode(manifest) !== 'none') {
+    try {
+      bases = await roundBases(
+        state,
+        r,
+        async (k) => (await readCheckpoint(opts.ledger, state, k, read)).weights,
+      )
+    } catch (err) {
+      if (!isTandemError(err)) throw err
+      if (err.code === 'LEDGER_UNAVAILABLE') add('VERIFY_LEDGER_UNAVAILABLE', err.message)
+      else if (err.code === 'LEDGER_CHECKPOINT_MISMATCH')
+        add('VERIFY_CHECKPOINT_MISMATCH', err.message)
+      else throw err
+      return { round: r, ok: false, replayed: false, problems }
+    }
+  }
   const out = await computeRound({
+    ...(bases ? { bases } : {}),
     manifest,
     round: r,
     weights,

@@ -56,6 +56,8 @@ export const REJECTION_REASONS = [
   'near-duplicate',
   'replayed',
   'bad-signature',
+  /** recipe.outer.overlap only: trained from neither checkpoint r nor r − 1 (core/host/rebase.ts). */
+  'stale-base',
 ] as const
 export type RejectionReason = (typeof REJECTION_REASONS)[number]
 
@@ -120,6 +122,12 @@ const Contribution = z
     credits: z.number().min(0).finite(),
     accepted: z.boolean(),
     reason: z.enum(REJECTION_REASONS).optional(),
+    /**
+     * recipe.outer.overlap only: the round whose checkpoint the update was trained from (its
+     * header's checkpointHash), r or r − 1; r − 1 means it was re-based onto checkpoint r before
+     * scoring and aggregation (core/host/rebase.ts). Absent when the host had no bytes for it.
+     */
+    baseRound: Round.optional(),
   })
   .refine((c) => c.accepted === (c.reason === undefined), {
     message: 'a rejected contribution needs a reason, an accepted one has none',

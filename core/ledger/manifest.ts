@@ -24,6 +24,10 @@ const Hex32 = z
   .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters (a 32-byte key)')
 const Prob = z.number().min(0).max(1)
 
+/** recipe.outer.overlap (docs/eval-design.md, "One-step-delay overlap"); absent = 'none'. */
+export const Overlap = z.enum(['none', 'one-step-delay'])
+export type Overlap = z.infer<typeof Overlap>
+
 export const Recipe = z
   .object({
     /** H: inner steps per round. */
@@ -52,6 +56,12 @@ export const Recipe = z
       .object({
         lr: z.number().positive().max(10).default(0.7),
         momentum: z.number().min(0).max(0.999).default(0.9),
+        /**
+         * 'one-step-delay' (DiLoCoX): a contributor that has offered its round-r update trains
+         * round r+1 from checkpoint r at once, and the host re-bases such an update onto
+         * checkpoint r+1 (core/host/rebase.ts). Absent: 'none', as every ledger before the field.
+         */
+        overlap: Overlap.optional(),
       })
       .strict(),
     roundDeadlineSec: z
@@ -217,6 +227,11 @@ export function createManifest(spec: ProjectSpec, hostKeyHex: string, now = Date
 /** The scoring rule a manifest names: absent is 'v1', the rule of ledgers older than the field. */
 export function scoringVersion(manifest: Pick<Manifest, 'aggregation'>): ScoringVersion {
   return manifest.aggregation.scoring ?? 'v1'
+}
+
+/** The overlap mode a manifest names: absent is 'none' (ledgers older than the field). */
+export function overlapMode(manifest: Pick<Manifest, 'recipe'>): Overlap {
+  return manifest.recipe.outer.overlap ?? 'none'
 }
 
 /** Reads block 0 of a ledger: the same checks as a spec, plus version and host. */

@@ -6,9 +6,11 @@
  * kick during one makes it run once more after), and so does training. docs/node.md, "Participant".
  */
 import { isTandemError } from '../../api/errors.js'
+import { readCheckpoint } from '../../ledger/reader.js'
 import type { TrainingEngine } from '../../engine/engine.js'
 import type { LedgerState } from '../../ledger/reader.js'
 import type { Outbox } from './outbox.js'
+import { CheckpointPrefetch, earlyRound, heldFate, type HeldUpdate } from './overlap.js'
 import type { ReceiptInbox } from './receipts.js'
 import type { RoundDeadlines } from './round-deadlines.js'
 import { readFollowed, type Running } from './running.js'
@@ -40,6 +42,11 @@ export class FollowLoop {
   private current: Training | null = null
   private evaluating = false
   private again = false
+  /** An update trained early (overlap.ts), published, waiting for its round to open. */
+  private held: HeldUpdate | null = null
+  /** Rounds whose early training failed: they wait for their own checkpoint (the normal path). */
+  private readonly noEarly = new Set<number>()
+  private prefetch: CheckpointPrefetch | null = null
 
   constructor(private readonly opts: FollowOptions) {}
 
@@ -51,6 +58,16 @@ export class FollowLoop {
   /** Starts following with what start() opened. */
   begin(running: Running): void {
     this.running = running
+    this.prefetch = new CheckpointPrefetch(
+      (state, round) =>
+        readCheckpoint(running.ledgerCore, state, round, {
+          wait: true,
+          timeout: this.opts.ledgerTimeoutMs,
+        }),
+      (err) => {
+        if (!this.opts.stopped()) this.opts.onWarning(err)
+      },
+    )
     this.kick()
   }
 
@@ -100,20 +117,31 @@ export class FollowLoop {
     }
     const state = this.ledger
     this.opts.inbox.collect(state)
+    this.prefetch?.look(state)
     const busy = this.current
     if (busy && state.rounds[busy.round]?.receipt && !busy.abandoned) {
       busy.abandoned = true
       this.opts.engine.stop()
     }
     if (busy) return
+    await this.release(state)
     const cur = state.rounds.at(-1)!
     const r = cur.round
     if (!cur.open || cur.receipt) {
-      if (!outbox.pending()) setState('idle', `waiting for round ${r} to open`)
+      if (!outbox.pending() && !this.held) setState('idle', `waiting for round ${r} to open`)
       return
     }
     if (outbox.has(r)) {
       outbox.resend()
+      // Overlap: train round r + 1 from checkpoint r while round r is aggregated (overlap.ts).
+      const early = earlyRound(state, true, this.held !== null)
+      if (
+        early !== null &&
+        !deadlines.isSkipped(early) &&
+        !this.noEarly.has(early) &&
+        (await this.mayTrain(state, r, early))
+      )
+        this.start(running, state, early, true)
       return
     }
     if (deadlines.isSkipped(r)) return
@@ -122,20 +150,36 @@ export class FollowLoop {
       setState('idle', `round ${r} is past its deadline; waiting for the next`)
       return
     }
-    const withheld = this.opts.consent(state, r)
+    if (!(await this.mayTrain(state, r, r))) return
+    this.start(running, state, r, false)
+  }
+
+  /**
+   * The terms (as in effect in `open`, the ledger's open round) and the node's gate (pause, duty
+   * cycle, another project's turn) for training `round`; says why not in the state.
+   */
+  private async mayTrain(state: LedgerState, open: number, round: number): Promise<boolean> {
+    const { setState } = this.opts
+    const withheld = this.opts.consent(state, open)
     if (withheld) {
       setState('idle', withheld)
-      return
+      return false
     }
-    if (this.opts.gate && !(await this.opts.gate(r))) {
-      setState('idle', `round ${r} is open; waiting for this node's turn`)
-      return
+    if (this.opts.gate && !(await this.opts.gate(round))) {
+      setState('idle', `round ${round} is open; waiting for this node's turn`)
+      return false
     }
+    return !this.opts.stopped()
+  }
+
+  /** Trains `round` (early: from checkpoint round − 1, before it opens) in the background. */
+  private start(running: Running, state: LedgerState, round: number, early: boolean): void {
     const training: Training = {
-      round: r,
+      round,
       step: 0,
       steps: state.manifest.recipe.innerSteps,
       abandoned: false,
+      ...(early ? { early } : {}),
     }
     this.current = training
     const started = this.opts.now()
@@ -143,12 +187,35 @@ export class FollowLoop {
       this.current = null
       // Always, whatever ended the round's work: the node's scheduler frees the engine on it.
       this.opts.onTrained({
-        round: r,
+        round,
         seconds: Math.max(0, this.opts.now() - started) / 1000,
         samples: training.step * state.manifest.recipe.batchSize,
       })
       this.kick()
     })
+  }
+
+  /** An early update (overlap.ts): offered once its round opened in time, dropped if it cannot be. */
+  private async release(state: LedgerState): Promise<void> {
+    const held = this.held
+    if (!held) return
+    const fate = heldFate(state, held)
+    if (fate.kind === 'wait') return
+    this.held = null
+    const { deadlines, setState } = this.opts
+    if (fate.kind === 'offer' && this.opts.now() <= deadlines.deadline(held.round, fate.deadline)) {
+      this.opts.outbox.add(held.round, held.hash, held.offer)
+      await held.saveResidual()
+      return
+    }
+    held.restoreResidual()
+    if (fate.kind === 'offer') deadlines.skip(held.round, 'late')
+    setState(
+      'idle',
+      fate.kind === 'drop'
+        ? `round ${held.round}: ${fate.why}; early update not offered`
+        : `round ${held.round}: opened after its deadline; early update not offered`,
+    )
   }
 
   /** Trains one round and offers its update; what went wrong decides whether to try again. */
@@ -160,6 +227,10 @@ export class FollowLoop {
       if (result.kind === 'late') {
         deadlines.skip(round, 'late')
         setState('idle', `round ${round}: finished after the deadline, not offered`)
+      } else if (result.kind === 'published' && training.early) {
+        // Offered once its round opens (release, on the next look at the ledger).
+        this.held = { round, ...result }
+        setState('waiting-receipt', `round ${round}: trained early; waiting for it to open`)
       } else if (result.kind === 'published') {
         this.opts.outbox.add(round, result.hash, result.offer)
         await result.saveResidual()
@@ -171,6 +242,12 @@ export class FollowLoop {
         return
       }
       this.opts.onWarning(err)
+      if (training.early) {
+        // Not given up: trained the normal way once it opens, from its own checkpoint.
+        this.noEarly.add(round)
+        setState('idle', `round ${round}: early training failed (${(err as Error).message})`)
+        return
+      }
       // Transient (a checkpoint or shard that did not arrive): try again while the round lasts.
       if (isTandemError(err) && /UNAVAILABLE/.test(err.code)) {
         setState('idle', `round ${round}: ${err.message}; retrying`)

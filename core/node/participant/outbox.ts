@@ -7,6 +7,7 @@
  */
 import type Hypercore from 'hypercore'
 import type { Contribution } from '../../ledger/entries.js'
+import { overlapMode } from '../../ledger/manifest.js'
 import type { LedgerState } from '../../ledger/reader.js'
 import { lastUpdateHeader } from '../../ledger/updates.js'
 import type { Ack, UpdateOffer } from '../../wire/messages.js'
@@ -161,7 +162,11 @@ export async function publishedOffer(
   if (!last) return null
   const { index, header: h } = last
   if (h.project !== project.toString('hex') || h.round !== cur.round) return null
-  if (h.checkpointHash !== cur.checkpoint.contentHash) return null
+  // Overlap (overlap.ts): an update trained early started from the checkpoint before.
+  const early =
+    overlapMode(ledger.manifest) !== 'none' &&
+    h.checkpointHash === ledger.rounds[cur.round - 1]?.checkpoint.contentHash
+  if (h.checkpointHash !== cur.checkpoint.contentHash && !early) return null
   return {
     round: cur.round,
     hash: h.hash,

@@ -31,6 +31,11 @@ export interface Training {
   steps: number
   /** The round closed under us: the result is thrown away. */
   abandoned: boolean
+  /**
+   * One-step-delay overlap (overlap.ts): trained from checkpoint `round` − 1 before round `round`
+   * opened. Absent: from checkpoint `round`, in the open round.
+   */
+  early?: boolean
 }
 
 /** What stays the same from round to round. */
@@ -64,6 +69,8 @@ export type RoundResult =
       offer: UpdateOffer
       /** Saves the residual this update left (after the offer: a large one never delays it). */
       saveResidual: () => Promise<void>
+      /** Puts the residual back as before this update (an early update never offered). */
+      restoreResidual: () => void
     }
 
 const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex')
@@ -130,8 +137,13 @@ export async function trainRound(
   // The manifest in effect in this round: amendments may have changed the dataset or the model.
   const manifest = effectiveManifest(state, round)
   const { recipe } = manifest
-  const record = state.rounds[round]!
-  const ledgerDeadline = record.open!.deadline
+  // Early (overlap.ts): from checkpoint round − 1, before round `round` has a record or deadline;
+  // a nominal deadline (a round's length after round − 1's) bounds the waits and shows in progress.
+  const base = training.early ? round - 1 : round
+  const record = state.rounds[base]!
+  const ledgerDeadline = training.early
+    ? record.open!.deadline + recipe.roundDeadlineSec * 1000
+    : record.open!.deadline
   const dataset = await roundInputs(running, manifest, ctx.onWarning)
   let sampler: ShardSampler | null = null
   try {
@@ -139,7 +151,7 @@ export async function trainRound(
     // Not past the round's deadline: a checkpoint that arrives later is of no use, and waiting
     // for a host that vanished would hold the engine other projects could use.
     const untilDeadline = ctx.deadlines.deadline(round, ledgerDeadline) - ctx.now()
-    const checkpoint = await readCheckpoint(running.ledgerCore, state, round, {
+    const checkpoint = await readCheckpoint(running.ledgerCore, state, base, {
       wait: true,
       timeout: Math.max(1000, Math.min(ctx.ledgerTimeoutMs, untilDeadline)),
     })
@@ -171,8 +183,10 @@ export async function trainRound(
     })
     if (training.abandoned || ctx.stopped()) return { kind: 'dropped' }
     // Late: the error-feedback residual is left as it was; folding a stale Δ into the next round
-    // is what the straggler policy avoids.
-    if (ctx.now() > ctx.deadlines.deadline(round, ledgerDeadline)) return { kind: 'late' }
+    // is what the straggler policy avoids. (An early round's deadline is checked when its round
+    // opens: overlap.ts.)
+    if (!training.early && ctx.now() > ctx.deadlines.deadline(round, ledgerDeadline))
+      return { kind: 'late' }
 
     ctx.setState('publishing', `round ${round}: compressing and publishing`)
     const feedback = (running.feedback ??= new ErrorFeedback(outcome.delta.length))
@@ -209,6 +223,7 @@ export async function trainRound(
       saveResidual: async () => {
         await ctx.files?.writeResidual(hash, feedback.residual).catch(ctx.onWarning)
       },
+      restoreResidual: () => feedback.residual.set(before),
     }
   } finally {
     ;(sampler as ShardSampler | null)?.close()

@@ -40,20 +40,26 @@ const hex = (c: string) => c.repeat(64)
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 const f32 = (x: Float32Array) => encode({ method: 'f32', n: x.length, values: x })
 
-const manifestFor = (scoring: ScoringVersion): Manifest =>
-  createManifest(
+const manifestFor = (scoring: ScoringVersion, overlap = false): Manifest => {
+  const m = createManifest(
     parseProjectSpec(
       tinyProjectInput({ seed: 3, aggregation: { rule: 'centered-clip', scoring } }),
     ),
     hex('a'),
     1000,
   )
+  if (overlap) m.recipe.outer = { ...m.recipe.outer, overlap: 'one-step-delay' }
+  return m
+}
 const manifest = manifestFor('v1')
 const spec = manifest.model
 const n = parameterCount(manifest)
 const weights = initialWeights(spec, 3)
 const validation = syntheticBatch(spec, 128, 999)
 const DEADLINE = 100
+/** Overlap cases (round 0): the checkpoint hash every update starts from unless it says another. */
+const CURRENT = hex('c')
+const bases = { round: 0, current: CURRENT, previous: null }
 
 /** One offer of a case: who, which bytes, when, and whether it named the right core. */
 interface Offer {
@@ -61,6 +67,8 @@ interface Offer {
   bytes: Uint8Array
   receivedAt?: number
   signatureValid?: boolean
+  /** The checkpoint hash its header names (default CURRENT). */
+  startedFrom?: string
 }
 
 interface Case {
@@ -71,6 +79,8 @@ interface Case {
   seenBefore?: Uint8Array[]
   /** Later rules that also apply to the last offer, and must not pre-empt `rule`. */
   later: string[]
+  /** Judged under recipe.outer.overlap = 'one-step-delay' (core/host/rebase.ts). */
+  overlap?: boolean
 }
 
 /** x × scale plus a deterministic ±(relative · ‖x‖/√n) wiggle per coordinate. */
@@ -78,6 +88,9 @@ const perturbed = (x: Float32Array, scale: number, relative: number) => {
   const amp = (relative * l2(x)) / Math.sqrt(x.length)
   return x.map((v, i) => scale * v + (i % 2 ? amp : -amp))
 }
+/** Whether an offer started from a base the round takes (undefined without overlap). */
+const basedOf = (c: Case, o: Offer) =>
+  c.overlap ? (o.startedFrom ?? CURRENT) === CURRENT : undefined
 
 const decodeDelta = (bytes: Uint8Array): Float32Array | null => {
   try {
@@ -112,7 +125,7 @@ async function applying(c: Case, version: ScoringVersion): Promise<string[]> {
     noteOffer(standing, f, v)
     const d = decodeDelta(c.offers[i]!.bytes)
     const bytesRules = VERDICT_RULES.filter((r) => r.stage === 'bytes')
-    if (v === null && d && !bytesRules.some((r) => r.applies(d, n))) {
+    if (v === null && d && !bytesRules.some((r) => r.applies(d, n, basedOf(c, c.offers[i]!)))) {
       norms.push(l2(d))
       screened.push({ i, d })
     }
@@ -124,7 +137,7 @@ async function applying(c: Case, version: ScoringVersion): Promise<string[]> {
     const r = rule as VerdictRule
     let hit = false
     if (r.stage === 'offer') hit = r.applies(last, earlier, round)
-    else if (r.stage === 'bytes') hit = r.applies(delta, n)
+    else if (r.stage === 'bytes') hit = r.applies(delta, n, basedOf(c, c.offers.at(-1)!))
     else if (delta && delta.length === n && r.stage === 'round')
       hit = r.applies({
         norm: l2(delta),
@@ -182,7 +195,9 @@ async function fourWays(c: Case, m: Manifest) {
   const kept = settlePass(entries, round)
   assert.equal(kept.length, entries.length, 'nothing failed, so settle keeps every offer')
   assert.deepEqual(missingBytes(kept), [])
+  const startOf = new Map(c.offers.map((o) => [sha(o.bytes), o.startedFrom ?? CURRENT]))
   const candidates: RoundCandidate[] = kept.map(({ entry: e }) => ({
+    ...(e.encoded ? { startedFrom: startOf.get(e.hash)! } : {}),
     contributor: e.contributor,
     updateCore: e.core,
     updateIndex: e.start,
@@ -202,16 +217,15 @@ async function fourWays(c: Case, m: Manifest) {
     validation,
     deadline: DEADLINE,
     closedAt: 200,
+    ...(c.overlap ? { bases } : {}),
   }
   const host = await computeRound({ ...input, candidates })
   const replay = await computeRound({
     ...input,
     candidates: host.receipt.contributions.map((x) =>
-      replayCandidate(
-        x,
-        DEADLINE,
-        replayNeedsBytes(x, DEADLINE) ? bytesOf.get(x.updateHash)! : null,
-      ),
+      replayNeedsBytes(x, DEADLINE)
+        ? replayCandidate(x, DEADLINE, bytesOf.get(x.updateHash)!, startOf.get(x.updateHash))
+        : replayCandidate(x, DEADLINE, null),
     ),
   })
   const reasons = (out: typeof host) => out.receipt.contributions.map((x) => x.reason ?? null)
@@ -321,6 +335,15 @@ describe('verdict rules (verdicts.ts)', () => {
         later: ['norm-outlier'],
       },
       {
+        rule: 'stale-base',
+        overlap: true,
+        offers: [
+          ...base,
+          { contributor: D, bytes: f32(honest[0]!.map((x) => x * -40)), startedFrom: hex('e') },
+        ],
+        later: ['norm-outlier'],
+      },
+      {
         rule: 'norm-outlier',
         offers: [...base, { contributor: D, bytes: f32(honest[0]!.map((x) => x * -40)) }],
         later: ['harmful-beyond-noise'],
@@ -375,7 +398,7 @@ describe('verdict rules (verdicts.ts)', () => {
           hits.includes(later),
           `${later} applies too (${hits.join(', ')}), yet ${rule.id} decides`,
         )
-      const got = await fourWays(c, manifestFor(version))
+      const got = await fourWays(c, manifestFor(version, c.overlap))
       // The offer stage is decided at intake, without bytes; later stages by the bytes.
       assert.equal(got.intake, rule.stage === 'offer' ? rule.reason : null)
       assert.equal(got.settle, got.intake)
