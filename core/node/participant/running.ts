@@ -11,6 +11,7 @@ import { isTandemError } from '../../api/errors.js'
 import { Dataset } from '../../data/dataset.js'
 import type { DiskCap } from '../../data/disk-cap.js'
 import { ErrorFeedback } from '../../engine/compress/error-feedback.js'
+import type { HeldCheckpoint } from '../../ledger/checkpoint-chain.js'
 import { openContributorUpdateCore } from '../../ledger/update-core.js'
 import { readLedger, type LedgerState } from '../../ledger/reader.js'
 import { lastUpdateHeader } from '../../ledger/updates.js'
@@ -25,6 +26,8 @@ export interface Running {
   feedback: ErrorFeedback | null
   /** The sampler's disk budget (it remembers which shards were used last). */
   diskCap: DiskCap | null
+  /** The last checkpoint trained from (outer-update projects: checkpoint-sync.ts). */
+  checkpoint: HeldCheckpoint | null
   /** Stops reporting the ledger's appends. */
   readonly unfollow: () => void
 }
@@ -108,7 +111,15 @@ export async function openRunning(o: OpenOptions): Promise<Running | null> {
     if (!dataset) return await abandon()
     updateCore = await openContributorUpdateCore(store, o.keyPair, o.project)
     if (signal.aborted) return await abandon()
-    return { ledgerCore, dataset, updateCore, feedback: null, diskCap: null, unfollow }
+    return {
+      ledgerCore,
+      dataset,
+      updateCore,
+      feedback: null,
+      diskCap: null,
+      checkpoint: null,
+      unfollow,
+    }
   } catch (err) {
     await abandon()
     throw err

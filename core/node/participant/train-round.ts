@@ -14,9 +14,10 @@ import { ErrorFeedback } from '../../engine/compress/error-feedback.js'
 import type { TrainingEngine } from '../../engine/engine.js'
 import type { InnerJob, StepInfo } from '../../engine/inner-loop.js'
 import { roundSamples, type Manifest } from '../../ledger/manifest.js'
-import { readCheckpoint, type LedgerState } from '../../ledger/reader.js'
+import type { LedgerState } from '../../ledger/reader.js'
 import { publishUpdate } from '../../ledger/updates.js'
 import type { UpdateOffer } from '../../wire/messages.js'
+import { syncCheckpoint } from './checkpoint-sync.js'
 import type { ParticipantFiles } from './files.js'
 import type { RoundDeadlines } from './round-deadlines.js'
 import type { Running } from './running.js'
@@ -136,7 +137,7 @@ export async function trainRound(
     // Not past the round's deadline: a checkpoint that arrives later is of no use, and waiting
     // for a host that vanished would hold the engine other projects could use.
     const untilDeadline = ctx.deadlines.deadline(round, ledgerDeadline) - ctx.now()
-    const checkpoint = await readCheckpoint(running.ledgerCore, state, round, {
+    const checkpoint = await syncCheckpoint(running, state, round, {
       wait: true,
       timeout: Math.max(1000, Math.min(ctx.ledgerTimeoutMs, untilDeadline)),
     })
