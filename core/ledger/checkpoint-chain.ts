@@ -80,8 +80,8 @@ export function chainFrom(
 ): HeldCheckpoint | undefined {
   if (!held || held.round > round || state.manifest.recipe.outerUpdates === undefined) return
   const stored = !('derived' in state.rounds[round]!.checkpoint)
-  if (held.round < lastStored(state, round) || (stored && round - held.round >= 4)) return
-  return held
+  if (stored) return round - held.round < 4 ? held : undefined
+  return held.round >= lastStored(state, round) ? held : undefined
 }
 
 /**
