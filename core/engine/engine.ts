@@ -10,10 +10,9 @@ import { freemem } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { TandemError } from '../api/errors.js'
 import { packageInfo } from '../util/package-info.js'
+import { timeBackend, type TimingHost } from './backend-timing.js'
 import {
-  DEFAULT_BUDGET,
   measureSpeeds,
-  StepTimer,
   type MeasureBudget,
   type Measurement,
   type SpeedCache,
@@ -26,12 +25,10 @@ import {
   type BackendSelection,
   type BackendStatus,
 } from './backends/probe.js'
-import { formatRate, type SpeedTable } from './backends/speed.js'
-import { measurementData } from './backends/measurement-data.js'
+import { GPU_BACKENDS, nextChoice, withTable } from './backends/measured-choice.js'
+import type { SpeedTable } from './backends/speed.js'
 import type { DataSource } from './batch.js'
 import type { InnerJob, InnerResult, StepInfo } from './inner-loop.js'
-import { initialWeights } from './model/init.js'
-import { DEFAULT_ADAMW } from './optim/adamw.js'
 import { hostParallelBuffers } from './optim/host-adamw.js'
 import { BatchFeed, batchBuffers } from './rank-feed.js'
 import { estimateMemory } from './spec/cost.js'
@@ -102,8 +99,6 @@ export interface TrainOutcome extends InnerResult {
   /** Backends that failed during this job, with their error. */
   failures: { backend: BackendName; message: string }[]
 }
-
-const GPU_BACKENDS: readonly BackendName[] = ['tfjs-node-gpu', 'webgpu']
 
 const fromSource = import.meta.url.endsWith('.ts')
 
@@ -189,14 +184,19 @@ export class TrainingEngine extends EventEmitter {
           : null
       for (;;) {
         try {
-          const outcome = await this.attempt(req, this.nextChoice(table, exclude), exclude, {
-            control: this.control,
-            onReady: (selection) => {
-              const shown = withTable(selection, table, exclude)
-              this.emit('backend', shown)
-              return shown
+          const outcome = await this.attempt(
+            req,
+            nextChoice(table, exclude, this.options.backend),
+            exclude,
+            {
+              control: this.control,
+              onReady: (selection) => {
+                const shown = withTable(selection, table, exclude)
+                this.emit('backend', shown)
+                return shown
+              },
             },
-          })
+          )
           return { ...outcome, failures }
         } catch (err) {
           const fault = err as { backend?: BackendName; fallback?: boolean; message: string }
@@ -289,88 +289,20 @@ export class TrainingEngine extends EventEmitter {
       measure: (name) =>
         this.options.measurer
           ? this.options.measurer(name, spec, batchSize)
-          : this.timeBackend(name, spec, batchSize, weights),
+          : timeBackend(this.timingHost(), name, spec, batchSize, weights),
     })
     memory.set(table.key, table)
     return table
   }
 
-  /** The fastest measured backend not yet excluded, or plain `auto` order when none was measured. */
-  private nextChoice(table: SpeedTable | null, exclude: readonly BackendName[]): BackendPreference {
-    if (!table) return this.options.backend
-    const next = table.speeds.find((s) => s.samplesPerSec !== null && !exclude.includes(s.name))
-    return next ? next.name : 'auto'
-  }
-
-  /**
-   * Trains `name` on synthetic batches of this model and size, in the workers a job would use,
-   * for the budget; a backend slower than the cap is cut off. The pause, stop and duty-cycle
-   * controls of a job do not apply (its own control buffer), except that stop() ends it.
-   */
-  private async timeBackend(
-    name: BackendName,
-    spec: ModelSpec,
-    batchSize: number,
-    weights?: Float32Array,
-  ): Promise<Measurement> {
-    const budget = { ...DEFAULT_BUDGET, ...this.options.measureBudget }
-    const control = new Int32Array(new SharedArrayBuffer(8))
-    Atomics.store(control, CTL.dutyPermille, 1000)
-    const timer = new StepTimer(batchSize, budget)
-    const halt = () => {
-      Atomics.store(control, CTL.state, STATE.stopped)
-      Atomics.notify(control, CTL.state)
-    }
-    let cap: ReturnType<typeof setTimeout> | undefined
-    let cutOff = false
-    let startCap = () => {}
-    // Terminating a worker in the middle of a Dawn call aborts the whole process (measured with
-    // the webgpu package): a GPU step is always let finish, up to a long safety limit.
-    const grace = GPU_BACKENDS.includes(name) ? 60_000 : Math.max(500, budget.capMs / 2)
-    const capped = new Promise<'cap'>((resolve) => {
-      // The cap runs from when the workers are ready: then the backend stops at its next step
-      // boundary; a step still running a grace period later is abandoned (workers terminated).
-      startCap = () => {
-        cap = setTimeout(() => {
-          cutOff = true
-          halt()
-          cap = setTimeout(() => resolve('cap'), grace)
-        }, budget.capMs)
-      }
-    })
-    const req: TrainRequest = {
-      job: measurementJob(spec, budget.maxSteps + 1, weights),
-      batchSize,
-      openData: () => measurementData(spec, batchSize),
-      onStep: (info) => {
-        if (Atomics.load(this.control, CTL.state) === STATE.stopped) halt()
-        else if (timer.add(info.step, info.ms, info.samples)) halt()
-      },
-    }
-    try {
-      const outcome = await Promise.race([
-        this.attempt(req, name, [], {
-          control,
-          onReady: (selection) => {
-            startCap()
-            return selection
-          },
-          quiet: true,
-        }).then(
-          () => 'done' as const,
-          (err: unknown) => {
-            if ((err as { code?: string }).code === 'ENGINE_STOPPED') return 'done' as const
-            throw err
-          },
-        ),
-        capped,
-      ])
-      if (Atomics.load(this.control, CTL.state) === STATE.stopped)
-        throw new TandemError('ENGINE_STOPPED', 'training stopped')
-      return timer.result(cutOff || outcome === 'cap')
-    } finally {
-      clearTimeout(cap)
-      await this.terminateWorkers()
+  /** The engine's workers as `auto`'s timing uses them (backend-timing.ts). */
+  private timingHost(): TimingHost {
+    return {
+      ...(this.options.measureBudget ? { budget: this.options.measureBudget } : {}),
+      stopped: () => Atomics.load(this.control, CTL.state) === STATE.stopped,
+      run: (req, name, control, onReady) =>
+        this.attempt(req, name, [], { control, onReady, quiet: true }),
+      terminate: () => this.terminateWorkers(),
     }
   }
 
@@ -506,47 +438,6 @@ export class TrainingEngine extends EventEmitter {
     this.workers = []
     for (const w of workers) w.removeAllListeners('exit')
     await Promise.all(workers.map((w) => w.terminate()))
-  }
-}
-
-/** The selection as the node sees it: with `auto`, the measured table and why this one won. */
-function withTable(
-  selection: BackendSelection,
-  table: SpeedTable | null,
-  exclude: readonly BackendName[],
-): BackendSelection {
-  if (!table) return selection
-  const failed = exclude.filter((name) =>
-    table.speeds.some((s) => s.name === name && s.samplesPerSec !== null),
-  )
-  const why =
-    failed.length === 0 && table.chosen === selection.chosen
-      ? table.why
-      : `${selection.chosen} is the fastest measured backend left after ${failed.join(', ')} failed`
-  // Every backend ahead of it in the default order, with why it was not used this time.
-  const order = BACKENDS.slice(0, Math.max(0, BACKENDS.indexOf(selection.chosen)))
-  const skipped = order.map((name): BackendStatus => {
-    const s = table.speeds.find((x) => x.name === name)
-    const detail =
-      exclude.includes(name) && s?.samplesPerSec !== null && s
-        ? 'failed during this job'
-        : !s || s.samplesPerSec === null
-          ? (s?.detail ?? 'not measured')
-          : `measured slower: ${formatRate(s.samplesPerSec)} samples/s${s.software ? ' (software adapter)' : ''}`
-    return { name, available: s?.samplesPerSec != null, detail, ...(s ? { device: s.device } : {}) }
-  })
-  return { ...selection, skipped, forced: false, measured: { ...table, why } }
-}
-
-/** A measurement trains from the job's own weights when it has them, else a fixed initialisation. */
-function measurementJob(spec: ModelSpec, steps: number, weights?: Float32Array): InnerJob {
-  return {
-    spec,
-    weights: weights ?? initialWeights(spec, 1),
-    steps,
-    schedule: { peakLr: 1e-3, warmupSteps: 0, totalSteps: steps, minLrRatio: 1 },
-    adamw: DEFAULT_ADAMW,
-    stepOffset: 0,
   }
 }
 

@@ -5,6 +5,7 @@
  * serve this same object.
  */
 import { arch, platform } from 'node:os'
+import type Hypercore from 'hypercore'
 import type { AppInfo, ProjectSummary } from '../api/contract.js'
 import type { Handlers } from '../api/dispatch.js'
 import { TandemError } from '../api/errors.js'
@@ -53,6 +54,16 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
   const discovered = DiscoveredProjects.forNode(node, () => pushProjects())
   const store = node.datasets.corestore
 
+  /** The ledger state a participant holds, else read from `core` (opened and ready). */
+  async function ledgerState(project: string, core: Hypercore) {
+    return (
+      node.participant(project)?.ledgerState ??
+      (await readLedger(core, { wait: true, timeout: 10_000 }).catch(() => {
+        throw new TandemError('PROJECT_NOT_FOUND', `project ${project} is not reachable`)
+      }))
+    )
+  }
+
   /**
    * A project's manifest, ledger state and tensor dataset layout (null for token datasets), for
    * the image "try it" methods. With `keepOpen` the ledger core stays open for a checkpoint read
@@ -62,11 +73,7 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
     const core = store.get({ key: Buffer.from(project, 'hex') })
     try {
       await core.ready()
-      const state =
-        node.participant(project)?.ledgerState ??
-        (await readLedger(core, { wait: true, timeout: 10_000 }).catch(() => {
-          throw new TandemError('PROJECT_NOT_FOUND', `project ${project} is not reachable`)
-        }))
+      const state = await ledgerState(project, core)
       const manifest = state.manifest
       let layout: TensorLayout | null = null
       if (manifest.model.type !== 'transformer') {
@@ -333,11 +340,7 @@ export function createApi(node: ContributorNode, shell: AppInfo['host']): Handle
       const core = store.get({ key: Buffer.from(project, 'hex') })
       try {
         await core.ready()
-        const state =
-          node.participant(project)?.ledgerState ??
-          (await readLedger(core, { wait: true, timeout: 10_000 }).catch(() => {
-            throw new TandemError('PROJECT_NOT_FOUND', `project ${project} is not reachable`)
-          }))
+        const state = await ledgerState(project, core)
         const manifest = state.manifest
         if (manifest.model.type !== 'transformer')
           throw new TandemError('BAD_ARGUMENT', 'only language-model projects generate text')

@@ -4,49 +4,27 @@
  * and Esc join nothing; "Join" joins that project; an already joined project says so.
  */
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
-import { after, afterEach, before, describe, it } from 'node:test'
-import type { Browser } from 'playwright-core'
-import { chromiumMissing, launchChromium } from '../support/browser.js'
-import { serveDirectory, type StaticServer } from '../support/static-server.js'
-import { openUi, waitConnected, type OpenedUi } from '../support/ui-driver.js'
+import { describe, it } from 'node:test'
+import { chromiumMissing } from '../support/browser.js'
+import { useBuiltUi } from '../support/built-ui.js'
+import { waitConnected } from '../support/ui-driver.js'
 import { attachBridge, FakeNode } from '../support/ui-fake-node.js'
 import { activeNodeFixture, LM_KEY, MNIST_KEY } from '../support/ui-fixture.js'
 
-const built = 'out/renderer'
-
 describe('tandem:// link in the UI', { skip: chromiumMissing }, () => {
-  let server: StaticServer
-  let browser: Browser
-  const opened: OpenedUi[] = []
-
-  before(async () => {
-    assert.ok(existsSync(`${built}/index.html`), 'run `npm run build:app` first (npm test does)')
-    server = await serveDirectory(built)
-    browser = await launchChromium()
-  })
-  after(async () => {
-    await browser?.close()
-    await server?.close()
-  })
-  afterEach(async () => {
-    for (const ui of opened.splice(0)) {
-      await ui.page.close()
-      assert.deepEqual(ui.errors, [], 'the page logged errors')
-    }
-  })
+  const ui = useBuiltUi()
 
   async function open(key: string) {
     const fixture = activeNodeFixture()
     const mnist = fixture.projects.find((p) => p.key === MNIST_KEY)!
     mnist.joined = false
     const node = new FakeNode(fixture)
-    const ui = await openUi(browser, `${server.url}#/projects/join/${key}`, {
-      prepare: (page) => attachBridge(page, node),
+    const { page } = await ui.open({
+      url: `${ui.server.url}#/projects/join/${key}`,
+      prepare: (p) => attachBridge(p, node),
     })
-    opened.push(ui)
-    await waitConnected(ui.page)
-    return { page: ui.page, node }
+    await waitConnected(page)
+    return { page, node }
   }
 
   it('asks before joining; "Not now" and Esc join nothing', async () => {

@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { after, afterEach, before, describe, it } from 'node:test'
+import { after, before, describe, it } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
 import { Settings } from '../../core/api/contract.js'
 import { chromiumMissing, launchChromium } from '../support/browser.js'
-import { serveDirectory, type StaticServer } from '../support/static-server.js'
+import { BUILT_UI, useBuiltUi } from '../support/built-ui.js'
 import {
   gotoPage,
   horizontalOverflow,
@@ -30,7 +30,6 @@ import {
   waitForLossPoints,
   waitForSample,
   waitLoaded,
-  type OpenedUi,
   type PageName,
 } from '../support/ui-driver.js'
 import {
@@ -50,32 +49,11 @@ import {
 } from '../support/ui-fixture.js'
 import { waitUntil } from '../support/wait.js'
 
-const built = 'out/renderer'
 const PAGES: PageName[] = ['dashboard', 'projects', 'credits', 'settings', 'activity']
 const testIds = (page: Page, id: string) => page.getByTestId(id)
 
 describe('UI pages in Chromium against a fake node', { skip: chromiumMissing }, () => {
-  let server: StaticServer
-  let browser: Browser
-  const opened: OpenedUi[] = []
-
-  before(async () => {
-    assert.ok(existsSync(`${built}/index.html`), 'run `npm run build:app` first (npm test does)')
-    server = await serveDirectory(built)
-    browser = await launchChromium()
-  })
-
-  after(async () => {
-    await browser?.close()
-    await server?.close()
-  })
-
-  afterEach(async () => {
-    for (const ui of opened.splice(0)) {
-      await ui.page.close()
-      assert.deepEqual(ui.errors, [], 'the page logged errors')
-    }
-  })
+  const ui = useBuiltUi()
 
   async function open(
     fixture: FixtureState,
@@ -85,13 +63,12 @@ describe('UI pages in Chromium against a fake node', { skip: chromiumMissing }, 
     },
   ): Promise<{ page: Page; node: FakeNode }> {
     const node = new FakeNode(fixture)
-    const ui = await openUi(browser, server.url, {
+    const { page } = await ui.open({
       colorScheme,
-      prepare: (page) => attachBridge(page, node, { subscribe }),
+      prepare: (p) => attachBridge(p, node, { subscribe }),
     })
-    opened.push(ui)
-    await waitConnected(ui.page)
-    return { page: ui.page, node }
+    await waitConnected(page)
+    return { page, node }
   }
 
   // ---- First run ------------------------------------------------------------------------------
@@ -495,9 +472,8 @@ describe('UI pages in Chromium against a fake node', { skip: chromiumMissing }, 
     const fixture = activeNodeFixture()
     const node = new FakeNode(fixture)
     node.failNext('credits.summary', 'LEDGER_UNAVAILABLE', 'no peer holding the ledger is online')
-    const ui = await openUi(browser, server.url, { prepare: (p) => attachBridge(p, node) })
-    opened.push(ui)
-    const section = await gotoPage(ui.page, 'credits')
+    const { page } = await ui.open({ prepare: (p) => attachBridge(p, node) })
+    const section = await gotoPage(page, 'credits')
     const error = section.locator('[data-testid="load-error"][data-code="LEDGER_UNAVAILABLE"]')
     await error.waitFor()
     assert.match(
@@ -505,10 +481,10 @@ describe('UI pages in Chromium against a fake node', { skip: chromiumMissing }, 
       /LEDGER_UNAVAILABLE no peer holding the ledger is online/,
     )
 
-    await gotoPage(ui.page, 'dashboard')
+    await gotoPage(page, 'dashboard')
     node.failNext('node.pause', 'ENGINE_FAILED', 'the training worker exited')
-    await pauseNode(ui.page, 'now')
-    await ui.page.locator('[data-testid="error"][data-code="ENGINE_FAILED"]').waitFor()
+    await pauseNode(page, 'now')
+    await page.locator('[data-testid="error"][data-code="ENGINE_FAILED"]').waitFor()
   })
 
   // ---- Settings -------------------------------------------------------------------------------
@@ -690,7 +666,7 @@ describe('UI over the daemon WebSocket transport', { skip: chromiumMissing }, ()
   let browser: Browser
 
   before(async () => {
-    assert.ok(existsSync(`${built}/index.html`), 'run `npm run build:app` first (npm test does)')
+    assert.ok(existsSync(`${BUILT_UI}/index.html`), 'run `npm run build:app` first (npm test does)')
     browser = await launchChromium()
   })
 
@@ -704,7 +680,7 @@ describe('UI over the daemon WebSocket transport', { skip: chromiumMissing }, ()
 
   it('takes the token from the fragment, gets live events, reconnects after a drop', async () => {
     const node = new FakeNode(activeNodeFixture())
-    const daemon = await serveFakeDaemon(built, node)
+    const daemon = await serveFakeDaemon(BUILT_UI, node)
     const ui = await openUi(browser, daemon.url, { allowErrors: socketErrors })
     try {
       const { page } = ui
@@ -768,7 +744,7 @@ describe('UI over the daemon WebSocket transport', { skip: chromiumMissing }, ()
 
   it('works against the daemon’s real API server (core/server): token, events, refusal, stop', async () => {
     const node = new FakeNode(activeNodeFixture())
-    const server = await serveWithApiServer(built, node)
+    const server = await serveWithApiServer(BUILT_UI, node)
     const refused = await openUi(browser, `${server.url}#token=${'0'.repeat(64)}`, {
       allowErrors: socketErrors,
     })
@@ -823,7 +799,7 @@ describe('UI over the daemon WebSocket transport', { skip: chromiumMissing }, ()
 
   it('a refused token says so instead of retrying forever', async () => {
     const node = new FakeNode(activeNodeFixture())
-    const daemon = await serveFakeDaemon(built, node)
+    const daemon = await serveFakeDaemon(BUILT_UI, node)
     const url = daemon.url.replace(/#token=.*/, '#token=0badc0de')
     const ui = await openUi(browser, url, { allowErrors: socketErrors })
     try {

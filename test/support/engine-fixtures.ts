@@ -1,6 +1,7 @@
 /** Small specs, jobs and deterministic synthetic data for engine tests and benchmarks. */
 import type { Batch, DataSource } from '../../core/engine/batch.js'
-import type { InnerJob } from '../../core/engine/inner-loop.js'
+import type { TrainingEngine, TrainRequest } from '../../core/engine/engine.js'
+import type { InnerJob, StepInfo } from '../../core/engine/inner-loop.js'
 import { seededRandom } from '../../core/engine/model/init.js'
 import { DEFAULT_ADAMW } from '../../core/engine/optim/adamw.js'
 import { parseSpec } from '../../core/engine/spec/parse.js'
@@ -121,4 +122,21 @@ export function innerJob(spec: ModelSpec, steps: number, seed = 1): InnerJob {
     adamw: DEFAULT_ADAMW,
     stepOffset: 0,
   }
+}
+
+/**
+ * Trains `req` and returns the share of wall time spent computing, from the first step's start to
+ * the last step's end (each step's own `ms` is compute; the rest is the duty cycle's sleep).
+ */
+export async function computeShare(engine: TrainingEngine, req: TrainRequest): Promise<number> {
+  let computeMs = 0
+  let first = 0
+  let last = 0
+  engine.on('step', (info: StepInfo) => {
+    computeMs += info.ms
+    if (info.step === 0) first = performance.now() - info.ms
+    last = performance.now()
+  })
+  await engine.train(req)
+  return computeMs / (last - first)
 }

@@ -1,7 +1,7 @@
 /**
  * Scale: one round with N contributors, for growing N. The host runs alone in its own process
- * (support/metered-host-process.ts) so its memory is its own; the N contributors are hand-driven
- * swarm nodes in this process (test/support/host-fixtures.ts `rawContributor`: each its own
+ * (test/support/host-process.ts --metered) so its memory is its own; the N contributors are
+ * hand-driven swarm nodes in this process (test/support/host-fixtures.ts `rawContributor`: each its own
  * corestore, update core and swarm node), each publishing one int8 update and offering it; what
  * the host does with them (download, verdicts, scoring each update on validation, aggregation,
  * outer step, ledger write) is the real thing. Measured: time from the last offer sent to the
@@ -85,8 +85,16 @@ async function onePoint(o: ExperimentOptions, n: number, seed: number): Promise<
     const prep = await prepare(dir, n)
     const host = spawnJsonProcess(
       s.t,
-      'test/eval/support/metered-host-process.ts',
-      [dir, net.bootstrap[0] as string, String(n + 16)],
+      'test/support/host-process.ts',
+      [
+        dir,
+        net.bootstrap[0] as string,
+        '--max-peers',
+        String(n + 16),
+        '--fetch-timeout-ms',
+        '60000',
+        '--metered',
+      ],
       'host',
     )
     const started = await host.waitFor((e) => e.event === 'started', 'the host to start', 60_000)

@@ -8,7 +8,13 @@ import { describe, it } from 'node:test'
 import { TrainingEngine } from '../../../core/engine/engine.js'
 import type { StepInfo } from '../../../core/engine/inner-loop.js'
 import { parseSpec } from '../../../core/engine/spec/parse.js'
-import { innerJob, syntheticData, tinyMlp, tinyTransformer } from '../../support/engine-fixtures.js'
+import {
+  computeShare,
+  innerJob,
+  syntheticData,
+  tinyMlp,
+  tinyTransformer,
+} from '../../support/engine-fixtures.js'
 
 const mlp = parseSpec({ type: 'mlp', inputSize: 64, hidden: [64], classes: 4 })
 
@@ -118,16 +124,7 @@ describe('training engine (worker threads)', () => {
 
   it('a 50% duty cycle spends about half of the wall time computing', async () => {
     const engine = new TrainingEngine({ backend: 'wasm', dutyCycle: 0.5 })
-    let computeMs = 0
-    let first = 0
-    let last = 0
-    engine.on('step', (info: StepInfo) => {
-      computeMs += info.ms
-      if (info.step === 0) first = performance.now() - info.ms
-      last = performance.now()
-    })
-    await engine.train(request(tinyTransformer(), 25, 16))
-    const ratio = computeMs / (last - first)
+    const ratio = await computeShare(engine, request(tinyTransformer(), 25, 16))
     assert.ok(ratio > 0.35 && ratio < 0.65, `compute/wall = ${ratio.toFixed(2)}`)
   })
 

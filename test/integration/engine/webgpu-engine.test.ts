@@ -8,7 +8,7 @@ import { describe, it } from 'node:test'
 import { TrainingEngine, type EngineOptions } from '../../../core/engine/engine.js'
 import type { StepInfo } from '../../../core/engine/inner-loop.js'
 import { parseSpec } from '../../../core/engine/spec/parse.js'
-import { innerJob, syntheticData, tinyMlp } from '../../support/engine-fixtures.js'
+import { computeShare, innerJob, syntheticData, tinyMlp } from '../../support/engine-fixtures.js'
 import { noWebgpuAdapter } from '../../support/webgpu-node.js'
 
 /**
@@ -102,16 +102,7 @@ describe('training engine on WebGPU (Dawn)', { skip: noWebgpuAdapter }, () => {
 
   it('a 50% duty cycle spends about half of the wall time computing (GPU time included)', async () => {
     const engine = new TrainingEngine({ backend: 'webgpu', dutyCycle: 0.5 })
-    let computeMs = 0
-    let first = 0
-    let last = 0
-    engine.on('step', (info: StepInfo) => {
-      computeMs += info.ms
-      if (info.step === 0) first = performance.now() - info.ms
-      last = performance.now()
-    })
-    await engine.train(request(tinyMlp(), 25, 32))
-    const ratio = computeMs / (last - first)
+    const ratio = await computeShare(engine, request(tinyMlp(), 25, 32))
     assert.ok(ratio > 0.35 && ratio < 0.65, `compute/wall = ${ratio.toFixed(2)}`)
   })
 })
