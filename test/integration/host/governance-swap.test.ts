@@ -83,7 +83,12 @@ async function setup(t: TestContext, n: number, rounds: number) {
 
 async function vote(c: TestContributor, proposal: number, choice: VoteChoice) {
   const answer = await c.participant.vote(proposal, choice)
-  assert.deepEqual(answer, { status: 'accepted', reason: '' }, `vote on ${proposal}`)
+  assert.deepEqual(
+    { status: answer.status, reason: answer.reason },
+    { status: 'accepted', reason: '' },
+    `vote on ${proposal}`,
+  )
+  assert.ok(answer.receipted, `vote on ${proposal}: the host's receipt`)
 }
 
 async function seeProposals(contributors: TestContributor[], n: number) {
