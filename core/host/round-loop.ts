@@ -4,7 +4,7 @@
  * deadline or maxUpdates, extends the deadline when too few updates came, and closes the round:
  * in-flight downloads finish, verdicts are settled (update-downloads.ts), computeRound (round.ts)
  * scores and aggregates, ledger.closeRound writes receipt + next checkpoint + momentum in one
- * batch, final acks go out and the journal is pruned. Then round r+1.
+ * batch (the next checkpoint θ_r + D(U_r) with outer updates: outer-update.ts), final acks go out and the journal is pruned. Then round r+1.
  */
 import { createHash } from 'node:crypto'
 import type { Batch } from '../engine/batch.js'
@@ -16,6 +16,7 @@ import type { Announcer } from './announcer.js'
 import type { HostContext, OpenRound } from './host-context.js'
 import { usableCount } from './host-context.js'
 import { maxUpdateBytes, type OfferIntake } from './offer-intake.js'
+import { publishedCheckpoint } from './outer-update.js'
 import { roundBases } from './rebase.js'
 import { computeRound, roundHistory, type RoundCandidate, type RoundOutput } from './round.js'
 import type { UpdateDownloads } from './update-downloads.js'
@@ -217,6 +218,7 @@ export class RoundLoop {
     }))
     for (let attempt = 1; ; attempt++) {
       try {
+        const weights = await ctx.ledger.weights(o.round)
         // Overlap: checkpoints r and r − 1, to re-base updates started from r − 1 (rebase.ts).
         const bases =
           overlapMode(manifest) === 'none'
@@ -226,7 +228,7 @@ export class RoundLoop {
           ...(bases ? { bases } : {}),
           manifest,
           round: o.round,
-          weights: await ctx.ledger.weights(o.round),
+          weights,
           momentum: await ctx.ledger.momentum(o.round),
           candidates,
           seenBefore: o.history.seenBefore,
@@ -236,7 +238,12 @@ export class RoundLoop {
           // Never before an arrival it lists, even if the wall clock stepped back meanwhile.
           closedAt: Math.max(ctx.now(), ...candidates.map((c) => c.receivedAt)),
         })
-        await ctx.ledger.closeRound(out.receipt, out.weights, out.momentum)
+        // With outer updates the next checkpoint is θ_r + D(U_r), not the outer step's θ′.
+        const residual = manifest.recipe.outerUpdates
+          ? await ctx.ledger.outerResidual(o.round)
+          : null
+        const next = publishedCheckpoint(manifest, weights, out.weights, residual)
+        await ctx.ledger.closeRound(out.receipt, next.weights, out.momentum, next.outerUpdate)
         this.closedRounds++
         this.closed(o, out)
         await ctx.journal?.prune(o.round + 1).catch((err: unknown) => ctx.emit('warning', err))

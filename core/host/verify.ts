@@ -35,11 +35,21 @@ import { initialWeights } from '../engine/model/init.js'
 import type { Contribution, Receipt } from '../ledger/entries.js'
 import { effectiveManifest, tallies } from '../ledger/governance.js'
 import { overlapMode, roundSamples, type Manifest } from '../ledger/manifest.js'
-import { readCheckpoint, readLedger, readOuterState, type LedgerState } from '../ledger/reader.js'
+import { readOuterUpdate, type HeldCheckpoint } from '../ledger/checkpoint-chain.js'
+import {
+  readCheckpoint,
+  readLedger,
+  readLedgerBlock,
+  readOuterResidual,
+  readOuterState,
+  type LedgerState,
+} from '../ledger/reader.js'
+import type { OuterUpdateWrite } from '../ledger/ledger.js'
 import { checkReceiptCredits } from '../ledger/receipts.js'
 import { decodeUpdateHeader, fetchUpdate, MAX_UPDATE_BYTES } from '../ledger/updates.js'
 import { auditVoteReceipts, type ReceiptAudit } from '../ledger/vote-audit.js'
 import type { ReceiptedVote } from '../ledger/vote-receipt.js'
+import { publishedCheckpoint } from './outer-update.js'
 import { computeRound, roundHistory, type RoundCandidate } from './round.js'
 import { roundBases, type RoundBases } from './rebase.js'
 import { verifyBoundaries, VerifyDatasets } from './verify-boundary.js'
@@ -229,6 +239,7 @@ async function verifyRound(
   project: string,
   r: number,
   datasets: VerifyDatasets,
+  held: { checkpoint?: HeldCheckpoint },
 ): Promise<RoundReport> {
   // The manifest in effect in round r: the ledger's, plus the amendments enacted by then (whether
   // they were approved is verifyGovernance's question).
@@ -277,9 +288,15 @@ async function verifyRound(
   // The inputs of the replay: checkpoint r, outer-state r, the updates.
   let weights: Float32Array
   let momentum: Float32Array
+  let residual: Float32Array | null = null
   try {
-    weights = (await readCheckpoint(opts.ledger, state, r, read)).weights
+    // Outer-update projects: rebuilt from the checkpoint the previous round read, if any.
+    const from = held.checkpoint
+    weights = (await readCheckpoint(opts.ledger, state, r, { ...read, from })).weights
+    held.checkpoint = { round: r, weights: Float32Array.from(weights) }
     momentum = await readOuterState(opts.ledger, state, r, read)
+    if (manifest.recipe.outerUpdates)
+      residual = await readOuterResidual(opts.ledger, state, r, read)
   } catch (err) {
     if (!isTandemError(err)) throw err
     if (err.code === 'LEDGER_UNAVAILABLE') add('VERIFY_LEDGER_UNAVAILABLE', err.message)
@@ -364,7 +381,9 @@ async function verifyRound(
   receipt.contributions.forEach((c, i) =>
     compareContribution(r, i, c, out.receipt.contributions[i]!, problems),
   )
-  const ckpt = fileHash(manifest, r + 1, out.weights)
+  const published = publishedCheckpoint(manifest, weights, out.weights, residual)
+  if (published.outerUpdate) await compareOuterUpdate(opts, state, r, published.outerUpdate, add)
+  const ckpt = fileHash(manifest, r + 1, published.weights)
   if (ckpt !== next.checkpoint.contentHash)
     add(
       'VERIFY_CHECKPOINT_MISMATCH',
@@ -377,6 +396,42 @@ async function verifyRound(
       `outer-state ${r + 1} written after round ${r} is ${next.outerState?.contentHash.slice(0, 12)}…, the replay gives ${outer.slice(0, 12)}…`,
     )
   return { round: r, ok: problems.length === 0, replayed: true, problems }
+}
+
+/**
+ * Outer-update projects: the ledger's U_r must be the replay's, byte for byte (read and checked
+ * against its header's hash), and the host residual e_{r+1} the replay's too.
+ */
+async function compareOuterUpdate(
+  opts: VerifyOptions,
+  state: LedgerState,
+  r: number,
+  replay: OuterUpdateWrite,
+  add: (code: ErrorCode, message: string) => void,
+): Promise<void> {
+  const read = { wait: true, timeout: opts.timeoutMs ?? 0 }
+  const manifest = state.manifest
+  try {
+    const stored = await readOuterUpdate((i) => readLedgerBlock(opts.ledger, i, read), state, r)
+    if (!Buffer.from(stored).equals(Buffer.from(replay.bytes)))
+      add(
+        'VERIFY_OUTER_UPDATE_MISMATCH',
+        `outer update ${r} in the ledger differs from the replay's (${stored.byteLength} bytes, the replay ${replay.bytes.byteLength})`,
+      )
+  } catch (err) {
+    if (!isTandemError(err)) throw err
+    if (err.code === 'LEDGER_UNAVAILABLE') add('VERIFY_LEDGER_UNAVAILABLE', err.message)
+    else if (err.code === 'LEDGER_CHECKPOINT_MISMATCH' || err.code === 'LEDGER_CORRUPT')
+      add('VERIFY_OUTER_UPDATE_MISMATCH', err.message)
+    else throw err
+  }
+  const ref = state.rounds[r + 1]?.outerResidual
+  const want = fileHash(manifest, r + 1, replay.residual)
+  if (ref?.contentHash !== want)
+    add(
+      'VERIFY_OUTER_UPDATE_MISMATCH',
+      `outer-residual ${r + 1} written after round ${r} is ${ref?.contentHash.slice(0, 12)}…, the replay gives ${want.slice(0, 12)}…`,
+    )
 }
 
 /**
@@ -483,9 +538,10 @@ async function verifyRounds(
   const governance = verifyGovernance(state, audit)
   for (const [round, list] of await verifyBoundaries(state, datasets))
     governance.set(round, [...(governance.get(round) ?? []), ...list])
+  const held: { checkpoint?: HeldCheckpoint } = {}
   for (const record of state.rounds) {
     if (!record.receipt) continue
-    const report = await verifyRound(opts, state, project, record.round, datasets)
+    const report = await verifyRound(opts, state, project, record.round, datasets, held)
     const extra = governance.get(record.round) ?? []
     governance.delete(record.round)
     if (extra.length > 0) {

@@ -17,6 +17,13 @@
  *     6 proposal    JSON {v, round, proposedAt, title, change}   (amendments.ts, governance)
  *     7 vote        JSON {v, proposal, proposalHash, voter, choice, signature}
  *     8 enact       JSON {v, proposal}; in front of the round-open it takes effect at
+ *     9 outer-update JSON {v, round, checkpointIn, checkpointOut, byteLength, chunkCount, hash}; then
+ *                   chunkCount chunk blocks holding U_round, the compressed outer update (codec.ts
+ *                   bytes; `hash` their SHA-256). Checkpoint round+1 is checkpointIn + D(U) in
+ *                   float32 (engine/compress/outer-update.ts); only in projects whose recipe has
+ *                   outerUpdates, where it replaces the checkpoint of rounds that are not full
+ *    10 outer-residual like outer-state: the host's error-feedback residual entering that round,
+ *                   framed as a checkpoint file (outer-update projects, rounds > 0)
  *
  * A ledger comes from the network, so every block is size-capped and schema-checked on read; any
  * deviation is LEDGER_CORRUPT, never a partly parsed value. Chunks carry a kind byte too, so a reader
@@ -44,6 +51,8 @@ export const EntryKind = {
   proposal: 6,
   vote: 7,
   enact: 8,
+  outerUpdate: 9,
+  outerResidual: 10,
 } as const
 
 export const REJECTION_REASONS = [
@@ -88,6 +97,20 @@ const RoundOpen = z
     assignmentSeed: Hex32,
   })
   .refine((o) => o.deadline >= o.openedAt, { message: 'deadline before openedAt' })
+
+const OuterUpdateHeader = z
+  .object({
+    v: z.literal(ENTRY_VERSION),
+    round: Round,
+    checkpointIn: Hex32,
+    checkpointOut: Hex32,
+    byteLength: z.number().int().min(1).max(MAX_CHECKPOINT_BYTES),
+    chunkCount: z.number().int().min(1),
+    hash: Hex32,
+  })
+  .refine((h) => h.chunkCount === Math.ceil(h.byteLength / CHUNK_BYTES), {
+    message: 'chunkCount does not match byteLength',
+  })
 
 export const Score = z.object({
   lossBefore: Finite,
@@ -148,6 +171,7 @@ const Receipt = z.object({
 
 export type CheckpointHeader = z.infer<typeof CheckpointHeader>
 export type RoundOpen = z.infer<typeof RoundOpen>
+export type OuterUpdateHeader = z.infer<typeof OuterUpdateHeader>
 export type Score = z.infer<typeof Score>
 export type Contribution = z.infer<typeof Contribution>
 export type Receipt = z.infer<typeof Receipt>
@@ -162,6 +186,9 @@ export type Entry =
   | { kind: 'proposal'; value: Proposal }
   | { kind: 'vote'; value: Vote }
   | { kind: 'enact'; value: Enact }
+  | { kind: 'outer-update'; value: OuterUpdateHeader }
+  /** Same header shape as a checkpoint's: the residual is framed as a checkpoint file. */
+  | { kind: 'outer-residual'; value: CheckpointHeader }
 
 export function corrupt(index: number, why: string, cause?: unknown): TandemError {
   return new TandemError(
@@ -191,9 +218,12 @@ function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   return parsed.data
 }
 
+type FileKind =
+  typeof EntryKind.checkpoint | typeof EntryKind.outerState | typeof EntryKind.outerResidual
+
 export function encodeCheckpointHeader(
   h: Omit<CheckpointHeader, 'v'>,
-  kind: typeof EntryKind.checkpoint | typeof EntryKind.outerState = EntryKind.checkpoint,
+  kind: FileKind = EntryKind.checkpoint,
 ): Buffer {
   return jsonBlock(kind, checked(CheckpointHeader, { v: ENTRY_VERSION, ...h }, 'checkpoint header'))
 }
@@ -222,15 +252,20 @@ export function encodeEnact(proposal: number): Buffer {
   return jsonBlock(EntryKind.enact, checked(Enact, { v: 1, proposal }, 'enact'))
 }
 
+function chunkBlocks(bytes: Uint8Array): Buffer[] {
+  const chunks: Buffer[] = []
+  for (let o = 0; o < bytes.byteLength; o += CHUNK_BYTES)
+    chunks.push(encodeChunk(bytes.subarray(o, Math.min(bytes.byteLength, o + CHUNK_BYTES))))
+  return chunks
+}
+
 function fileBlocks(
-  kind: typeof EntryKind.checkpoint | typeof EntryKind.outerState,
+  kind: FileKind,
   round: number,
   file: Uint8Array,
   contentHash: string,
 ): Buffer[] {
-  const chunks: Buffer[] = []
-  for (let o = 0; o < file.byteLength; o += CHUNK_BYTES)
-    chunks.push(encodeChunk(file.subarray(o, Math.min(file.byteLength, o + CHUNK_BYTES))))
+  const chunks = chunkBlocks(file)
   const header = encodeCheckpointHeader(
     { round, contentHash, byteLength: file.byteLength, chunkCount: chunks.length },
     kind,
@@ -246,6 +281,29 @@ export function checkpointBlocks(round: number, file: Uint8Array, contentHash: s
 /** Header plus chunk blocks of one outer-state file (the momentum as a checkpoint file). */
 export function outerStateBlocks(round: number, file: Uint8Array, contentHash: string): Buffer[] {
   return fileBlocks(EntryKind.outerState, round, file, contentHash)
+}
+
+/** Header plus chunk blocks of the host's error-feedback residual entering `round`. */
+export function outerResidualBlocks(
+  round: number,
+  file: Uint8Array,
+  contentHash: string,
+): Buffer[] {
+  return fileBlocks(EntryKind.outerResidual, round, file, contentHash)
+}
+
+/** Header plus chunk blocks of outer update `round` (U_round: encoded bytes and their hash). */
+export function outerUpdateBlocks(
+  h: Omit<OuterUpdateHeader, 'v' | 'byteLength' | 'chunkCount'>,
+  bytes: Uint8Array,
+): Buffer[] {
+  const chunks = chunkBlocks(bytes)
+  const header = checked(
+    OuterUpdateHeader,
+    { v: ENTRY_VERSION, ...h, byteLength: bytes.byteLength, chunkCount: chunks.length },
+    'outer-update header',
+  )
+  return [jsonBlock(EntryKind.outerUpdate, header), ...chunks]
 }
 
 function parseJson<T>(schema: z.ZodType<T>, block: Buffer, index: number): T {
@@ -288,6 +346,10 @@ export function decodeEntry(block: Uint8Array, index: number): Entry {
       return { kind: 'vote', value: parseJson(Vote, buf, index) }
     case EntryKind.enact:
       return { kind: 'enact', value: parseJson(Enact, buf, index) }
+    case EntryKind.outerUpdate:
+      return { kind: 'outer-update', value: parseJson(OuterUpdateHeader, buf, index) }
+    case EntryKind.outerResidual:
+      return { kind: 'outer-residual', value: parseJson(CheckpointHeader, buf, index) }
     default:
       throw corrupt(index, `unknown entry kind ${String(kind)}`)
   }

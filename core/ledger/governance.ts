@@ -116,6 +116,8 @@ export function changeProblem(m: Manifest, change: Change): string | null {
     return `the rule is ${m.aggregation.rule} already`
   if (change.kind === 'dataset' && change.dataset.key === m.dataset.key)
     return 'the project trains on this dataset already'
+  if (change.kind === 'model' && m.recipe.outerUpdates !== undefined)
+    return 'a project that publishes outer updates (recipe.outerUpdates) cannot change its model: its checkpoints are derived from the previous ones'
   if (change.kind === 'model' && sameSpec(change.model, m.model))
     return 'the project trains this model already'
   return null

@@ -5,6 +5,9 @@
  *   createProject   [manifest, checkpoint 0 header, its chunks]
  *   openRound       [round-open r]
  *   closeRound      [receipt r, checkpoint r+1 header, its chunks, outer-state r+1 header, chunks]
+ *                   or, with outer updates (manifest.ts, outerUpdates; round-start.ts):
+ *                   [receipt r, outer-update r + chunks, (checkpoint r+1 + chunks when full),
+ *                    outer-state r+1 + chunks, outer-residual r+1 + chunks]
  *
  * Receipt, next checkpoint and next outer momentum share a batch so that "credits granted" and
  * "round advanced" are one fact, and the optimizer state a restarted host continues from is always
@@ -14,6 +17,7 @@
  */
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
+import { createHash } from 'node:crypto'
 import { TandemError } from '../api/errors.js'
 import { encodeCheckpoint } from '../engine/checkpoint.js'
 import { initialWeights } from '../engine/model/init.js'
@@ -26,12 +30,21 @@ import {
   encodeVote,
   encodeReceipt,
   encodeRoundOpen,
+  outerResidualBlocks,
   outerStateBlocks,
+  outerUpdateBlocks,
   type Receipt,
 } from './entries.js'
 import { changeProblem, dueEnactments, effectiveManifest } from './governance.js'
-import { createManifest, type Manifest, type ProjectSpec } from './manifest.js'
-import { readCheckpoint, readLedger, readOuterState, type LedgerState } from './reader.js'
+import type { HeldCheckpoint } from './checkpoint-chain.js'
+import { createManifest, fullCheckpointAt, type Manifest, type ProjectSpec } from './manifest.js'
+import {
+  readCheckpoint,
+  readLedger,
+  readOuterResidual,
+  readOuterState,
+  type LedgerState,
+} from './reader.js'
 import { checkReceiptCredits } from './receipts.js'
 import { boundaryWeights } from './swap-changes.js'
 
@@ -94,8 +107,18 @@ function modelStart(
   return start
 }
 
+/** What closeRound appends for an outer-update project (core/host/outer-update.ts makes it). */
+export interface OuterUpdateWrite {
+  /** U_r, encoded (codec.ts bytes). */
+  bytes: Uint8Array
+  /** The host's residual entering round r+1. */
+  residual: Float32Array
+}
+
 export class LedgerWriter {
   private queue: Promise<unknown> = Promise.resolve()
+  /** The last checkpoint written or read: outer-update checkpoints are rebuilt from it. */
+  private held: HeldCheckpoint | null = null
 
   private constructor(
     readonly core: Hypercore,
@@ -141,7 +164,16 @@ export class LedgerWriter {
   }
 
   async weights(round = this.round): Promise<Float32Array> {
-    return (await readCheckpoint(this.core, this.current, round, { wait: false })).weights
+    if (this.held?.round === round) return Float32Array.from(this.held.weights)
+    const from = this.held ?? undefined
+    const { weights } = await readCheckpoint(this.core, this.current, round, { wait: false, from })
+    this.held = { round, weights: Float32Array.from(weights) }
+    return weights
+  }
+
+  /** The host's error-feedback residual entering `round` (outer-update projects; zeros for 0). */
+  async outerResidual(round = this.round): Promise<Float32Array> {
+    return readOuterResidual(this.core, this.current, round, { wait: false })
   }
 
   /** Outer momentum entering `round` (zeros for round 0). */
@@ -163,6 +195,7 @@ export class LedgerWriter {
     enact?: number[]
     boundary?: (weights: Float32Array) => Float32Array
   }): Promise<void> {
+    let started = null as HeldCheckpoint | null
     await this.append(() => {
       const r = this.current.rounds[this.round]!
       if (r.open) outOfOrder(`round ${r.round} is already open`)
@@ -178,6 +211,7 @@ export class LedgerWriter {
         blocks.push(...next.blocks)
         blocks.push(...checkpointBatch(manifest, r.round, momentum, outerStateBlocks).blocks)
         checkpointHash = next.contentHash
+        started = { round: r.round, weights: Float32Array.from(weights) }
       }
       return [
         ...enact.map((p) => encodeEnact(p)),
@@ -185,6 +219,8 @@ export class LedgerWriter {
         encodeRoundOpen({ round: r.round, checkpointHash, ...open }),
       ]
     })
+    // The held checkpoint of this round was the old model's: the round opens on the new one.
+    if (started) this.held = started
   }
 
   /** The manifest in effect in `round` (the base manifest plus enacted amendments). */
@@ -215,17 +251,31 @@ export class LedgerWriter {
     })
   }
 
-  /** Appends receipt r, checkpoint r+1 and outer-state r+1 together (see the file comment). */
+  /**
+   * Appends receipt r, checkpoint r+1 and outer-state r+1 together (see the file comment); in an
+   * outer-update project also U_r and the residual (`outerUpdate`, required there, refused
+   * elsewhere), and checkpoint r+1's file only for full rounds. `nextWeights` must then be
+   * checkpoint r + D(U_r): readers check the ledger's hash against exactly that.
+   */
   async closeRound(
     receipt: Omit<Receipt, 'v' | 'round' | 'checkpointIn' | 'checkpointOut'>,
     nextWeights: Float32Array,
     nextMomentum: Float32Array,
+    outerUpdate?: OuterUpdateWrite,
   ): Promise<void> {
     const r = this.current.rounds[this.round]!
     if (!r.open) outOfOrder(`round ${r.round} is not open`)
     if (r.receipt) outOfOrder(`round ${r.round} already has a receipt`)
     // The model trained in round r (a model amendment at r + 1 writes its own start: openRound).
+    // Whether and when the project publishes outer updates is the base manifest's (not amendable).
     const manifest = this.effectiveManifest(r.round)
+    if ((this.manifest.recipe.outerUpdates !== undefined) !== (outerUpdate !== undefined))
+      throw new TandemError(
+        'BAD_ARGUMENT',
+        outerUpdate
+          ? 'this project does not publish outer updates'
+          : 'this project publishes outer updates: closeRound needs one',
+      )
     const next = checkpointBatch(manifest, r.round + 1, nextWeights)
     const outer = checkpointBatch(manifest, r.round + 1, nextMomentum, outerStateBlocks)
     const checkpointOut = next.contentHash
@@ -238,7 +288,34 @@ export class LedgerWriter {
     }
     checkReceiptCredits(manifest, full)
     const { v: _v, ...body } = full
-    await this.append([encodeReceipt(body), ...next.blocks, ...outer.blocks])
+    if (!outerUpdate) {
+      await this.append([encodeReceipt(body), ...next.blocks, ...outer.blocks])
+      this.held = { round: r.round + 1, weights: Float32Array.from(nextWeights) }
+      return
+    }
+    const update = outerUpdateBlocks(
+      {
+        round: r.round,
+        checkpointIn: r.checkpoint.contentHash,
+        checkpointOut,
+        hash: createHash('sha256').update(outerUpdate.bytes).digest('hex'),
+      },
+      outerUpdate.bytes,
+    )
+    const residual = checkpointBatch(
+      manifest,
+      r.round + 1,
+      outerUpdate.residual,
+      outerResidualBlocks,
+    )
+    await this.append([
+      encodeReceipt(body),
+      ...update,
+      ...(fullCheckpointAt(this.manifest, r.round + 1) ? next.blocks : []),
+      ...outer.blocks,
+      ...residual.blocks,
+    ])
+    this.held = { round: r.round + 1, weights: Float32Array.from(nextWeights) }
   }
 
   /**

@@ -83,6 +83,17 @@ export const Recipe = z
         z.object({ method: z.literal('f32') }).strict(),
       ])
       .default(DEFAULT_COMPRESSION),
+    /**
+     * Compressed outer updates (docs/ledger.md, "Outer updates"): each round's close publishes
+     * U_r = C(θ′ − θ_r + e_r) with `compression` and the host's residual, checkpoint r+1 is defined
+     * as θ_r + D(U_r), and a full checkpoint file is written only for rounds that are multiples
+     * of `fullCheckpointEvery` (and round 0). Absent: every round's checkpoint is written in full,
+     * as in ledgers before the field. Older readers refuse a recipe with it (strict schema).
+     */
+    outerUpdates: z
+      .object({ fullCheckpointEvery: z.number().int().min(1).max(100_000) })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((r) => r.minUpdates <= r.maxUpdates, {
@@ -253,4 +264,13 @@ export function parseManifest(value: unknown): Manifest {
 /** Samples one contributor trains each round: H inner steps of one batch (what the host credits). */
 export function roundSamples(manifest: Pick<Manifest, 'recipe'>): number {
   return manifest.recipe.innerSteps * manifest.recipe.batchSize
+}
+
+/**
+ * Whether checkpoint `round` is written in full (its file in the ledger): always without outer
+ * updates, and with them for round 0 and every multiple of fullCheckpointEvery.
+ */
+export function fullCheckpointAt(manifest: Pick<Manifest, 'recipe'>, round: number): boolean {
+  const every = manifest.recipe.outerUpdates?.fullCheckpointEvery
+  return every === undefined || round % every === 0
 }

@@ -20,33 +20,15 @@ import { isTandemError, TandemError } from '../api/errors.js'
 import { checkpointByteLength, decodeCheckpoint, type Checkpoint } from '../engine/checkpoint.js'
 import { paramLayout, sizeOf } from '../engine/model/layout.js'
 import { corrupt, decodeEntry, MAX_ENTRY_BYTES } from './entries.js'
-import type { CheckpointHeader, Entry, Receipt, RoundOpen } from './entries.js'
+import type { Entry, Receipt } from './entries.js'
 import { proposalHash, type Proposal, type Vote } from './amendments.js'
 import { effectiveManifest } from './governance.js'
 import { parseManifest, type Manifest } from './manifest.js'
 import type { ModelSpec } from '../engine/spec/schema.js'
+import { chainFrom, readChained, type HeldCheckpoint } from './checkpoint-chain.js'
+import { readRoundStart, type CheckpointRef, type RoundRecord } from './round-start.js'
 
-export interface CheckpointRef extends CheckpointHeader {
-  /** Block index of the header; chunks follow it. */
-  index: number
-}
-
-export interface RoundRecord {
-  round: number
-  checkpoint: CheckpointRef
-  /** Outer momentum entering this round; absent for round 0 (zeros). */
-  outerState?: CheckpointRef
-  open?: RoundOpen
-  receipt?: Receipt
-  /** Proposals enacted in front of this round's round-open: in effect from this round on. */
-  enacted?: number[]
-  /**
-   * A model amendment took effect in this round: its enact batch carries the new model's starting
-   * checkpoint and outer-state, which replace (as `checkpoint`, `outerState`) the old model's ones
-   * the previous round's close wrote, kept here (the previous receipt names them).
-   */
-  superseded?: { checkpoint: CheckpointRef; outerState?: CheckpointRef }
-}
+export type { CheckpointRef, OuterUpdateRef, RoundRecord } from './round-start.js'
 
 /** Governance entries (amendments.ts) as read; `round` is the ledger's current round then. */
 export interface ProposalRecord {
@@ -81,6 +63,15 @@ export interface ReadOptions {
   /** false: blocks missing locally are LEDGER_UNAVAILABLE instead of waiting for peers. */
   wait?: boolean
   timeout?: number
+}
+
+/** Ledger block `index`: LEDGER_UNAVAILABLE when it does not come (or is not here, wait: false). */
+export async function readLedgerBlock(
+  core: Hypercore,
+  index: number,
+  opts: ReadOptions,
+): Promise<Buffer> {
+  return block(core, index, opts)
 }
 
 async function block(core: Hypercore, index: number, opts: ReadOptions): Promise<Buffer> {
@@ -187,6 +178,8 @@ export async function readLedger(core: Hypercore, opts: ReadOptions = {}): Promi
         if (enacting.length === 0) enactStart = index
         const p = entry.value.proposal
         if (!proposals.has(p)) throw corrupt(index, `enact of ${p}, which is not a proposal`)
+        if (manifest.recipe.outerUpdates && proposals.get(p)!.value.change.kind === 'model')
+          throw corrupt(index, `enact of model amendment ${p} in a project with outer updates`)
         const already = rounds.some((r) => r.enacted?.includes(p)) || enacting.includes(p)
         if (already) throw corrupt(index, `proposal ${p} enacted twice`)
         enacting.push(p)
@@ -194,42 +187,29 @@ export async function readLedger(core: Hypercore, opts: ReadOptions = {}): Promi
       index++
       continue
     }
-    if (entry.kind === 'checkpoint') {
-      const h = entry.value
-      if (expect !== 'checkpoint' || h.round !== rounds.length)
-        throw corrupt(index, `unexpected checkpoint of round ${h.round}`)
-      if (pendingReceipt && pendingReceipt.value.checkpointOut !== h.contentHash)
-        throw corrupt(index, `receipt ${h.round - 1} names another checkpoint than follows it`)
+    if (entry.kind === 'checkpoint' || entry.kind === 'outer-update') {
+      const round = entry.value.round + (entry.kind === 'outer-update' ? 1 : 0)
+      if (expect !== 'checkpoint' || round !== rounds.length)
+        throw corrupt(index, `unexpected ${entry.kind} of round ${entry.value.round}`)
       const tornAt = pendingReceipt?.index ?? index
-      const end = index + 1 + h.chunkCount
-      if (end > core.length) {
-        torn = { index: tornAt, why: 'checkpoint chunks are missing' }
+      const group = await readRoundStart({
+        manifest,
+        get: (i) => block(core, i, opts),
+        length: core.length,
+        index,
+        entry,
+        round,
+        checkpointIn: current?.checkpoint.contentHash ?? null,
+        checkpointOut: pendingReceipt?.value.checkpointOut ?? null,
+      })
+      if ('torn' in group) {
+        torn = { index: tornAt, why: group.torn }
         break
-      }
-      let outerState: CheckpointRef | undefined
-      if (h.round > 0) {
-        // Checkpoint r > 0 and its outer-state were appended in the same batch as receipt r − 1.
-        if (end >= core.length) {
-          torn = { index: tornAt, why: 'outer-state is missing' }
-          break
-        }
-        const next = decodeEntry(await block(core, end, opts), end)
-        if (next.kind !== 'outer-state' || next.value.round !== h.round)
-          throw corrupt(end, `checkpoint ${h.round} is not followed by its outer-state`)
-        if (end + 1 + next.value.chunkCount > core.length) {
-          torn = { index: tornAt, why: 'outer-state chunks are missing' }
-          break
-        }
-        outerState = { ...next.value, index: end }
       }
       if (pendingReceipt && current) current.receipt = pendingReceipt.value
       pendingReceipt = null
-      rounds.push({
-        round: h.round,
-        checkpoint: { ...h, index },
-        ...(outerState ? { outerState } : {}),
-      })
-      index = outerState ? outerState.index + 1 + outerState.chunkCount : end
+      rounds.push(group.record)
+      index = group.end
       expect = 'open'
       continue
     }
@@ -329,6 +309,15 @@ async function readFile(
   return checkpoint
 }
 
+/** Options of readCheckpoint. */
+export interface CheckpointReadOptions extends ReadOptions {
+  /**
+   * A checkpoint the caller already holds: in an outer-update project, checkpoint `round` is then
+   * rebuilt from it with the outer updates since when that reads less (checkpoint-chain.ts).
+   */
+  from?: HeldCheckpoint
+}
+
 /**
  * The model round `round` trains: the manifest's, or the last model amendment in effect by then. A
  * round's checkpoint and outer-state are files of that model (a superseded pair: the round before).
@@ -339,17 +328,50 @@ export function modelAt(state: LedgerState, round: number): ModelSpec {
 
 /**
  * Fetches checkpoint `round`, checks its bytes against the header's hash, then decodes it against the
- * manifest's model spec. A swapped or altered chunk is LEDGER_CHECKPOINT_MISMATCH naming the round.
+ * model in effect in that round (modelAt). A swapped or altered chunk is LEDGER_CHECKPOINT_MISMATCH naming the round.
+ * In an outer-update project a checkpoint without a stored file is rebuilt from the last stored
+ * one (or `from`) and the outer updates since, each step checked against the ledger's hash.
  */
 export async function readCheckpoint(
   core: Hypercore,
   state: LedgerState,
   round: number,
-  opts: ReadOptions = {},
+  opts: CheckpointReadOptions = {},
 ): Promise<Checkpoint> {
   const ref = state.rounds[round]?.checkpoint
   if (!ref) throw new TandemError('NOT_FOUND', `the ledger has no checkpoint ${round}`)
-  return readFile(core, state, ref, 'checkpoint', round, modelAt(state, round), opts)
+  const stored = (k: number) => {
+    const r = state.rounds[k]!.checkpoint
+    if ('derived' in r) throw new TandemError('INTERNAL', `checkpoint ${k} is not stored`)
+    return readFile(core, state, r, 'checkpoint', k, modelAt(state, k), opts)
+  }
+  const held = chainFrom(state, round, opts.from)
+  if ('derived' in ref || held)
+    return readChained((i) => block(core, i, opts), state, round, stored, held)
+  return stored(round)
+}
+
+/**
+ * The host's error-feedback residual entering `round` of an outer-update project: zeros for round
+ * 0, otherwise outer-residual `round`, checked like a checkpoint.
+ */
+export async function readOuterResidual(
+  core: Hypercore,
+  state: LedgerState,
+  round: number,
+  opts: ReadOptions = {},
+): Promise<Float32Array> {
+  const record = state.rounds[round]
+  if (!record) throw new TandemError('NOT_FOUND', `the ledger has no round ${round}`)
+  if (round === 0) {
+    const n = paramLayout(modelAt(state, 0)).reduce((sum, p) => sum + sizeOf(p.shape), 0)
+    return new Float32Array(n)
+  }
+  if (!record.outerResidual)
+    throw new TandemError('NOT_FOUND', `the ledger has no outer-residual ${round}`)
+  const spec = modelAt(state, round)
+  return (await readFile(core, state, record.outerResidual, 'outer-residual', round, spec, opts))
+    .weights
 }
 
 /**

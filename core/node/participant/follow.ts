@@ -63,6 +63,8 @@ export class FollowLoop {
         readCheckpoint(running.ledgerCore, state, round, {
           wait: true,
           timeout: this.opts.ledgerTimeoutMs,
+          // Outer-update projects: from the held checkpoint plus the updates since (less to read).
+          ...(running.checkpoint ? { from: running.checkpoint } : {}),
         }),
       (err) => {
         if (!this.opts.stopped()) this.opts.onWarning(err)

@@ -11,6 +11,7 @@ import { isTandemError } from '../../api/errors.js'
 import { Dataset } from '../../data/dataset.js'
 import type { DiskCap } from '../../data/disk-cap.js'
 import { ErrorFeedback } from '../../engine/compress/error-feedback.js'
+import type { HeldCheckpoint } from '../../ledger/checkpoint-chain.js'
 import { openContributorUpdateCore } from '../../ledger/update-core.js'
 import { effectiveManifest } from '../../ledger/governance.js'
 import { readLedger, type LedgerState } from '../../ledger/reader.js'
@@ -29,6 +30,8 @@ export interface Running {
   feedback: ErrorFeedback | null
   /** The sampler's disk budget (it remembers which shards were used last). */
   diskCap: DiskCap | null
+  /** The last checkpoint trained from (outer-update projects: checkpoint-sync.ts). */
+  checkpoint: HeldCheckpoint | null
   /** Stops reporting the ledger's appends. */
   readonly unfollow: () => void
 }
@@ -122,6 +125,7 @@ export async function openRunning(o: OpenOptions): Promise<Running | null> {
       updateCore,
       feedback: null,
       diskCap: null,
+      checkpoint: null,
       unfollow,
     }
   } catch (err) {

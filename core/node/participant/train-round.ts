@@ -15,9 +15,10 @@ import type { TrainingEngine } from '../../engine/engine.js'
 import type { InnerJob, StepInfo } from '../../engine/inner-loop.js'
 import { roundSamples, type Manifest } from '../../ledger/manifest.js'
 import { effectiveManifest } from '../../ledger/governance.js'
-import { readCheckpoint, type LedgerState } from '../../ledger/reader.js'
+import type { LedgerState } from '../../ledger/reader.js'
 import { publishUpdate } from '../../ledger/updates.js'
 import type { UpdateOffer } from '../../wire/messages.js'
+import { syncCheckpoint } from './checkpoint-sync.js'
 import type { ParticipantFiles } from './files.js'
 import type { RoundDeadlines } from './round-deadlines.js'
 import { roundInputs } from './round-inputs.js'
@@ -151,7 +152,7 @@ export async function trainRound(
     // Not past the round's deadline: a checkpoint that arrives later is of no use, and waiting
     // for a host that vanished would hold the engine other projects could use.
     const untilDeadline = ctx.deadlines.deadline(round, ledgerDeadline) - ctx.now()
-    const checkpoint = await readCheckpoint(running.ledgerCore, state, base, {
+    const checkpoint = await syncCheckpoint(running, state, base, {
       wait: true,
       timeout: Math.max(1000, Math.min(ctx.ledgerTimeoutMs, untilDeadline)),
     })

@@ -276,6 +276,43 @@ describe('dataset and model changes: the ledger', () => {
     assert.equal(next.weights.length, ck.weights.length)
   })
 
+  it('an outer-update project refuses a model amendment (BAD_ARGUMENT; enacted anyway: LEDGER_CORRUPT)', async (t) => {
+    const s = await store(t)
+    const host = crypto.keyPair()
+    const input = tinyProjectInput({ seed: 3 })
+    const outer = { ...input.recipe, outerUpdates: { fullCheckpointEvery: 2 } }
+    await createProject(s, parseProjectSpec({ ...input, recipe: outer }), host)
+    const w = await LedgerWriter.open(s, host)
+    t.after(() => w.close())
+    const change = modelChange([4], 9)
+    await assert.rejects(w.propose('smaller', change), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'BAD_ARGUMENT')
+      assert.match(err.message, /outer updates/)
+      return true
+    })
+    // A dataset amendment has no shape change: still allowed there.
+    assert.equal(changeProblem(w.manifest, { kind: 'dataset', dataset: { key: KEY_B } }), null)
+    // A dishonest host that writes the proposal and enacts it with the new start anyway.
+    const proposal = w.core.length
+    await w.core.append([encodeProposal({ round: 0, proposedAt: 1, title: 't', change })])
+    const model = parseSpec(mlp([4]))
+    const weights = boundaryWeights({ model, init: { from: 'seed', seed: 9 } })
+    const file = encodeCheckpoint(model, 0, new Float32Array(weights))
+    const zeros = encodeCheckpoint(model, 0, new Float32Array(weights.length))
+    const hash = decodeCheckpoint(file).contentHash
+    await w.core.append([
+      encodeEnact(proposal),
+      ...checkpointBlocks(0, file, hash),
+      ...outerStateBlocks(0, zeros, decodeCheckpoint(zeros).contentHash),
+      encodeRoundOpen({ round: 0, checkpointHash: hash, ...OPEN }),
+    ])
+    await assert.rejects(readLedger(w.core, { wait: false }), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'LEDGER_CORRUPT')
+      assert.match(err.message, /outer updates/)
+      return true
+    })
+  })
+
   it('refuses an enacted model change without its start, and a start without a model change', async (t) => {
     for (const variant of ['no-start', 'no-model'] as const) {
       const s = await store(t)
