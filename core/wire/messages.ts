@@ -208,294 +208,115 @@ function roleNames(bits: number): RoleName[] {
   return ROLE_ENTRIES.filter(([, bit]) => (bits & bit) !== 0).map(([name]) => name)
 }
 
-/** The fields an announce signature covers, i.e. everything but the signature. */
-export const announceSignable: Codec<Omit<Announce, 'signature'>> = {
-  preencode(s, m) {
-    c.uint.preencode(s, FORMAT_VERSION)
-    key.preencode(s, m.project)
-    key.preencode(s, m.host)
-    c.string.preencode(s, m.name)
-    key.preencode(s, m.dataset)
-    c.uint.preencode(s, m.round)
-    c.uint.preencode(s, m.contributors)
-    c.bool.preencode(s, m.open)
-    c.uint.preencode(s, m.seq)
-  },
-  encode(s, m) {
-    c.uint.encode(s, FORMAT_VERSION)
-    key.encode(s, m.project)
-    key.encode(s, m.host)
-    c.string.encode(s, m.name)
-    key.encode(s, m.dataset)
-    c.uint.encode(s, m.round)
-    c.uint.encode(s, m.contributors)
-    c.bool.encode(s, m.open)
-    c.uint.encode(s, m.seq)
-  },
-  decode(s) {
-    c.uint.decode(s) // the version, read by decode.ts before the body
-    return {
-      project: key.decode(s),
-      host: key.decode(s),
-      name: c.string.decode(s),
-      dataset: key.decode(s),
-      round: c.uint.decode(s),
-      contributors: c.uint.decode(s),
-      open: c.bool.decode(s),
-      seq: c.uint.decode(s),
-    }
-  },
+/** A value carried as a `uint` on the wire. */
+function asUint<T>(to: (value: T) => number, from: (n: number) => T): Codec<T> {
+  return {
+    preencode: (s, v) => c.uint.preencode(s, to(v)),
+    encode: (s, v) => c.uint.encode(s, to(v)),
+    decode: (s) => from(c.uint.decode(s)),
+  }
 }
 
+/** Roles as their bit field; unknown bits from newer peers are dropped. */
+const roles = asUint(roleBits, roleNames)
+/** An ack status by number; an unknown number maps to an impossible name, which check.ts rejects. */
+const ackStatus = asUint<AckStatusName>(
+  (name) => AckStatus[name],
+  (n) => ACK_ENTRIES.find(([, code]) => code === n)?.[0] ?? ('?' as AckStatusName),
+)
+
+/** One codec per field, in wire order. */
+type Fields<T> = { [K in keyof T]-?: Codec<T[K]> }
+
 /**
- * Each codec writes `uint version` first. Decoders read the version too; decode.ts uses it to tell
- * a newer peer's appended fields from garbage.
+ * A message body: `uint version` first, then each field in the order `fields` lists them. Decoders
+ * read the version too; decode.ts uses it to tell a newer peer's appended fields from garbage.
  */
+function versioned<T extends object>(fields: Fields<T>): Codec<T> {
+  const entries = Object.entries(fields) as Array<[keyof T, Codec<T[keyof T]>]>
+  return {
+    preencode(s, m) {
+      c.uint.preencode(s, FORMAT_VERSION)
+      for (const [name, field] of entries) field.preencode(s, m[name])
+    },
+    encode(s, m) {
+      c.uint.encode(s, FORMAT_VERSION)
+      for (const [name, field] of entries) field.encode(s, m[name])
+    },
+    decode(s) {
+      c.uint.decode(s) // the version, read by decode.ts before the body
+      const out = {} as T
+      for (const [name, field] of entries) out[name] = field.decode(s)
+      return out
+    },
+  }
+}
+
+const announceFields: Fields<Omit<Announce, 'signature'>> = {
+  project: key,
+  host: key,
+  name: c.string,
+  dataset: key,
+  round: c.uint,
+  contributors: c.uint,
+  open: c.bool,
+  seq: c.uint,
+}
+
+/** The fields an announce signature covers, i.e. everything but the signature. */
+export const announceSignable: Codec<Omit<Announce, 'signature'>> = versioned(announceFields)
+
 export const codecs: { [K in MessageKind]: Codec<MessageBodies[K]> } = {
-  hello: {
-    preencode(s, m) {
-      c.uint.preencode(s, FORMAT_VERSION)
-      c.uint.preencode(s, m.protocol)
-      c.uint.preencode(s, roleBits(m.roles))
-      projectKeys.preencode(s, m.projects)
-      c.string.preencode(s, m.agent)
-    },
-    encode(s, m) {
-      c.uint.encode(s, FORMAT_VERSION)
-      c.uint.encode(s, m.protocol)
-      c.uint.encode(s, roleBits(m.roles))
-      projectKeys.encode(s, m.projects)
-      c.string.encode(s, m.agent)
-    },
-    decode(s) {
-      c.uint.decode(s)
-      return {
-        protocol: c.uint.decode(s),
-        roles: roleNames(c.uint.decode(s)),
-        projects: projectKeys.decode(s),
-        agent: c.string.decode(s),
-      }
-    },
-  },
-  announce: {
-    preencode(s, m) {
-      announceSignable.preencode(s, m)
-      sig.preencode(s, m.signature)
-    },
-    encode(s, m) {
-      announceSignable.encode(s, m)
-      sig.encode(s, m.signature)
-    },
-    decode(s) {
-      const fields = announceSignable.decode(s)
-      return { ...fields, signature: sig.decode(s) }
-    },
-  },
-  roundOpen: {
-    preencode(s, m) {
-      c.uint.preencode(s, FORMAT_VERSION)
-      key.preencode(s, m.project)
-      c.uint.preencode(s, m.round)
-      c.uint.preencode(s, m.checkpointIndex)
-      key.preencode(s, m.checkpointHash)
-      c.uint.preencode(s, m.deadline)
-      c.uint.preencode(s, m.innerSteps)
-    },
-    encode(s, m) {
-      c.uint.encode(s, FORMAT_VERSION)
-      key.encode(s, m.project)
-      c.uint.encode(s, m.round)
-      c.uint.encode(s, m.checkpointIndex)
-      key.encode(s, m.checkpointHash)
-      c.uint.encode(s, m.deadline)
-      c.uint.encode(s, m.innerSteps)
-    },
-    decode(s) {
-      c.uint.decode(s)
-      return {
-        project: key.decode(s),
-        round: c.uint.decode(s),
-        checkpointIndex: c.uint.decode(s),
-        checkpointHash: key.decode(s),
-        deadline: c.uint.decode(s),
-        innerSteps: c.uint.decode(s),
-      }
-    },
-  },
-  updateOffer: {
-    preencode(s, m) {
-      c.uint.preencode(s, FORMAT_VERSION)
-      key.preencode(s, m.project)
-      c.uint.preencode(s, m.round)
-      key.preencode(s, m.core)
-      c.uint.preencode(s, m.start)
-      c.uint.preencode(s, m.length)
-      c.uint.preencode(s, m.byteLength)
-      key.preencode(s, m.hash)
-      c.uint.preencode(s, m.samples)
-    },
-    encode(s, m) {
-      c.uint.encode(s, FORMAT_VERSION)
-      key.encode(s, m.project)
-      c.uint.encode(s, m.round)
-      key.encode(s, m.core)
-      c.uint.encode(s, m.start)
-      c.uint.encode(s, m.length)
-      c.uint.encode(s, m.byteLength)
-      key.encode(s, m.hash)
-      c.uint.encode(s, m.samples)
-    },
-    decode(s) {
-      c.uint.decode(s)
-      return {
-        project: key.decode(s),
-        round: c.uint.decode(s),
-        core: key.decode(s),
-        start: c.uint.decode(s),
-        length: c.uint.decode(s),
-        byteLength: c.uint.decode(s),
-        hash: key.decode(s),
-        samples: c.uint.decode(s),
-      }
-    },
-  },
-  ack: {
-    preencode(s, m) {
-      c.uint.preencode(s, FORMAT_VERSION)
-      key.preencode(s, m.project)
-      c.uint.preencode(s, m.round)
-      key.preencode(s, m.ref)
-      c.uint.preencode(s, AckStatus[m.status])
-      c.string.preencode(s, m.reason)
-    },
-    encode(s, m) {
-      c.uint.encode(s, FORMAT_VERSION)
-      key.encode(s, m.project)
-      c.uint.encode(s, m.round)
-      key.encode(s, m.ref)
-      c.uint.encode(s, AckStatus[m.status])
-      c.string.encode(s, m.reason)
-    },
-    decode(s) {
-      c.uint.decode(s)
-      const project = key.decode(s)
-      const round = c.uint.decode(s)
-      const ref = key.decode(s)
-      const code = c.uint.decode(s)
-      // An unknown status number maps to an impossible name; check.ts rejects it.
-      const status = ACK_ENTRIES.find(([, n]) => n === code)?.[0] ?? ('?' as AckStatusName)
-      return { project, round, ref, status, reason: c.string.decode(s) }
-    },
-  },
-  error: {
-    preencode(s, m) {
-      c.uint.preencode(s, FORMAT_VERSION)
-      c.string.preencode(s, m.code)
-      c.string.preencode(s, m.message)
-      c.bool.preencode(s, m.fatal)
-    },
-    encode(s, m) {
-      c.uint.encode(s, FORMAT_VERSION)
-      c.string.encode(s, m.code)
-      c.string.encode(s, m.message)
-      c.bool.encode(s, m.fatal)
-    },
-    decode(s) {
-      c.uint.decode(s)
-      return { code: c.string.decode(s), message: c.string.decode(s), fatal: c.bool.decode(s) }
-    },
-  },
-  vote: {
-    preencode(s, m) {
-      c.uint.preencode(s, FORMAT_VERSION)
-      key.preencode(s, m.project)
-      c.uint.preencode(s, m.proposal)
-      key.preencode(s, m.proposalHash)
-      key.preencode(s, m.voter)
-      c.uint.preencode(s, m.choice)
-      sig.preencode(s, m.signature)
-    },
-    encode(s, m) {
-      c.uint.encode(s, FORMAT_VERSION)
-      key.encode(s, m.project)
-      c.uint.encode(s, m.proposal)
-      key.encode(s, m.proposalHash)
-      key.encode(s, m.voter)
-      c.uint.encode(s, m.choice)
-      sig.encode(s, m.signature)
-    },
-    decode(s) {
-      c.uint.decode(s)
-      return {
-        project: key.decode(s),
-        proposal: c.uint.decode(s),
-        proposalHash: key.decode(s),
-        voter: key.decode(s),
-        choice: c.uint.decode(s),
-        signature: sig.decode(s),
-      }
-    },
-  },
-  flag: {
-    preencode(s, m) {
-      c.uint.preencode(s, FORMAT_VERSION)
-      key.preencode(s, m.project)
-      key.preencode(s, m.flagger)
-      c.uint.preencode(s, m.at)
-      c.string.preencode(s, m.reason)
-      sig.preencode(s, m.signature)
-    },
-    encode(s, m) {
-      c.uint.encode(s, FORMAT_VERSION)
-      key.encode(s, m.project)
-      key.encode(s, m.flagger)
-      c.uint.encode(s, m.at)
-      c.string.encode(s, m.reason)
-      sig.encode(s, m.signature)
-    },
-    decode(s) {
-      c.uint.decode(s)
-      return {
-        project: key.decode(s),
-        flagger: key.decode(s),
-        at: c.uint.decode(s),
-        reason: c.string.decode(s),
-        signature: sig.decode(s),
-      }
-    },
-  },
-  voteReceipt: {
-    preencode(s, m) {
-      c.uint.preencode(s, FORMAT_VERSION)
-      key.preencode(s, m.project)
-      c.uint.preencode(s, m.proposal)
-      key.preencode(s, m.voter)
-      key.preencode(s, m.voteHash)
-      c.uint.preencode(s, m.round)
-      c.uint.preencode(s, m.at)
-      sig.preencode(s, m.signature)
-    },
-    encode(s, m) {
-      c.uint.encode(s, FORMAT_VERSION)
-      key.encode(s, m.project)
-      c.uint.encode(s, m.proposal)
-      key.encode(s, m.voter)
-      key.encode(s, m.voteHash)
-      c.uint.encode(s, m.round)
-      c.uint.encode(s, m.at)
-      sig.encode(s, m.signature)
-    },
-    decode(s) {
-      c.uint.decode(s)
-      return {
-        project: key.decode(s),
-        proposal: c.uint.decode(s),
-        voter: key.decode(s),
-        voteHash: key.decode(s),
-        round: c.uint.decode(s),
-        at: c.uint.decode(s),
-        signature: sig.decode(s),
-      }
-    },
-  },
+  hello: versioned<Hello>({ protocol: c.uint, roles, projects: projectKeys, agent: c.string }),
+  announce: versioned<Announce>({ ...announceFields, signature: sig }),
+  roundOpen: versioned<RoundOpen>({
+    project: key,
+    round: c.uint,
+    checkpointIndex: c.uint,
+    checkpointHash: key,
+    deadline: c.uint,
+    innerSteps: c.uint,
+  }),
+  updateOffer: versioned<UpdateOffer>({
+    project: key,
+    round: c.uint,
+    core: key,
+    start: c.uint,
+    length: c.uint,
+    byteLength: c.uint,
+    hash: key,
+    samples: c.uint,
+  }),
+  ack: versioned<Ack>({
+    project: key,
+    round: c.uint,
+    ref: key,
+    status: ackStatus,
+    reason: c.string,
+  }),
+  error: versioned<WireErrorMessage>({ code: c.string, message: c.string, fatal: c.bool }),
+  vote: versioned<VoteMessage>({
+    project: key,
+    proposal: c.uint,
+    proposalHash: key,
+    voter: key,
+    choice: c.uint,
+    signature: sig,
+  }),
+  flag: versioned<FlagMessage>({
+    project: key,
+    flagger: key,
+    at: c.uint,
+    reason: c.string,
+    signature: sig,
+  }),
+  voteReceipt: versioned<VoteReceiptMessage>({
+    project: key,
+    proposal: c.uint,
+    voter: key,
+    voteHash: key,
+    round: c.uint,
+    at: c.uint,
+    signature: sig,
+  }),
 }
