@@ -52,7 +52,8 @@ import type { ReceiptedVote } from '../ledger/vote-receipt.js'
 import { publishedCheckpoint } from './outer-update.js'
 import { computeRound, roundHistory, type RoundCandidate } from './round.js'
 import { roundBases, type RoundBases } from './rebase.js'
-import { verifyBoundaries, VerifyDatasets } from './verify-boundary.js'
+import { HostDatasets } from './host-datasets.js'
+import { verifyBoundaries } from './verify-boundary.js'
 import { DECIDED_WITHOUT_BYTES } from './verdicts.js'
 
 export interface VerifyProblem {
@@ -238,7 +239,7 @@ async function verifyRound(
   state: LedgerState,
   project: string,
   r: number,
-  datasets: VerifyDatasets,
+  datasets: HostDatasets,
   held: { checkpoint?: HeldCheckpoint },
 ): Promise<RoundReport> {
   // The manifest in effect in round r: the ledger's, plus the amendments enacted by then (whether
@@ -339,7 +340,7 @@ async function verifyRound(
   if (unavailable) return { round: r, ok: false, replayed: false, problems }
 
   // The replay and the comparison, on the dataset and model in effect in round r.
-  let validation: Awaited<ReturnType<VerifyDatasets['validation']>>
+  let validation: Awaited<ReturnType<HostDatasets['validation']>>
   try {
     validation = await datasets.validation(manifest)
   } catch (err) {
@@ -516,11 +517,15 @@ export async function verifyLedger(opts: VerifyOptions): Promise<VerifyReport> {
     if (!isTandemError(err) || err.code !== 'LEDGER_CHECKPOINT_MISMATCH') throw err
     problems.push({ code: 'VERIFY_CHECKPOINT_MISMATCH', message: err.message })
   }
-  const datasets = new VerifyDatasets(opts.dataset, opts.store, opts.timeoutMs ?? 0)
+  const datasets = new HostDatasets({
+    store: opts.store,
+    base: opts.dataset,
+    timeoutMs: opts.timeoutMs ?? 0,
+  })
   try {
     return await verifyRounds(opts, state, project, problems, datasets)
   } finally {
-    await datasets.close()
+    await datasets.close(() => {})
   }
 }
 
@@ -529,7 +534,7 @@ async function verifyRounds(
   state: LedgerState,
   project: string,
   problems: VerifyProblem[],
-  datasets: VerifyDatasets,
+  datasets: HostDatasets,
 ): Promise<VerifyReport> {
   // The manifest's own dataset must fit its model (throws, as before amendments existed).
   await datasets.validation(state.manifest)

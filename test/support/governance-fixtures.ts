@@ -2,7 +2,9 @@
  * A project with a charter on a loopback testnet, for the governance tests: a real host and `n`
  * real contributors (cpu backend) whose round 1 waits for release(), so votes can be cast in it.
  */
+import assert from 'node:assert/strict'
 import type { TestContext } from 'node:test'
+import { verifyLedger } from '../../core/host/verify.js'
 import {
   startTestHost,
   testContributor,
@@ -38,11 +40,12 @@ export async function governedProject(
   t: TestContext,
   n: number,
   rounds: number,
+  roundDeadlineSec = 12,
 ): Promise<GovernedProject> {
   const net = await loopbackTestnet(t)
   const h = await startTestHost(t, net, {
     charter,
-    recipe: { minUpdates: 2, maxUpdates: n, roundDeadlineSec: 12 },
+    recipe: { minUpdates: 2, maxUpdates: n, roundDeadlineSec },
     host: { rounds },
   })
   let released = false
@@ -58,4 +61,18 @@ export async function governedProject(
     for (const c of contributors) c.participant.poke()
   }
   return { net, h, contributors, release }
+}
+
+/** `tandem verify` over the host's whole ledger finds nothing; returns the report. */
+export async function assertVerifiesClean(h: TestHost) {
+  const report = await verifyLedger({
+    ledger: h.ledger.core,
+    store: h.store.corestore,
+    dataset: h.dataset,
+    timeoutMs: 10_000,
+  })
+  assert.deepEqual(report.problems, [])
+  for (const r of report.rounds) assert.deepEqual(r.problems, [], `round ${r.round}`)
+  assert.ok(report.ok)
+  return report
 }

@@ -24,21 +24,11 @@ import {
   FEATURES,
   learnableHeader,
   learnableShards,
-  startTestHost,
-  testContributor,
   type TestContributor,
   type TestHost,
 } from '../../support/host-fixtures.js'
-import { loopbackTestnet } from '../../support/swarm.js'
+import { assertVerifiesClean, governedProject } from '../../support/governance-fixtures.js'
 import { waitUntil } from '../../support/wait.js'
-
-const charter = {
-  purpose: 'Learn which of three sensor readings is largest, for a teaching demo.',
-  weights: { licence: 'CC0-1.0', download: 'everyone' },
-  dataSources: [{ name: 'argmax-12 (synthetic)', licence: 'CC0-1.0' }],
-  host: { name: 'Test host', contact: 'host@example.org' },
-  governance: { quorum: 0.5, threshold: 0.6, votingPeriod: { rounds: 1 } },
-}
 
 const wider = parseSpec({
   type: 'mlp',
@@ -59,27 +49,7 @@ async function secondDataset(h: TestHost): Promise<{ key: string; contentHash: s
   return { key, contentHash: header.contentHash }
 }
 
-async function setup(t: TestContext, n: number, rounds: number) {
-  const net = await loopbackTestnet(t)
-  const h = await startTestHost(t, net, {
-    charter,
-    recipe: { minUpdates: 2, maxUpdates: n, roundDeadlineSec: 10 },
-    host: { rounds },
-  })
-  let released = false
-  const contributors = await Promise.all(
-    Array.from({ length: n }, () =>
-      testContributor(t, net, h.project, { gate: (r) => r !== 1 || released }),
-    ),
-  )
-  await h.host.start()
-  await Promise.all(contributors.map((c) => c.participant.start()))
-  const release = () => {
-    released = true
-    for (const c of contributors) c.participant.poke()
-  }
-  return { h, contributors, release }
-}
+const setup = (t: TestContext, n: number, rounds: number) => governedProject(t, n, rounds, 10)
 
 async function vote(c: TestContributor, proposal: number, choice: VoteChoice) {
   const answer = await c.participant.vote(proposal, choice)
@@ -193,15 +163,7 @@ describe('dataset and model amendments on a loopback testnet', () => {
 
     // Verify replays round 1 (old model, old data) against the superseded checkpoint, rounds 2
     // and 3 with the new model on the new dataset's validation split, and checks the boundary.
-    const report = await verifyLedger({
-      ledger: h.ledger.core,
-      store: h.store.corestore,
-      dataset: h.dataset,
-      timeoutMs: 10_000,
-    })
-    assert.deepEqual(report.problems, [])
-    for (const r of report.rounds) assert.deepEqual(r.problems, [], `round ${r.round}`)
-    assert.ok(report.ok)
+    const report = await assertVerifiesClean(h)
     assert.equal(report.rounds.length, 4)
   })
 

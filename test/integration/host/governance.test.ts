@@ -22,7 +22,7 @@ import { exportModel } from '../../../core/node/model-export.js'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { governedProject as setup } from '../../support/governance-fixtures.js'
+import { assertVerifiesClean, governedProject as setup } from '../../support/governance-fixtures.js'
 import { rawContributor, type TestContributor, type TestHost } from '../../support/host-fixtures.js'
 import { waitUntil } from '../../support/wait.js'
 
@@ -158,15 +158,7 @@ describe('governance on a loopback testnet', () => {
     assert.ok(r3.contributions.some((x) => x.contributor === hexOf(c) && x.accepted))
 
     // The whole ledger verifies: rounds replayed under the manifest in effect, governance sound.
-    const report = await verifyLedger({
-      ledger: h.ledger.core,
-      store: h.store.corestore,
-      dataset: h.dataset,
-      timeoutMs: 10_000,
-    })
-    assert.deepEqual(report.problems, [])
-    for (const r of report.rounds) assert.deepEqual(r.problems, [], `round ${r.round}`)
-    assert.ok(report.ok)
+    const report = await assertVerifiesClean(h)
     // And the replicated copy a contributor holds reads the same governance.
     const copy = await readLedger(h.ledger.core, { wait: false })
     assert.equal(copy.governance!.votes.length, 9)
