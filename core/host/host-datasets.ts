@@ -1,8 +1,7 @@
 /**
  * The datasets a host scores rounds on (and `tandem verify` replays them on), across dataset and
- * model amendments (docs/governance.md,
- * "Dataset and model amendments"). The validation batch of a round is a function of the dataset and
- * the model in effect in it (validation.ts), so it is built once per pair; a dataset named by an
+ * model amendments (docs/governance.md, "Dataset and model amendments"). The validation batch of
+ * a round is a function of the dataset and the model in effect in it (validation.ts), so it is built once per pair; a dataset named by an
  * amendment is opened from the node's store (waiting for peers if it is not local), announced on
  * its topic so contributors can fetch it, and kept open until the host stops. The same place checks
  * a proposed dataset or model against what it would run with, so the host never puts a change to
