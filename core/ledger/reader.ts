@@ -351,6 +351,11 @@ export async function readCheckpoint(
   return stored(round)
 }
 
+/** One zero per parameter of `spec`: the momentum and residual entering round 0. */
+function zerosOf(spec: ModelSpec): Float32Array {
+  return new Float32Array(paramLayout(spec).reduce((sum, p) => sum + sizeOf(p.shape), 0))
+}
+
 /**
  * The host's error-feedback residual entering `round` of an outer-update project: zeros for round
  * 0, otherwise outer-residual `round`, checked like a checkpoint.
@@ -363,10 +368,7 @@ export async function readOuterResidual(
 ): Promise<Float32Array> {
   const record = state.rounds[round]
   if (!record) throw new TandemError('NOT_FOUND', `the ledger has no round ${round}`)
-  if (round === 0) {
-    const n = paramLayout(modelAt(state, 0)).reduce((sum, p) => sum + sizeOf(p.shape), 0)
-    return new Float32Array(n)
-  }
+  if (round === 0) return zerosOf(modelAt(state, 0))
   if (!record.outerResidual)
     throw new TandemError('NOT_FOUND', `the ledger has no outer-residual ${round}`)
   const spec = modelAt(state, round)
@@ -388,8 +390,7 @@ export async function readOuterState(
   if (!record) throw new TandemError('NOT_FOUND', `the ledger has no round ${round}`)
   const spec = modelAt(state, round)
   if (round === 0 && !record.outerState) {
-    const n = paramLayout(spec).reduce((sum, p) => sum + sizeOf(p.shape), 0)
-    return new Float32Array(n)
+    return zerosOf(spec)
   }
   if (!record.outerState)
     throw new TandemError('NOT_FOUND', `the ledger has no outer-state ${round}`)
