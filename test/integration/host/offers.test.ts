@@ -8,9 +8,7 @@ import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import { parameterCount } from '../../../core/host/round.js'
 import type { Contribution } from '../../../core/ledger/entries.js'
-import { Dataset } from '../../../core/data/dataset.js'
-import { verifyLedger } from '../../../core/host/verify.js'
-import { defer, linkStores, plainCorestore } from '../../support/data.js'
+import { verifyFresh } from '../../support/verifier.js'
 import {
   rawContributor,
   smallUpdate,
@@ -152,17 +150,7 @@ describe('project host: copies offered first that never arrive', () => {
     assert.ok(receipt.contributions[0]!.credits > 0)
 
     // A fresh verifier replays the round to the same verdicts.
-    const store = await plainCorestore(t)
-    linkStores(t, store, h.store)
-    linkStores(t, store, b!.store)
-    const ledger = store.get({ key: Buffer.from(h.project, 'hex') })
-    defer(t, () => ledger.close())
-    const dataset = await Dataset.open(
-      store.get({ key: Buffer.from(h.ledger.manifest.dataset.key, 'hex') }),
-      { timeoutMs: 10_000 },
-    )
-    defer(t, () => dataset.close())
-    const report = await verifyLedger({ ledger, store, dataset, timeoutMs: 10_000 })
+    const report = await verifyFresh(t, h, [b!])
     assert.deepEqual(
       report.rounds.flatMap((r) => r.problems.map((p) => p.code)),
       [],

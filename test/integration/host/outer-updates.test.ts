@@ -7,11 +7,9 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { Dataset } from '../../../core/data/dataset.js'
 import { applyOuterUpdate } from '../../../core/engine/compress/outer-update.js'
 import { publishedCheckpoint } from '../../../core/host/outer-update.js'
-import { verifyLedger } from '../../../core/host/verify.js'
-import { defer, linkStores, plainCorestore } from '../../support/data.js'
+import { verifyFresh } from '../../support/verifier.js'
 import { startTestHost, testContributor } from '../../support/host-fixtures.js'
 import { loopbackTestnet } from '../../support/swarm.js'
 
@@ -76,18 +74,7 @@ describe('compressed outer updates', () => {
     assert.equal(await has(c, u2), true, 'the newcomer applied U_2')
 
     // A fresh verifier replays every round: U_r, the residual and each checkpoint bit for bit.
-    const verify = async () => {
-      const store = await plainCorestore(t)
-      for (const s of [h.store, a.store, b.store, c.store]) linkStores(t, store, s)
-      const ledger = store.get({ key: Buffer.from(h.project, 'hex') })
-      defer(t, () => ledger.close())
-      const dataset = await Dataset.open(
-        store.get({ key: Buffer.from(h.ledger.manifest.dataset.key, 'hex') }),
-        { timeoutMs: 10_000 },
-      )
-      defer(t, () => dataset.close())
-      return verifyLedger({ ledger, store, dataset, timeoutMs: 10_000 })
-    }
+    const verify = () => verifyFresh(t, h, [a, b, c])
     const clean = await verify()
     assert.deepEqual(
       clean.rounds.map((r) => [r.round, r.ok, r.replayed, r.problems.map((p) => p.code)]),

@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { Dataset } from '../../../core/data/dataset.js'
 import { roundBases } from '../../../core/host/rebase.js'
 import { computeRound, roundHistory, type RoundCandidate } from '../../../core/host/round.js'
 import { assignmentSeed } from '../../../core/host/round-loop.js'
@@ -15,34 +14,14 @@ import { roundValidationBatch } from '../../../core/host/validation.js'
 import { verifyLedger } from '../../../core/host/verify.js'
 import { roundSamples } from '../../../core/ledger/manifest.js'
 import { fetchUpdate, MAX_UPDATE_BYTES } from '../../../core/ledger/updates.js'
-import { defer, linkStores, plainCorestore } from '../../support/data.js'
-import {
-  startTestHost,
-  testContributor,
-  type TestContributor,
-  type TestHost,
-} from '../../support/host-fixtures.js'
+import { defer } from '../../support/data.js'
+import { verifierStore } from '../../support/verifier.js'
+import { startTestHost, testContributor } from '../../support/host-fixtures.js'
 import { loopbackTestnet } from '../../support/swarm.js'
 import { waitUntil } from '../../support/wait.js'
-import type { TestContext } from 'node:test'
 
 const ROUNDS = 3
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
-
-/** A fresh verifier store linked to the host's and the contributors' stores. */
-async function verifierStore(t: TestContext, h: TestHost, cs: TestContributor[]) {
-  const store = await plainCorestore(t)
-  linkStores(t, store, h.store)
-  for (const c of cs) linkStores(t, store, c.store)
-  const ledger = store.get({ key: Buffer.from(h.project, 'hex') })
-  defer(t, () => ledger.close())
-  const dataset = await Dataset.open(
-    store.get({ key: Buffer.from(h.ledger.manifest.dataset.key, 'hex') }),
-    { timeoutMs: 10_000 },
-  )
-  defer(t, () => dataset.close())
-  return { store, ledger, dataset }
-}
 
 describe('one-step-delay overlap', () => {
   it('contributors train ahead, the host re-bases and records bases, verify replays clean and catches a forged base', async (t) => {
