@@ -8,61 +8,22 @@
 import { DEFAULT_AGGREGATION } from '../../../core/aggregate/aggregate.js'
 import { selectBackend } from '../../../core/engine/backends/probe.js'
 import { DEFAULT_COMPRESSION } from '../../../core/engine/compress/error-feedback.js'
-import { initialWeights } from '../../../core/engine/model/init.js'
-import { DEFAULT_ADAMW } from '../../../core/engine/optim/adamw.js'
 import { DEFAULT_OUTER } from '../../../core/engine/optim/nesterov.js'
 import { countParams } from '../../../core/engine/spec/cost.js'
 import { REWARMUP_DEFAULT } from '../../../core/ledger/manifest.js'
-import { parseSpec } from '../../../core/engine/spec/parse.js'
-import {
-  concatBatches,
-  loadCharCorpus,
-  trainStream,
-  validationBatch,
-} from '../support/char-corpus.js'
+import { concatBatches, trainStream } from '../support/char-corpus.js'
+import { convergenceSetup, LINK_BYTES_PER_SEC, WORKERS } from '../support/convergence-setup.js'
 import { continuousRun, dilocoRun, lossAtWall, type RunResult } from '../support/training-runs.js'
 import type { ExperimentOptions, ExperimentResult, TargetCheck } from '../types.js'
 
-const WORKERS = 4
-/** A home connection: 20 Mbit/s each way. */
-const LINK_BYTES_PER_SEC = 20e6 / 8
-
 export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
   const backend = await selectBackend('wasm', []).catch(() => selectBackend('cpu', []))
-  const corpus = loadCharCorpus(o.dataDir)
-  const context = 16
-  const spec = parseSpec({
-    type: 'transformer',
-    vocab: corpus.vocab,
-    context,
-    dModel: 32,
-    heads: 4,
-    layers: 2,
-    mlpRatio: 4,
-  })
-  const batch = 16
-  const stepsPerWorker = o.quick ? 160 : 800
+  const { corpus, context, spec, batch, stepsPerWorker, common, workerSeed, streams } =
+    convergenceSetup(o)
+  const { schedule, adamw, validation } = common
   // Quick: H = 50 would leave about three outer steps, too few to say anything; H = 10 stands in.
   const hs = o.quick ? [10] : [10, 50, 200]
   const targetH = o.quick ? 10 : 50
-  const schedule = {
-    peakLr: 4e-3,
-    warmupSteps: o.quick ? 10 : 20,
-    totalSteps: stepsPerWorker,
-    minLrRatio: 0.1,
-  }
-  const adamw = DEFAULT_ADAMW
-  const validation = validationBatch(corpus, o.quick ? 128 : 256, context)
-  const initial = initialWeights(spec, o.seed)
-  const common = {
-    spec,
-    initial,
-    schedule,
-    adamw,
-    validation,
-    linkBytesPerSec: LINK_BYTES_PER_SEC,
-  }
-  const workerSeed = (w: number) => o.seed * 1000 + w
   const evalEvery = o.quick ? 10 : 25
   o.log(
     `${corpus.source}: vocab ${corpus.vocab}, ${countParams(spec).toLocaleString()} parameters, ` +
@@ -78,8 +39,6 @@ export async function run(o: ExperimentOptions): Promise<ExperimentResult> {
     log: o.log,
   })
   // Synchronous data-parallel: each step's batch is the four workers' batches together.
-  const streams = () =>
-    Array.from({ length: WORKERS }, (_, w) => trainStream(corpus, batch, context, workerSeed(w)))
   const syncStreams = streams()
   const sync = await continuousRun('synchronous 4× batch', {
     ...common,

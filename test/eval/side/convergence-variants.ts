@@ -18,21 +18,13 @@ import {
   DEFAULT_COMPRESSION,
   type CompressionConfig,
 } from '../../../core/engine/compress/error-feedback.js'
-import { initialWeights } from '../../../core/engine/model/init.js'
-import { DEFAULT_ADAMW } from '../../../core/engine/optim/adamw.js'
 import { DEFAULT_OUTER, type OuterConfig } from '../../../core/engine/optim/nesterov.js'
-import { parseSpec } from '../../../core/engine/spec/parse.js'
-import {
-  concatBatches,
-  loadCharCorpus,
-  trainStream,
-  validationBatch,
-} from '../support/char-corpus.js'
+import { concatBatches } from '../support/char-corpus.js'
+import { convergenceSetup, WORKERS } from '../support/convergence-setup.js'
 import { continuousRun, dilocoRun } from '../support/training-runs.js'
 
 /** The published synchronous baseline (docs/eval/convergence/convergence.json). */
 const SYNC_LOSS = Number(process.env.SYNC_LOSS ?? 2.1131)
-const WORKERS = 4
 const seed = 1
 
 async function main(variants: string[]) {
@@ -42,33 +34,7 @@ async function main(variants: string[]) {
     join(root, '..', 'shared', 'data'),
     join(root, '..', '..', 'shared', 'data'),
   ].find((d) => existsSync(d))
-  const corpus = loadCharCorpus(dataDir)
-  const context = 16
-  const spec = parseSpec({
-    type: 'transformer',
-    vocab: corpus.vocab,
-    context,
-    dModel: 32,
-    heads: 4,
-    layers: 2,
-    mlpRatio: 4,
-  })
-  const batch = 16
-  const stepsPerWorker = 800
-  const schedule = { peakLr: 4e-3, warmupSteps: 20, totalSteps: stepsPerWorker, minLrRatio: 0.1 }
-  const validation = validationBatch(corpus, 256, context)
-  const initial = initialWeights(spec, seed)
-  const common = {
-    spec,
-    initial,
-    schedule,
-    adamw: DEFAULT_ADAMW,
-    validation,
-    linkBytesPerSec: 2.5e6,
-  }
-  const workerSeed = (w: number) => seed * 1000 + w
-  const streams = () =>
-    Array.from({ length: WORKERS }, (_, w) => trainStream(corpus, batch, context, workerSeed(w)))
+  const { stepsPerWorker, common, streams } = convergenceSetup({ dataDir, quick: false, seed })
   for (const variant of variants) {
     const t0 = performance.now()
     let loss: number
