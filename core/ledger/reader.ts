@@ -360,39 +360,44 @@ function zerosOf(spec: ModelSpec): Float32Array {
  * The host's error-feedback residual entering `round` of an outer-update project: zeros for round
  * 0, otherwise outer-residual `round`, checked like a checkpoint.
  */
-export async function readOuterResidual(
+export function readOuterResidual(
   core: Hypercore,
   state: LedgerState,
   round: number,
   opts: ReadOptions = {},
 ): Promise<Float32Array> {
-  const record = state.rounds[round]
-  if (!record) throw new TandemError('NOT_FOUND', `the ledger has no round ${round}`)
-  if (round === 0) return zerosOf(modelAt(state, 0))
-  if (!record.outerResidual)
-    throw new TandemError('NOT_FOUND', `the ledger has no outer-residual ${round}`)
-  const spec = modelAt(state, round)
-  return (await readFile(core, state, record.outerResidual, 'outer-residual', round, spec, opts))
-    .weights
+  return readRoundVector(core, state, round, 'outer-residual', (r) => r.outerResidual, opts)
 }
 
 /**
  * The outer Nesterov momentum entering `round`: zeros for round 0, otherwise outer-state `round`,
  * checked like a checkpoint (LEDGER_CHECKPOINT_MISMATCH naming the round when it does not verify).
  */
-export async function readOuterState(
+export function readOuterState(
   core: Hypercore,
   state: LedgerState,
   round: number,
   opts: ReadOptions = {},
 ): Promise<Float32Array> {
+  return readRoundVector(core, state, round, 'outer-state', (r) => r.outerState, opts)
+}
+
+/** A per-round vector file of the model in effect: zeros for round 0 when the ledger has none. */
+async function readRoundVector(
+  core: Hypercore,
+  state: LedgerState,
+  round: number,
+  kind: 'outer-state' | 'outer-residual',
+  pick: (record: RoundRecord) => CheckpointRef | undefined,
+  opts: ReadOptions,
+): Promise<Float32Array> {
   const record = state.rounds[round]
   if (!record) throw new TandemError('NOT_FOUND', `the ledger has no round ${round}`)
   const spec = modelAt(state, round)
-  if (round === 0 && !record.outerState) {
-    return zerosOf(spec)
+  const ref = pick(record)
+  if (!ref) {
+    if (round === 0) return zerosOf(spec)
+    throw new TandemError('NOT_FOUND', `the ledger has no ${kind} ${round}`)
   }
-  if (!record.outerState)
-    throw new TandemError('NOT_FOUND', `the ledger has no outer-state ${round}`)
-  return (await readFile(core, state, record.outerState, 'outer-state', round, spec, opts)).weights
+  return (await readFile(core, state, ref, kind, round, spec, opts)).weights
 }
