@@ -179,3 +179,19 @@ export function runBuiltTandem(
     })
   })
 }
+
+/**
+ * Registers, now, a teardown that stops (SIGTERM, then waits for) the process later passed to the
+ * returned function: call it before what must outlive that process (teardown runs in registration
+ * order), e.g. a daemon that must stop before its testnet.
+ */
+export function stopWhenDone(t: TestContext): (spawned: Spawned) => Spawned {
+  let held: Spawned | undefined
+  t.after(async () => {
+    if (held && held.child.exitCode === null && held.child.signalCode === null) {
+      held.child.kill('SIGTERM')
+      await held.exited
+    }
+  })
+  return (spawned) => (held = spawned)
+}

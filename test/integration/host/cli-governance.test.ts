@@ -20,7 +20,7 @@ import { cliProjectSpec, startCliHost } from '../../support/cli-host.js'
 import { tempDir } from '../../support/data.js'
 import { charter } from '../../support/governance-fixtures.js'
 import { testContributor } from '../../support/host-fixtures.js'
-import { runBuiltTandem, spawnTandem, type Spawned } from '../../support/process.js'
+import { runBuiltTandem, spawnTandem, stopWhenDone } from '../../support/process.js'
 import { loopbackTestnet } from '../../support/swarm.js'
 import { waitUntil } from '../../support/wait.js'
 
@@ -37,30 +37,25 @@ describe('governance through the built CLI', () => {
 
   it('proposes, lists, votes and exports a model that loads back', async (t) => {
     // The daemon goes before the testnet (teardown runs in registration order).
-    const held: { daemon?: Spawned } = {}
-    t.after(async () => {
-      const d = held.daemon
-      if (d && d.child.exitCode === null && d.child.signalCode === null) {
-        d.child.kill('SIGTERM')
-        await d.exited
-      }
-    })
+    const holdDaemon = stopWhenDone(t)
     const net = await loopbackTestnet(t)
     const h = await startCliHost(t, net, spec, 3)
     const home = await tempDir(t, 'tandem-cli-gov-home-')
-    const daemon = (held.daemon = spawnTandem([
-      'daemon',
-      '--home',
-      home,
-      '--bootstrap',
-      net.bootstrap[0]!,
-      '--join',
-      h.project,
-      '--backend',
-      'cpu',
-      '--threads',
-      '1',
-    ]))
+    const daemon = holdDaemon(
+      spawnTandem([
+        'daemon',
+        '--home',
+        home,
+        '--bootstrap',
+        net.bootstrap[0]!,
+        '--join',
+        h.project,
+        '--backend',
+        'cpu',
+        '--threads',
+        '1',
+      ]),
+    )
     let hold = 1
     const c = await testContributor(t, net, h.project, { gate: (r) => r < hold })
     await c.participant.start()

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { run } from '../../../core/cli/main.js'
 import { tempDir } from '../../support/data.js'
-import { spawnTandem, type Spawned } from '../../support/process.js'
+import { spawnTandem, stopWhenDone } from '../../support/process.js'
 import { loopbackTestnet } from '../../support/swarm.js'
 
 async function tandem(args: string[], isTTY = false) {
@@ -31,25 +31,12 @@ const health = (port: number, token: string) =>
 describe('tandem daemon and its token', () => {
   it('piped output has no token; --new-token replaces it and the old one is refused', async (t) => {
     // The daemon goes before the testnet (teardown runs in registration order).
-    const held: { daemon?: Spawned } = {}
-    t.after(async () => {
-      const d = held.daemon
-      if (d && d.child.exitCode === null && d.child.signalCode === null) {
-        d.child.kill('SIGTERM')
-        await d.exited
-      }
-    })
+    const holdDaemon = stopWhenDone(t)
     const net = await loopbackTestnet(t)
     const home = await tempDir(t, 'tandem-daemon-home-')
-    const daemon = (held.daemon = spawnTandem([
-      'daemon',
-      '--home',
-      home,
-      '--bootstrap',
-      net.bootstrap[0]!,
-      '--backend',
-      'cpu',
-    ]))
+    const daemon = holdDaemon(
+      spawnTandem(['daemon', '--home', home, '--bootstrap', net.bootstrap[0]!, '--backend', 'cpu']),
+    )
     await daemon.waitFor(/press Ctrl-C to stop/, 60_000)
     const file = join(home, 'data', 'daemon.json')
     const first = JSON.parse(await readFile(file, 'utf8')) as { port: number; token: string }
