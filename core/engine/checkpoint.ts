@@ -80,6 +80,16 @@ export function encodeCheckpoint(
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
 }
 
+/** The content hash the checkpoint file of `values` for `round` has: its trailing SHA-256. */
+export function checkpointContentHash(
+  spec: ModelSpec,
+  round: number,
+  values: Float32Array,
+): string {
+  const file = encodeCheckpoint(spec, round, values)
+  return Buffer.from(file.buffer, file.byteOffset + file.byteLength - HASH, HASH).toString('hex')
+}
+
 function corrupt(why: string): never {
   throw new TandemError('CHECKPOINT_CORRUPT', `Checkpoint is corrupt: ${why}`)
 }

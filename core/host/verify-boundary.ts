@@ -8,8 +8,7 @@
  * verifyGovernance's question (verify.ts).
  */
 import { isTandemError, type ErrorCode } from '../api/errors.js'
-import { decodeCheckpoint, encodeCheckpoint } from '../engine/checkpoint.js'
-import type { ModelSpec } from '../engine/spec/schema.js'
+import { checkpointContentHash } from '../engine/checkpoint.js'
 import type { LedgerState } from '../ledger/reader.js'
 import { boundaryMomentum, boundaryWeights } from '../ledger/swap-changes.js'
 import type { HostDatasets } from './host-datasets.js'
@@ -17,11 +16,6 @@ import type { HostDatasets } from './host-datasets.js'
 export interface BoundaryProblem {
   code: ErrorCode
   message: string
-}
-
-/** The content hash a checkpoint file of `values` for `round` has (checkpoint.ts). */
-export function checkpointFileHash(spec: ModelSpec, round: number, values: Float32Array): string {
-  return decodeCheckpoint(encodeCheckpoint(spec, round, values)).contentHash
 }
 
 /**
@@ -42,8 +36,8 @@ export async function verifyBoundaries(
       const r = rec.round
       if (change?.kind === 'model') {
         const weights = boundaryWeights(change)
-        const want = checkpointFileHash(change.model, r, weights)
-        const outer = checkpointFileHash(change.model, r, boundaryMomentum(weights))
+        const want = checkpointContentHash(change.model, r, weights)
+        const outer = checkpointContentHash(change.model, r, boundaryMomentum(weights))
         if (rec.checkpoint.contentHash !== want)
           add(
             r,

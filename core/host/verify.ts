@@ -30,11 +30,11 @@ import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { isTandemError, type ErrorCode } from '../api/errors.js'
 import type { Dataset } from '../data/dataset.js'
-import { decodeCheckpoint, encodeCheckpoint } from '../engine/checkpoint.js'
+import { checkpointContentHash } from '../engine/checkpoint.js'
 import { initialWeights } from '../engine/model/init.js'
 import type { Contribution, Receipt } from '../ledger/entries.js'
 import { effectiveManifest, tallies } from '../ledger/governance.js'
-import { overlapMode, roundSamples, type Manifest } from '../ledger/manifest.js'
+import { overlapMode, roundSamples } from '../ledger/manifest.js'
 import { readOuterUpdate, type HeldCheckpoint } from '../ledger/checkpoint-chain.js'
 import {
   readCheckpoint,
@@ -144,10 +144,6 @@ export function replayCandidate(
 
 const close = (a: number, b: number, tol = SCORE_TOLERANCE) =>
   Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b))
-
-function fileHash(manifest: Manifest, round: number, values: Float32Array): string {
-  return decodeCheckpoint(encodeCheckpoint(manifest.model, round, values)).contentHash
-}
 
 /** `startedFrom`: the checkpoint hash the update's header names (when it verified). */
 type Fetched = { encoded: Uint8Array | null; startedFrom?: string } | { unavailable: string }
@@ -384,13 +380,13 @@ async function verifyRound(
   )
   const published = publishedCheckpoint(manifest, weights, out.weights, residual)
   if (published.outerUpdate) await compareOuterUpdate(opts, state, r, published.outerUpdate, add)
-  const ckpt = fileHash(manifest, r + 1, published.weights)
+  const ckpt = checkpointContentHash(manifest.model, r + 1, published.weights)
   if (ckpt !== next.checkpoint.contentHash)
     add(
       'VERIFY_CHECKPOINT_MISMATCH',
       `checkpoint ${r + 1} written after round ${r} is ${next.checkpoint.contentHash.slice(0, 12)}…, the replay gives ${ckpt.slice(0, 12)}…`,
     )
-  const outer = fileHash(manifest, r + 1, out.momentum)
+  const outer = checkpointContentHash(manifest.model, r + 1, out.momentum)
   if (!next.outerState || outer !== next.outerState.contentHash)
     add(
       'VERIFY_OUTER_STATE_MISMATCH',
@@ -427,7 +423,7 @@ async function compareOuterUpdate(
     else throw err
   }
   const ref = state.rounds[r + 1]?.outerResidual
-  const want = fileHash(manifest, r + 1, replay.residual)
+  const want = checkpointContentHash(manifest.model, r + 1, replay.residual)
   if (ref?.contentHash !== want)
     add(
       'VERIFY_OUTER_UPDATE_MISMATCH',
@@ -507,7 +503,11 @@ export async function verifyLedger(opts: VerifyOptions): Promise<VerifyReport> {
     const ck0 = await readCheckpoint(opts.ledger, state, 0, read)
     if (
       ck0.contentHash !==
-      fileHash(state.manifest, 0, initialWeights(state.manifest.model, state.manifest.seed))
+      checkpointContentHash(
+        state.manifest.model,
+        0,
+        initialWeights(state.manifest.model, state.manifest.seed),
+      )
     )
       problems.push({
         code: 'VERIFY_CHECKPOINT_MISMATCH',

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { decodeCheckpoint, encodeCheckpoint } from '../../../core/engine/checkpoint.js'
+import {
+  checkpointContentHash,
+  decodeCheckpoint,
+  encodeCheckpoint,
+} from '../../../core/engine/checkpoint.js'
 import { initialWeights } from '../../../core/engine/model/init.js'
 import { paramLayout } from '../../../core/engine/model/layout.js'
 import { parseSpec } from '../../../core/engine/spec/parse.js'
@@ -23,6 +27,15 @@ describe('checkpoint format', () => {
     assert.deepEqual(ck.weights, weights)
     assert.match(ck.contentHash, /^[0-9a-f]{64}$/)
     assert.equal(decodeCheckpoint(encodeCheckpoint(spec, 12, weights)).contentHash, ck.contentHash)
+  })
+
+  it('checkpointContentHash is the hash the file decodes to, and names round and values', () => {
+    const ck = decodeCheckpoint(encodeCheckpoint(spec, 12, weights), spec)
+    assert.equal(checkpointContentHash(spec, 12, weights), ck.contentHash)
+    assert.notEqual(checkpointContentHash(spec, 13, weights), ck.contentHash)
+    const other = Float32Array.from(weights)
+    other[0]! += 1
+    assert.notEqual(checkpointContentHash(spec, 12, other), ck.contentHash)
   })
 
   it('detects any flipped byte and any truncation', () => {
