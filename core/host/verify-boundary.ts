@@ -5,7 +5,7 @@
  * the checkpoint the proposal implies (the new model initialised from its seed) with zero outer momentum; a dataset
  * amendment that pinned its content must find a dataset with that content. Anything else is
  * VERIFY_UNAPPROVED_CHANGE in the round it took effect. Whether the amendment passed at all is
- * verifyGovernance's question (verify.ts).
+ * verifyGovernance's question (verify-governance.ts).
  */
 import { isTandemError, type ErrorCode } from '../api/errors.js'
 import { checkpointContentHash } from '../engine/checkpoint.js'
